@@ -1,0 +1,115 @@
+//! Command-line arguments (clap). Usage errors exit with code 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// qingshan (青山): exact land-cover areas and ecological red-line audits of
+/// mountain zones from land-cover rasters.
+///
+/// Exit codes: 0 success, 1 error (bad input, I/O), 2 usage, 3 a check failed.
+#[derive(Parser, Debug)]
+#[command(
+    name = "qingshan",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 error (bad input, I/O), 2 usage, 3 a check failed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Exact area of each land-cover class, forest area and forest cover per zone.
+    Stats(StatsArgs),
+    /// Runs qingshan on the bundled synthetic fixtures (Jinsuoguan and Azhuang towns).
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The fixtures directory (default: the repository's fixtures/).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Where to write the demo's outputs.
+    #[arg(short, long, default_value = "qingshan-demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// The JSON contract (qingshan.*/1), areas in m².
+    Json,
+    /// Long-form CSV with m², ha and mu.
+    Csv,
+    /// The zones with their numbers as properties (opens in QGIS).
+    Geojson,
+    /// An aligned summary table for the terminal.
+    Table,
+}
+
+/// How zones are read.
+#[derive(Args, Debug, Clone)]
+pub struct ZoneArgs {
+    /// Zones: GeoJSON, Shapefile, GeoPackage or any OGR vector format.
+    #[arg(long, value_name = "FILE")]
+    pub zones: PathBuf,
+    /// Attribute holding the zone id (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// Attribute holding the zone name (default: name, NAME, Name or 名称).
+    #[arg(long, value_name = "FIELD")]
+    pub name_field: Option<String>,
+    /// Layer of a multi-layer vector source (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub layer: Option<String>,
+    /// Repair invalid polygons with GEOS MakeValid instead of failing.
+    #[arg(long)]
+    pub make_valid: bool,
+}
+
+/// Options shared by commands that write one result.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format (default: from the -o extension, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Output file (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Land-cover raster(s): files, VRTs, directories or glob patterns of
+    /// tiles sharing one CRS and pixel size.
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub landcover: Vec<String>,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
+    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
+    pub legend: String,
+    /// Raster band holding the classes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}

@@ -1,0 +1,208 @@
+//! One function per subcommand: call the library, write the output, pick
+//! the exit code. Errors print as one line (`error: …`) and exit 1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use qingshan::RunOptions;
+use qingshan::legend::Legend;
+use qingshan::raster::LandCover;
+use qingshan::report::{self, Format};
+use qingshan::zonal::zonal_stats;
+use qingshan::zones::{ZoneLayer, ZoneOptions};
+
+use crate::cli::{Cli, Command, DemoArgs, FormatArg, OutputArgs, StatsArgs, ZoneArgs};
+use crate::progress::Bar;
+
+/// Exit code when a check failed (red line shrank, target missed).
+#[allow(dead_code)]
+pub const EXIT_CHECK_FAILED: u8 = 3;
+
+pub fn run(cli: Cli) -> ExitCode {
+    // GDAL's own messages would duplicate ours: errors come back as Results.
+    gdal::config::set_error_handler(|_, _, _| {});
+    qingshan::raster::configure_gdal_cache(64);
+    let result = match cli.command {
+        Command::Stats(a) => stats(a),
+        Command::Demo(a) => demo(a),
+    };
+    match result {
+        Ok(code) => code,
+        // A closed pipe (`qingshan … | head`) is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.to_string().contains("Broken pipe")
+    })
+}
+
+fn warn(lines: &[String]) {
+    for l in lines {
+        eprintln!("warning: {l}");
+    }
+}
+
+pub fn zone_options(z: &ZoneArgs) -> ZoneOptions {
+    ZoneOptions {
+        id_field: z.id_field.clone(),
+        name_field: z.name_field.clone(),
+        layer: z.layer.clone(),
+        make_valid: z.make_valid,
+    }
+}
+
+fn format_of(out: &OutputArgs) -> Format {
+    match (out.format, &out.output) {
+        (Some(FormatArg::Json), _) => Format::Json,
+        (Some(FormatArg::Csv), _) => Format::Csv,
+        (Some(FormatArg::Geojson), _) => Format::GeoJson,
+        (Some(FormatArg::Table), _) => Format::Table,
+        (None, Some(p)) => Format::from_path(p),
+        (None, None) => Format::Json,
+    }
+}
+
+fn output_path(out: &OutputArgs) -> PathBuf {
+    out.output.clone().unwrap_or_else(|| PathBuf::from("-"))
+}
+
+/// Opens the land cover and reads the zones at the same time (both are
+/// mostly waiting on GDAL/PROJ start-up and parsing).
+fn open_inputs(
+    landcover: &[String],
+    band: usize,
+    zones: &ZoneArgs,
+) -> Result<(LandCover, ZoneLayer)> {
+    std::thread::scope(|s| {
+        let z = s.spawn(|| ZoneLayer::read(&zones.zones, &zone_options(zones)));
+        let lc = LandCover::open(landcover, band);
+        let z = z
+            .join()
+            .map_err(|_| anyhow::anyhow!("reading zones failed"))?;
+        Ok((lc?, z?))
+    })
+}
+
+fn stats(a: StatsArgs) -> Result<ExitCode> {
+    let legend = Legend::load(&a.legend)?;
+    let (lc, zones) = open_inputs(&a.landcover, a.band, &a.zones)?;
+    let bar = Bar::new(a.out.quiet, "stats");
+    let report = zonal_stats(
+        &lc,
+        &zones,
+        &legend,
+        &RunOptions {
+            threads: a.out.threads,
+            progress: Some(&bar),
+        },
+    )?;
+    warn(&report.warnings);
+    let path = output_path(&a.out);
+    write(&path, format_of(&a.out), |w, f| match f {
+        Format::Json => report::write_json(&report, w),
+        Format::Csv => report::write_stats_csv(&report, &legend, w),
+        Format::GeoJson => report::write_stats_geojson(&report, &zones, w),
+        Format::Table => report::write_stats_table(&report, w),
+    })?;
+    bar.summary(&format!(
+        "stats: {} zones, {} tile(s), {:.1} Mpixel in {:.2} s{}",
+        report.zones.len(),
+        lc.tiles.len(),
+        lc.cells() as f64 / 1e6,
+        bar.elapsed(),
+        if path.as_os_str() == "-" {
+            String::new()
+        } else {
+            format!(" → {}", path.display())
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(
+    path: &Path,
+    format: Format,
+    f: impl FnOnce(&mut dyn std::io::Write, Format) -> std::io::Result<()>,
+) -> Result<()> {
+    report::write_atomic(path, |w| f(w, format))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The fixtures directory: `--fixtures`, else `./fixtures`, else the
+/// repository's (where this binary was built).
+fn fixtures_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match given {
+        Some(p) => vec![p],
+        None => vec![
+            PathBuf::from("fixtures"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
+        ],
+    };
+    candidates
+        .iter()
+        .find(|p| p.join("towns.geojson").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "fixtures not found (looked in {}); pass --fixtures DIR (the repository's fixtures/)",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn demo(a: DemoArgs) -> Result<ExitCode> {
+    let fx = fixtures_dir(a.fixtures)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let legend = Legend::load("clcd")?;
+    let towns = ZoneLayer::read(&fx.join("towns.geojson"), &ZoneOptions::default())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "qingshan demo: synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns, CLCD land cover, 30 m"
+    )?;
+    let shown = fx.canonicalize().unwrap_or_else(|_| fx.clone());
+    writeln!(
+        out,
+        "(fixtures in {}; all data is synthetic)\n",
+        shown.display()
+    )?;
+    for year in [2019, 2024] {
+        let raster = fx.join(format!("landcover/clcd_{year}.vrt"));
+        let lc = LandCover::open(&[raster.to_string_lossy()], 1)?;
+        let report = zonal_stats(
+            &lc,
+            &towns,
+            &legend,
+            &RunOptions {
+                threads: a.threads,
+                progress: None,
+            },
+        )?;
+        warn(&report.warnings);
+        let json = a.out.join(format!("stats_{year}.json"));
+        let csv = a.out.join(format!("stats_{year}.csv"));
+        write(&json, Format::Json, |w, _| report::write_json(&report, w))?;
+        write(&csv, Format::Csv, |w, _| {
+            report::write_stats_csv(&report, &legend, w)
+        })?;
+        writeln!(out, "{year}: forest cover per town (target 47 %)")?;
+        report::write_stats_table(&report, &mut out)?;
+        writeln!(out, "   → {} and {}\n", json.display(), csv.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,97 @@
+//! Deterministic generator of qingshan's synthetic fixtures.
+//!
+//! Everything this crate writes is **synthetic**: invented town boundaries,
+//! land cover and ecological red lines placed at the approximate location of
+//! Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns, Yintai District,
+//! Tongchuan, Shaanxi. The output is byte-identical on every run.
+//!
+//! - [`clcd_class`]: the landscape, a pure function of the projected
+//!   coordinate (EPSG:4545 metres) and the year, in CLCD codes.
+//! - [`write_demo`]: the small committed set in `fixtures/` (two towns, land
+//!   cover 2019 and 2024 as tiles + VRT, a geographic copy, red lines 2019
+//!   and 2024, GBK Shapefile, README).
+//! - [`write_synthetic`]: a large benchmark set (e.g. 12 000 × 9 000 cells in
+//!   tiles + VRT per year, and hundreds of irregular zones).
+//!
+//! Determinism: own hash/noise (splitmix64, value noise), no platform libm
+//! on any path that reaches a file, fixed GeoTIFF/DBF/GeoPackage options,
+//! one writer per file.
+#![deny(missing_docs)]
+
+mod demo;
+mod error;
+mod geom;
+mod landscape;
+mod noise;
+mod raster_io;
+mod stats;
+mod synthetic;
+#[cfg(test)]
+mod tests;
+mod vector_io;
+
+use std::path::{Path, PathBuf};
+
+pub use demo::{DemoManifest, RedLineArea, TownForest};
+pub use error::{Error, Result};
+pub use landscape::clcd_class;
+pub use synthetic::{SyntheticManifest, SyntheticOptions};
+
+/// The land-cover files of one year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearFiles {
+    /// The year.
+    pub year: u16,
+    /// The GeoTIFF tiles, row by row.
+    pub tiles: Vec<PathBuf>,
+    /// The VRT mosaic over the tiles (relative source paths).
+    pub vrt: PathBuf,
+}
+
+/// Writes the committed demo fixture set into `out_dir` (normally the
+/// repository's `fixtures/`), replacing files of the same names.
+///
+/// See `fixtures/README.md` (written by this function) for what each file
+/// is and which changes between 2019 and 2024 are deliberate. Fails with
+/// [`Error::Geometry`] if a generated geometry breaks an invariant (a bug in
+/// the generator, never expected).
+///
+/// # Examples
+///
+/// ```no_run
+/// let m = qingshan_fixtures::write_demo(std::path::Path::new("fixtures"))?;
+/// for f in &m.forest {
+///     println!("{} {}: {:.1} % forest", f.town, f.year, f.forest_share * 100.0);
+/// }
+/// # Ok::<(), qingshan_fixtures::Error>(())
+/// ```
+pub fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
+    demo::write_demo(out_dir)
+}
+
+/// Writes a large synthetic benchmark set into `out_dir`: per year a
+/// directory `clcd_{year}/` of GeoTIFF tiles and a VRT `clcd_{year}.vrt`,
+/// and `zones.geojson`.
+///
+/// The raster is the demo landscape ([`clcd_class`]) tabulated once on a
+/// 10 m grid over the demo region and sampled, nearest cell, at mirrored
+/// coordinates over the larger extent (centred on the demo region, the
+/// mirror phase shifted by the seed): the same landscape, repeated, at the
+/// cost of a table lookup per cell. Tiles are written in parallel (rayon),
+/// each by one thread, one block row at a time, so memory stays at a few
+/// tens of MB and the output does not depend on scheduling. The zones are
+/// irregular star-shaped polygons of ~20 cells to ~2 % of the raster, about
+/// a quarter with holes, a sixth multi-part, a few partly outside.
+///
+/// # Examples
+///
+/// ```no_run
+/// use qingshan_fixtures::{SyntheticOptions, write_synthetic};
+/// let opts = SyntheticOptions { width: 2000, height: 1500, ..Default::default() };
+/// let m = write_synthetic(&opts, std::path::Path::new("/tmp/bench"))?;
+/// assert_eq!(m.years.len(), 2);
+/// # Ok::<(), qingshan_fixtures::Error>(())
+/// ```
+pub fn write_synthetic(opts: &SyntheticOptions, out_dir: &Path) -> Result<SyntheticManifest> {
+    synthetic::write_synthetic(opts, out_dir)
+}

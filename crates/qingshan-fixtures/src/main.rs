@@ -1,0 +1,156 @@
+//! `qingshan-fixtures`: writes the demo fixtures or a synthetic benchmark set.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use qingshan_fixtures::{SyntheticOptions, write_demo, write_synthetic};
+
+/// Deterministic generator of qingshan's synthetic fixtures.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the committed demo set (towns, land cover 2019/2024, red lines).
+    Demo {
+        /// Output directory.
+        #[arg(long, default_value = "fixtures")]
+        out: PathBuf,
+    },
+    /// Write a large synthetic benchmark set (tiles + VRT per year, zones).
+    Synthetic {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Raster width in cells.
+        #[arg(long, default_value_t = SyntheticOptions::default().width)]
+        width: usize,
+        /// Raster height in cells.
+        #[arg(long, default_value_t = SyntheticOptions::default().height)]
+        height: usize,
+        /// Cell size in metres.
+        #[arg(long, default_value_t = SyntheticOptions::default().pixel_size)]
+        pixel_size: f64,
+        /// Tile columns.
+        #[arg(long, default_value_t = SyntheticOptions::default().tiles_x)]
+        tiles_x: usize,
+        /// Tile rows.
+        #[arg(long, default_value_t = SyntheticOptions::default().tiles_y)]
+        tiles_y: usize,
+        /// Number of zones.
+        #[arg(long, default_value_t = SyntheticOptions::default().zones)]
+        zones: usize,
+        /// Seed.
+        #[arg(long, default_value_t = SyntheticOptions::default().seed)]
+        seed: u64,
+        /// Years, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = SyntheticOptions::default().years)]
+        years: Vec<u16>,
+        /// GeoTIFF block size in cells.
+        #[arg(long, default_value_t = SyntheticOptions::default().block_size)]
+        block_size: usize,
+    },
+}
+
+fn print_sizes(files: &[PathBuf]) -> u64 {
+    let mut total = 0;
+    for f in files {
+        let n = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        total += n;
+        println!("{:>10}  {}", n, f.display());
+    }
+    println!("{:>10}  total ({} files)", total, files.len());
+    total
+}
+
+fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
+    let t0 = Instant::now();
+    match cli.command {
+        Command::Demo { out } => {
+            let m = write_demo(&out)?;
+            print_sizes(&m.files());
+            for f in &m.forest {
+                println!(
+                    "forest share {:<10} {}: {:5.1} % ({} of {} valid cells, {} nodata)",
+                    f.town,
+                    f.year,
+                    f.forest_share * 100.0,
+                    f.forest_cells,
+                    f.cells - f.nodata_cells,
+                    f.nodata_cells
+                );
+            }
+            for r in &m.redlines {
+                let ha = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.1}", a / 1e4));
+                println!(
+                    "red line {:<10} {:<10} 2019 {:>7} ha  2024 {:>7} ha  {}",
+                    r.hx_id,
+                    r.town,
+                    ha(r.area_2019_m2),
+                    ha(r.area_2024_m2),
+                    r.change
+                );
+            }
+        }
+        Command::Synthetic {
+            out,
+            width,
+            height,
+            pixel_size,
+            tiles_x,
+            tiles_y,
+            zones,
+            seed,
+            years,
+            block_size,
+        } => {
+            let opts = SyntheticOptions {
+                width,
+                height,
+                pixel_size,
+                tiles_x,
+                tiles_y,
+                zones,
+                seed,
+                years,
+                block_size,
+            };
+            let m = write_synthetic(&opts, &out)?;
+            print_sizes(&m.files());
+            println!(
+                "{} × {} cells of {} m, origin ({}, {}), EPSG:4545",
+                m.width, m.height, m.pixel_size, m.origin_x, m.origin_y
+            );
+        }
+    }
+    eprintln!("done in {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                let t = s.to_string();
+                if !msg.contains(&t) {
+                    msg.push_str(": ");
+                    msg.push_str(&t);
+                }
+                src = s.source();
+            }
+            eprintln!("qingshan-fixtures: error: {}", msg.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

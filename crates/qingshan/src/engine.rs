@@ -1,0 +1,294 @@
+//! The work plan shared by zonal statistics and change: zones cut into
+//! exact coverages per tile, tasks per (tile, window), and an ordered
+//! parallel runner.
+//!
+//! Invariant: tasks are numbered in (tile, window) order and partial
+//! results are merged in that order, never in completion order — so the
+//! output is the same bytes at any thread count.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use rayon::prelude::*;
+
+use crate::area::CellAreas;
+use crate::coverage::{Coverage, PixelPolygon};
+use crate::grid::{Crs, GeoTransform, Window};
+use crate::raster::{Tile, TileReader};
+use crate::zones::{ZoneLayer, segment_length};
+use crate::{Error, Result};
+
+/// Reports progress of a long computation (the CLI draws a bar with it).
+pub trait Progress: Sync {
+    /// The run starts; `total_cells` cells will be processed.
+    fn start(&self, total_cells: u64);
+    /// `cells` more cells are done.
+    fn advance(&self, cells: u64);
+    /// The run is over.
+    fn finish(&self);
+}
+
+/// How to run a computation.
+#[derive(Clone, Copy, Default)]
+pub struct RunOptions<'a> {
+    /// Worker threads (`None` or 0: all cores).
+    pub threads: Option<usize>,
+    /// Progress reporting.
+    pub progress: Option<&'a dyn Progress>,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("threads", &self.threads)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// The zones' coverage of one tile.
+pub(crate) struct TilePlan {
+    pub(crate) tile: usize,
+    pub(crate) cell_areas: CellAreas,
+    /// (zone index, coverage) for every zone whose box meets the tile.
+    pub(crate) coverages: Vec<(usize, Coverage)>,
+}
+
+/// One unit of work: a window of a tile and the zones that touch it
+/// (indices into the tile plan's `coverages`).
+pub(crate) struct Task {
+    pub(crate) plan: usize,
+    pub(crate) window: Window,
+    pub(crate) zones: Vec<u32>,
+}
+
+/// Maps a polygon from map coordinates to pixel space of a grid.
+pub(crate) fn to_pixel_space(
+    mp: &MultiPolygon<f64>,
+    gt: &GeoTransform,
+) -> Option<Vec<Polygon<f64>>> {
+    let ring = |r: &LineString<f64>| -> Option<LineString<f64>> {
+        r.0.iter()
+            .map(|c| gt.to_pixel(c.x, c.y).map(|(x, y)| Coord { x, y }))
+            .collect::<Option<Vec<_>>>()
+            .map(LineString)
+    };
+    mp.0.iter()
+        .map(|p| {
+            Some(Polygon::new(
+                ring(p.exterior())?,
+                p.interiors().iter().map(ring).collect::<Option<Vec<_>>>()?,
+            ))
+        })
+        .collect()
+}
+
+/// Builds the plan: zones reprojected to each tile's CRS (densified to
+/// about a cell when the CRSs differ), coverages per tile, and the task
+/// list in (tile, window) order.
+pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, Vec<Task>)> {
+    let mut projected: HashMap<String, Vec<MultiPolygon<f64>>> = HashMap::new();
+    let mut plans = Vec::new();
+    let mut tasks = Vec::new();
+    for (ti, tile) in tiles.iter().enumerate() {
+        let crs: &Crs = &tile.grid.crs;
+        if !projected.contains_key(&crs.wkt) {
+            let (px, py) = tile.grid.transform.pixel_size();
+            let cell_m = if crs.geographic {
+                px.min(py) * 111_320.0
+            } else {
+                px.min(py) * crs.linear_unit_m
+            };
+            let seg = segment_length(&zones.crs, cell_m);
+            projected.insert(crs.wkt.clone(), zones.project(crs, Some(seg))?);
+        }
+        let geoms = &projected[&crs.wkt];
+        let (windows, band_height) = tile.windows();
+        let cell_areas = CellAreas::of(&tile.grid).map_err(|e| Error::raster(&tile.path, e))?;
+        let (w, h) = (tile.grid.width as f64, tile.grid.height as f64);
+        let mut coverages = Vec::new();
+        for (zi, g) in geoms.iter().enumerate() {
+            let Some(px) = to_pixel_space(g, &tile.grid.transform) else {
+                continue;
+            };
+            let poly = PixelPolygon::from_polygons(&px);
+            match poly.bbox() {
+                Some((x0, y0, x1, y1)) if x1 > 0.0 && y1 > 0.0 && x0 < w && y0 < h => {
+                    coverages.push((zi, Coverage::new(poly, band_height)));
+                }
+                _ => {}
+            }
+        }
+        let plan_index = plans.len();
+        for window in &windows {
+            let zs: Vec<u32> = coverages
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, c))| c.touches(*window))
+                .map(|(k, _)| k as u32)
+                .collect();
+            if !zs.is_empty() {
+                tasks.push(Task {
+                    plan: plan_index,
+                    window: *window,
+                    zones: zs,
+                });
+            }
+        }
+        plans.push(TilePlan {
+            tile: ti,
+            cell_areas,
+            coverages,
+        });
+    }
+    Ok((plans, tasks))
+}
+
+/// Open GDAL datasets of one worker, by tile index (a few at a time).
+#[derive(Default)]
+pub(crate) struct Readers {
+    open: Vec<(usize, TileReader)>,
+}
+
+impl Readers {
+    const KEEP: usize = 8;
+
+    /// The reader of tile `index` of `tiles`, opened on first use.
+    pub(crate) fn get(&mut self, tiles: &[Tile], index: usize) -> Result<&TileReader> {
+        if let Some(pos) = self.open.iter().position(|(i, _)| *i == index) {
+            let entry = self.open.remove(pos);
+            self.open.push(entry);
+        } else {
+            if self.open.len() >= Self::KEEP {
+                self.open.remove(0);
+            }
+            self.open.push((index, TileReader::open(&tiles[index])?));
+        }
+        Ok(&self.open.last().expect("just pushed").1)
+    }
+}
+
+/// A pool of per-worker states, so GDAL datasets stay open across tasks.
+struct StatePool<W> {
+    free: Mutex<Vec<W>>,
+}
+
+struct Lease<'p, W> {
+    pool: &'p StatePool<W>,
+    state: Option<W>,
+}
+
+impl<W> Drop for Lease<'_, W> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state.take()
+            && let Ok(mut free) = self.pool.free.lock()
+        {
+            free.push(s);
+        }
+    }
+}
+
+/// A pool of worker threads for one run.
+pub(crate) struct Runner<'a> {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    progress: Option<&'a dyn Progress>,
+}
+
+impl<'a> Runner<'a> {
+    /// Starts the workers (`threads`: `None`/0 = all cores).
+    pub(crate) fn new(opts: &RunOptions<'a>) -> Result<Runner<'a>> {
+        let threads = opts.threads.filter(|&t| t > 0).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+        Ok(Runner {
+            pool,
+            threads,
+            progress: opts.progress,
+        })
+    }
+
+    /// Runs `f` inside the pool (for rayon iterators of the caller's own).
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    /// Runs `work` over `tasks` and feeds the results to `merge` in task
+    /// order. Tasks run in chunks so that at most a chunk's partial results
+    /// are held at once. The first error (in task order) wins.
+    pub(crate) fn run_ordered<W, P, I, F, M>(
+        &self,
+        tasks: &[Task],
+        cells: impl Fn(&Task) -> u64 + Sync,
+        init: I,
+        work: F,
+        mut merge: M,
+    ) -> Result<()>
+    where
+        W: Send,
+        P: Send,
+        I: Fn() -> W + Sync,
+        F: Fn(&mut W, &Task) -> Result<P> + Sync,
+        M: FnMut(&Task, P),
+    {
+        let progress = self.progress;
+        let total: u64 = tasks.iter().map(&cells).sum();
+        if let Some(p) = progress {
+            p.start(total);
+        }
+        let states = StatePool {
+            free: Mutex::new(Vec::new()),
+        };
+        let chunk = (self.threads * 64).max(64);
+        for group in tasks.chunks(chunk) {
+            let results: Vec<Result<P>> = self.pool.install(|| {
+                group
+                    .par_iter()
+                    .map_init(
+                        || Lease {
+                            pool: &states,
+                            state: Some(
+                                states
+                                    .free
+                                    .lock()
+                                    .ok()
+                                    .and_then(|mut f| f.pop())
+                                    .unwrap_or_else(&init),
+                            ),
+                        },
+                        |lease, task| {
+                            let state = lease.state.as_mut().expect("lease holds a state");
+                            let r = work(state, task);
+                            if let Some(p) = progress {
+                                p.advance(cells(task));
+                            }
+                            r
+                        },
+                    )
+                    .collect()
+            });
+            for (task, r) in group.iter().zip(results) {
+                match r {
+                    Ok(p) => merge(task, p),
+                    Err(e) => {
+                        if let Some(p) = progress {
+                            p.finish();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        if let Some(p) = progress {
+            p.finish();
+        }
+        Ok(())
+    }
+}

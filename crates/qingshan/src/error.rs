@@ -1,0 +1,158 @@
+//! Errors in the user's terms: every variant names the file (and, for zones,
+//! the feature) and says what went wrong, so the CLI can print one line and
+//! exit 1.
+
+use std::path::PathBuf;
+
+/// Result type of the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in qingshan, with the file and feature it
+/// concerns. The CLI prints the message on one line and exits with code 1.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read by GDAL or the file system.
+    #[error("{path}: cannot read: {reason}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What GDAL or the OS said.
+        reason: String,
+    },
+    /// A raster is unusable as land cover (wrong type, no CRS, …).
+    #[error("{path}: {reason}")]
+    Raster {
+        /// The raster file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// Reading a block of a raster failed (truncated or corrupt file).
+    #[error(
+        "{path}: failed to read pixels at column {col}, row {row} ({width}×{height}); the file may be truncated or corrupt: {reason}"
+    )]
+    RasterRead {
+        /// The raster file.
+        path: PathBuf,
+        /// Window column offset.
+        col: usize,
+        /// Window row offset.
+        row: usize,
+        /// Window width.
+        width: usize,
+        /// Window height.
+        height: usize,
+        /// What GDAL said.
+        reason: String,
+    },
+    /// Two rasters that must share a CRS or grid do not.
+    #[error("{first} and {second}: {reason}")]
+    GridMismatch {
+        /// One raster.
+        first: PathBuf,
+        /// The other raster.
+        second: PathBuf,
+        /// How they differ.
+        reason: String,
+    },
+    /// A vector layer (zones, red lines) is unusable as a whole.
+    #[error("{path}: {reason}")]
+    Zones {
+        /// The vector file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// One feature of a vector layer is unusable.
+    #[error("{path}: feature {feature}: {reason}")]
+    ZoneGeometry {
+        /// The vector file.
+        path: PathBuf,
+        /// Feature id or index, as the user would find it.
+        feature: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A coordinate reference system could not be understood or used.
+    #[error("{context}: {reason}")]
+    Crs {
+        /// Where the CRS came from (a file, an option).
+        context: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A legend (built-in name or TOML file) is invalid.
+    #[error("legend {source_name}: {reason}")]
+    Legend {
+        /// The legend name or file.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing an output failed.
+    #[error("{path}: cannot write: {reason}")]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An option value is invalid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The message of a GDAL error without the `CPL error class …` wrapping.
+pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
+    match e {
+        gdal::errors::GdalError::CplError { msg, .. } => msg.trim().to_string(),
+        gdal::errors::GdalError::NullPointer { msg, .. } if msg.trim().is_empty() => {
+            "format not recognised, or the file is unreadable".to_string()
+        }
+        gdal::errors::GdalError::NullPointer { msg, .. } => msg.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl Error {
+    pub(crate) fn open(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::Open {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn raster(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::Raster {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn zones(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::Zones {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn feature(
+        path: impl Into<PathBuf>,
+        feature: impl ToString,
+        reason: impl ToString,
+    ) -> Self {
+        Error::ZoneGeometry {
+            path: path.into(),
+            feature: feature.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn write(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::Write {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+}

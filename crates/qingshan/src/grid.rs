@@ -1,0 +1,229 @@
+//! The raster grid: geotransform, size, CRS and windows.
+//!
+//! A [`Grid`] maps pixel space (column, row; the cell `(c, r)` is the unit
+//! square `[c, c+1] × [r, r+1]`) to map coordinates with GDAL's affine
+//! geotransform. Invariant: [`GeoTransform::to_pixel`] is the exact inverse
+//! of [`GeoTransform::to_map`] up to rounding, so polygons can be measured in
+//! pixel space, where every cell is the unit square.
+
+use serde::{Deserialize, Serialize};
+
+/// GDAL's affine geotransform `[x0, a, b, y0, d, e]`:
+/// `x = x0 + col·a + row·b`, `y = y0 + col·d + row·e`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GeoTransform(pub [f64; 6]);
+
+impl GeoTransform {
+    /// Map coordinate of the pixel-space point `(col, row)`.
+    pub fn to_map(&self, col: f64, row: f64) -> (f64, f64) {
+        let g = &self.0;
+        (
+            g[0] + col * g[1] + row * g[2],
+            g[3] + col * g[4] + row * g[5],
+        )
+    }
+
+    /// Determinant `a·e − b·d` (signed area of one cell in CRS units²).
+    pub fn determinant(&self) -> f64 {
+        let g = &self.0;
+        g[1] * g[5] - g[2] * g[4]
+    }
+
+    /// Area of one cell in CRS units² (`|a·e − b·d|`).
+    pub fn cell_area(&self) -> f64 {
+        self.determinant().abs()
+    }
+
+    /// Whether the grid is north-up (no rotation terms).
+    pub fn is_north_up(&self) -> bool {
+        self.0[2] == 0.0 && self.0[4] == 0.0
+    }
+
+    /// Pixel-space point `(col, row)` of a map coordinate. `None` when the
+    /// transform is degenerate (zero determinant).
+    pub fn to_pixel(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let g = &self.0;
+        let det = self.determinant();
+        if det == 0.0 || !det.is_finite() {
+            return None;
+        }
+        let dx = x - g[0];
+        let dy = y - g[3];
+        if self.is_north_up() {
+            return Some((dx / g[1], dy / g[5]));
+        }
+        Some(((g[5] * dx - g[2] * dy) / det, (g[1] * dy - g[4] * dx) / det))
+    }
+
+    /// Pixel size `(|a|, |e|)` of a north-up grid.
+    pub fn pixel_size(&self) -> (f64, f64) {
+        (self.0[1].hypot(self.0[4]), self.0[2].hypot(self.0[5]))
+    }
+}
+
+/// A coordinate reference system, kept as plain data (WKT plus what
+/// qingshan needs from it) so it can cross threads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Crs {
+    /// WKT2 definition as GDAL gave it.
+    pub wkt: String,
+    /// Short label for outputs, e.g. `EPSG:4545` (or the CRS name).
+    pub label: String,
+    /// EPSG code when GDAL identified one.
+    pub epsg: Option<u32>,
+    /// Geographic (lon/lat) rather than projected.
+    pub geographic: bool,
+    /// The CRS's ellipsoid.
+    pub ellipsoid: crate::area::Ellipsoid,
+    /// Metres per linear unit of a projected CRS (1 for metres).
+    pub linear_unit_m: f64,
+}
+
+impl Crs {
+    /// Whether two CRSs are the same for measuring purposes (same EPSG
+    /// code, or the same WKT).
+    pub fn same_as(&self, other: &Crs) -> bool {
+        match (self.epsg, other.epsg) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.wkt == other.wkt,
+        }
+    }
+}
+
+/// A rectangle of cells: columns `col..col+width`, rows `row..row+height`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// First column.
+    pub col: usize,
+    /// First row.
+    pub row: usize,
+    /// Number of columns.
+    pub width: usize,
+    /// Number of rows.
+    pub height: usize,
+}
+
+impl Window {
+    /// Number of cells.
+    pub fn cells(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// One past the last column.
+    pub fn col_end(&self) -> usize {
+        self.col + self.width
+    }
+
+    /// One past the last row.
+    pub fn row_end(&self) -> usize {
+        self.row + self.height
+    }
+}
+
+/// A raster grid: transform, size and CRS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Pixel → map transform.
+    pub transform: GeoTransform,
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// Coordinate reference system.
+    pub crs: Crs,
+}
+
+impl Grid {
+    /// Map-space bounding box `(xmin, ymin, xmax, ymax)` of the grid.
+    pub fn bounds(&self) -> (f64, f64, f64, f64) {
+        let corners = [
+            self.transform.to_map(0.0, 0.0),
+            self.transform.to_map(self.width as f64, 0.0),
+            self.transform.to_map(0.0, self.height as f64),
+            self.transform.to_map(self.width as f64, self.height as f64),
+        ];
+        let mut b = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (x, y) in corners {
+            b.0 = b.0.min(x);
+            b.1 = b.1.min(y);
+            b.2 = b.2.max(x);
+            b.3 = b.3.max(y);
+        }
+        b
+    }
+
+    /// Cuts the grid into windows of at most `width × height` cells, row by
+    /// row (the order tasks are merged in).
+    pub fn windows(&self, width: usize, height: usize) -> Vec<Window> {
+        let (width, height) = (width.max(1), height.max(1));
+        let mut out = Vec::new();
+        let mut row = 0;
+        while row < self.height {
+            let h = height.min(self.height - row);
+            let mut col = 0;
+            while col < self.width {
+                let w = width.min(self.width - col);
+                out.push(Window {
+                    col,
+                    row,
+                    width: w,
+                    height: h,
+                });
+                col += w;
+            }
+            row += h;
+        }
+        out
+    }
+
+    /// The whole grid as one window.
+    pub fn full_window(&self) -> Window {
+        Window {
+            col: 0,
+            row: 0,
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixel_and_map_are_inverse_for_rotated_grids() {
+        let gt = GeoTransform([500_000.0, 30.0, 5.0, 3_900_000.0, 4.0, -30.0]);
+        let (x, y) = gt.to_map(12.25, 7.5);
+        let (c, r) = gt.to_pixel(x, y).unwrap();
+        assert!((c - 12.25).abs() < 1e-9 && (r - 7.5).abs() < 1e-9);
+        assert_eq!(gt.cell_area(), (30.0f64 * -30.0 - 5.0 * 4.0).abs());
+    }
+
+    #[test]
+    fn windows_cover_the_grid_exactly_once() {
+        let grid = Grid {
+            transform: GeoTransform([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+            width: 300,
+            height: 130,
+            crs: Crs {
+                wkt: String::new(),
+                label: String::new(),
+                epsg: None,
+                geographic: false,
+                ellipsoid: crate::area::Ellipsoid::GRS80,
+                linear_unit_m: 1.0,
+            },
+        };
+        let ws = grid.windows(128, 64);
+        assert_eq!(ws.len(), 3 * 3);
+        assert_eq!(ws.iter().map(Window::cells).sum::<usize>(), 300 * 130);
+        assert_eq!(ws[2].width, 300 - 256);
+        assert_eq!(ws[8].height, 130 - 128);
+    }
+}

@@ -1,0 +1,540 @@
+//! Land-cover class schemes: what each integer code means, and which codes
+//! count as forest, natural, artificial and vegetated.
+//!
+//! Built in: CLCD (China Land Cover Dataset, codes 1–9), ESA WorldCover
+//! (10–100), GlobeLand30 (10–100) and Dynamic World (0–8); any other scheme
+//! comes as a TOML file. Invariant: a legend never drops a code — codes it
+//! does not list are reported as they are, just without a name, and count
+//! as neither forest nor natural nor artificial.
+//!
+//! Forest follows Chinese statistics (森林覆盖率): for CLCD only class 2
+//! (forest) counts; shrub (3) joins only where the user's legend says so,
+//! because only 国家特别规定灌木林地 counts as forest.
+//!
+//! # User legends (TOML)
+//! ```toml
+//! # Count CLCD shrub as forest (e.g. a county under 400 mm of rain).
+//! name = "clcd-shrub-forest"
+//! extends = "clcd"
+//! [[class]]
+//! code = 3
+//! forest = true
+//! ```
+//! A complete scheme lists every class:
+//! ```toml
+//! name = "my-survey"
+//! nodata = [0]
+//! [[class]]
+//! code = 301
+//! name = "Arbor forest"
+//! name_zh = "乔木林地"
+//! kind = "forest"          # cropland|forest|shrub|grassland|water|wetland|snow|barren|built|other
+//! color = "#2d6a2d"        # optional
+//! ```
+//! `forest`, `natural`, `artificial` and `vegetated` default from `kind`
+//! and can each be set explicitly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A land-cover class code as stored in the raster.
+pub type ClassCode = i64;
+
+/// The broad kind of a class, from which its roles default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassKind {
+    /// Cultivated land (耕地).
+    Cropland,
+    /// Forest (林地 with trees).
+    Forest,
+    /// Shrub and scrub (灌木).
+    Shrub,
+    /// Grassland (草地).
+    Grassland,
+    /// Open water (水体).
+    Water,
+    /// Wetland (湿地).
+    Wetland,
+    /// Permanent snow and ice.
+    Snow,
+    /// Barren or bare land, including mining (裸地/采矿).
+    Barren,
+    /// Built-up or impervious surface (建设用地/不透水面).
+    Built,
+    /// Anything else.
+    Other,
+}
+
+impl ClassKind {
+    fn natural(self) -> bool {
+        matches!(
+            self,
+            ClassKind::Forest
+                | ClassKind::Shrub
+                | ClassKind::Grassland
+                | ClassKind::Water
+                | ClassKind::Wetland
+                | ClassKind::Snow
+        )
+    }
+
+    fn artificial(self) -> bool {
+        matches!(
+            self,
+            ClassKind::Cropland | ClassKind::Built | ClassKind::Barren
+        )
+    }
+
+    fn vegetated(self) -> bool {
+        matches!(
+            self,
+            ClassKind::Forest | ClassKind::Shrub | ClassKind::Grassland
+        )
+    }
+}
+
+/// One class of a legend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassDef {
+    /// Integer code in the raster.
+    pub code: ClassCode,
+    /// English name.
+    pub name: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// Display colour (RGB).
+    pub color: [u8; 3],
+    /// Broad kind.
+    pub kind: ClassKind,
+    /// Counts as forest (森林) for forest area and cover.
+    pub forest: bool,
+    /// Natural class (a red line must not lose it to artificial ones).
+    pub natural: bool,
+    /// Artificial class (cropland, built-up, barren/mining).
+    pub artificial: bool,
+    /// Vegetated class (forest, shrub, grassland) for the red line's function.
+    pub vegetated: bool,
+}
+
+/// A land-cover class scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Legend {
+    /// Short name used in outputs (`clcd`, `worldcover`, …).
+    pub name: String,
+    /// Classes by code.
+    pub classes: BTreeMap<ClassCode, ClassDef>,
+    /// Codes that mean "no data" in this product (besides the raster's own
+    /// nodata value).
+    pub nodata: Vec<ClassCode>,
+}
+
+type Row = (
+    ClassCode,
+    &'static str,
+    &'static str,
+    &'static str,
+    ClassKind,
+);
+
+fn builtin_rows(name: &str) -> Option<(&'static [Row], &'static [ClassCode])> {
+    use ClassKind::*;
+    const CLCD: &[Row] = &[
+        (1, "Cropland", "耕地", "#fae39c", Cropland),
+        (2, "Forest", "林地", "#446f33", Forest),
+        (3, "Shrub", "灌木", "#33a02c", Shrub),
+        (4, "Grassland", "草地", "#abd37b", Grassland),
+        (5, "Water", "水体", "#1e69b4", Water),
+        (6, "Snow/Ice", "冰雪", "#a6cee3", Snow),
+        (7, "Barren", "裸地", "#cfbda3", Barren),
+        (8, "Impervious", "不透水面", "#e24290", Built),
+        (9, "Wetland", "湿地", "#289bbe", Wetland),
+    ];
+    const WORLDCOVER: &[Row] = &[
+        (10, "Tree cover", "林地", "#006400", Forest),
+        (20, "Shrubland", "灌木", "#ffbb22", Shrub),
+        (30, "Grassland", "草地", "#ffff4c", Grassland),
+        (40, "Cropland", "耕地", "#f096ff", Cropland),
+        (50, "Built-up", "建设用地", "#fa0000", Built),
+        (
+            60,
+            "Bare / sparse vegetation",
+            "裸地/稀疏植被",
+            "#b4b4b4",
+            Barren,
+        ),
+        (70, "Snow and ice", "冰雪", "#f0f0f0", Snow),
+        (80, "Permanent water bodies", "水体", "#0064c8", Water),
+        (90, "Herbaceous wetland", "草本湿地", "#0096a0", Wetland),
+        (95, "Mangroves", "红树林", "#00cf75", Forest),
+        (100, "Moss and lichen", "苔藓地衣", "#fae6a0", Other),
+    ];
+    const GLOBELAND30: &[Row] = &[
+        (10, "Cultivated land", "耕地", "#f9f3c1", Cropland),
+        (20, "Forest", "林地", "#147749", Forest),
+        (30, "Grassland", "草地", "#a9d05f", Grassland),
+        (40, "Shrubland", "灌木地", "#3eb370", Shrub),
+        (50, "Wetland", "湿地", "#7ecef4", Wetland),
+        (60, "Water bodies", "水体", "#00a0e9", Water),
+        (70, "Tundra", "苔原", "#c3bd8b", Other),
+        (80, "Artificial surfaces", "人造地表", "#932f14", Built),
+        (90, "Bare land", "裸地", "#cacaca", Barren),
+        (
+            100,
+            "Permanent snow and ice",
+            "冰川和永久积雪",
+            "#f9ffff",
+            Snow,
+        ),
+    ];
+    const DYNAMICWORLD: &[Row] = &[
+        (0, "Water", "水体", "#419bdf", Water),
+        (1, "Trees", "林地", "#397d49", Forest),
+        (2, "Grass", "草地", "#88b053", Grassland),
+        (3, "Flooded vegetation", "淹没植被", "#7a87c6", Wetland),
+        (4, "Crops", "耕地", "#e49635", Cropland),
+        (5, "Shrub and scrub", "灌丛", "#dfc35a", Shrub),
+        (6, "Built", "建设用地", "#c4281b", Built),
+        (7, "Bare", "裸地", "#a59b8f", Barren),
+        (8, "Snow and ice", "冰雪", "#b39fe1", Snow),
+    ];
+    match name {
+        "clcd" => Some((CLCD, &[])),
+        "worldcover" => Some((WORLDCOVER, &[0])),
+        "globeland30" => Some((GLOBELAND30, &[])),
+        "dynamicworld" => Some((DYNAMICWORLD, &[])),
+        _ => None,
+    }
+}
+
+/// Names of the built-in legends.
+pub const BUILTIN: [&str; 4] = ["clcd", "worldcover", "globeland30", "dynamicworld"];
+
+fn parse_color(s: &str) -> Option<[u8; 3]> {
+    let h = s.strip_prefix('#')?;
+    if h.len() != 6 {
+        return None;
+    }
+    let v = u32::from_str_radix(h, 16).ok()?;
+    Some([(v >> 16) as u8, (v >> 8) as u8, v as u8])
+}
+
+/// A deterministic, distinguishable colour for codes without one.
+fn fallback_color(code: ClassCode) -> [u8; 3] {
+    let h = (code as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    [
+        64 + (h >> 56) as u8 % 160,
+        64 + (h >> 48) as u8 % 160,
+        64 + (h >> 40) as u8 % 160,
+    ]
+}
+
+impl ClassDef {
+    fn new(code: ClassCode, name: &str, name_zh: &str, color: [u8; 3], kind: ClassKind) -> Self {
+        ClassDef {
+            code,
+            name: name.to_string(),
+            name_zh: name_zh.to_string(),
+            color,
+            kind,
+            forest: kind == ClassKind::Forest,
+            natural: kind.natural(),
+            artificial: kind.artificial(),
+            vegetated: kind.vegetated(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlLegend {
+    name: Option<String>,
+    extends: Option<String>,
+    nodata: Option<Vec<ClassCode>>,
+    #[serde(default, rename = "class")]
+    classes: Vec<TomlClass>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlClass {
+    code: ClassCode,
+    name: Option<String>,
+    name_zh: Option<String>,
+    color: Option<String>,
+    kind: Option<ClassKind>,
+    forest: Option<bool>,
+    natural: Option<bool>,
+    artificial: Option<bool>,
+    vegetated: Option<bool>,
+}
+
+impl Legend {
+    /// A built-in legend by name (`clcd`, `worldcover`, `globeland30`,
+    /// `dynamicworld`).
+    ///
+    /// # Examples
+    /// ```
+    /// let clcd = qingshan::legend::Legend::builtin("clcd").unwrap();
+    /// assert!(clcd.is_forest(2));
+    /// assert!(!clcd.is_forest(3)); // shrub is not forest unless a legend says so
+    /// assert_eq!(clcd.class(8).unwrap().name_zh, "不透水面");
+    /// ```
+    pub fn builtin(name: &str) -> Option<Legend> {
+        let (rows, nodata) = builtin_rows(name)?;
+        let classes = rows
+            .iter()
+            .map(|&(code, en, zh, color, kind)| {
+                let color = parse_color(color).unwrap_or_else(|| fallback_color(code));
+                (code, ClassDef::new(code, en, zh, color, kind))
+            })
+            .collect();
+        Some(Legend {
+            name: name.to_string(),
+            classes,
+            nodata: nodata.to_vec(),
+        })
+    }
+
+    /// A legend from its TOML text; `source` names it in errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<Legend> {
+        let err = |reason: String| Error::Legend {
+            source_name: source.to_string(),
+            reason,
+        };
+        let parsed: TomlLegend = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut legend = match &parsed.extends {
+            Some(base) => Legend::builtin(base).ok_or_else(|| {
+                err(format!(
+                    "extends unknown legend {base:?}; built-in legends are {}",
+                    BUILTIN.join(", ")
+                ))
+            })?,
+            None => Legend {
+                name: String::new(),
+                classes: BTreeMap::new(),
+                nodata: Vec::new(),
+            },
+        };
+        legend.name = parsed.name.unwrap_or_else(|| {
+            Path::new(source)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| source.to_string())
+        });
+        if let Some(nodata) = parsed.nodata {
+            legend.nodata = nodata;
+        }
+        for c in parsed.classes {
+            let def = match legend.classes.remove(&c.code) {
+                Some(mut d) => {
+                    if let Some(kind) = c.kind {
+                        let fresh = ClassDef::new(c.code, &d.name, &d.name_zh, d.color, kind);
+                        d = fresh;
+                    }
+                    d
+                }
+                None => {
+                    let kind = c.kind.ok_or_else(|| {
+                        err(format!(
+                            "class {} is new, so it needs `kind` (one of cropland, forest, shrub, grassland, water, wetland, snow, barren, built, other)",
+                            c.code
+                        ))
+                    })?;
+                    let name = c
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("class {}", c.code));
+                    ClassDef::new(c.code, &name, "", fallback_color(c.code), kind)
+                }
+            };
+            let mut def = def;
+            if let Some(n) = c.name {
+                def.name = n;
+            }
+            if let Some(n) = c.name_zh {
+                def.name_zh = n;
+            }
+            if let Some(col) = c.color {
+                def.color = parse_color(&col).ok_or_else(|| {
+                    err(format!(
+                        "class {}: colour {col:?} is not of the form \"#rrggbb\"",
+                        c.code
+                    ))
+                })?;
+            }
+            if let Some(v) = c.forest {
+                def.forest = v;
+            }
+            if let Some(v) = c.natural {
+                def.natural = v;
+            }
+            if let Some(v) = c.artificial {
+                def.artificial = v;
+            }
+            if let Some(v) = c.vegetated {
+                def.vegetated = v;
+            }
+            if def.natural && def.artificial {
+                return Err(err(format!(
+                    "class {} is marked both natural and artificial",
+                    def.code
+                )));
+            }
+            legend.classes.insert(def.code, def);
+        }
+        if legend.classes.is_empty() {
+            return Err(err("no classes: add [[class]] tables or `extends`".into()));
+        }
+        Ok(legend)
+    }
+
+    /// A built-in legend by name, or a TOML legend file by path.
+    pub fn load(spec: &str) -> Result<Legend> {
+        if let Some(l) = Legend::builtin(spec) {
+            return Ok(l);
+        }
+        let path = Path::new(spec);
+        if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
+            return Legend::from_toml(&text, spec);
+        }
+        Err(Error::Legend {
+            source_name: spec.to_string(),
+            reason: format!(
+                "not a built-in legend ({}) nor a TOML file",
+                BUILTIN.join(", ")
+            ),
+        })
+    }
+
+    /// The class with this code, if the legend lists it.
+    pub fn class(&self, code: ClassCode) -> Option<&ClassDef> {
+        self.classes.get(&code)
+    }
+
+    /// Whether the code counts as forest.
+    pub fn is_forest(&self, code: ClassCode) -> bool {
+        self.class(code).is_some_and(|c| c.forest)
+    }
+
+    /// Whether the code is a natural class.
+    pub fn is_natural(&self, code: ClassCode) -> bool {
+        self.class(code).is_some_and(|c| c.natural)
+    }
+
+    /// Whether the code is an artificial class.
+    pub fn is_artificial(&self, code: ClassCode) -> bool {
+        self.class(code).is_some_and(|c| c.artificial)
+    }
+
+    /// Whether the code is a vegetated class.
+    pub fn is_vegetated(&self, code: ClassCode) -> bool {
+        self.class(code).is_some_and(|c| c.vegetated)
+    }
+
+    /// Whether the legend marks this code as "no data".
+    pub fn is_nodata(&self, code: ClassCode) -> bool {
+        self.nodata.contains(&code)
+    }
+
+    /// Display name of a code: the class name, or `class N` for codes the
+    /// legend does not list.
+    pub fn name_of(&self, code: ClassCode) -> String {
+        self.class(code)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("class {code}"))
+    }
+
+    /// Display colour of a code (a fixed fallback for unlisted codes).
+    pub fn color_of(&self, code: ClassCode) -> [u8; 3] {
+        self.class(code)
+            .map(|c| c.color)
+            .unwrap_or_else(|| fallback_color(code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_have_the_documented_codes() {
+        let clcd = Legend::builtin("clcd").unwrap();
+        assert_eq!(
+            clcd.classes.keys().copied().collect::<Vec<_>>(),
+            (1..=9).collect::<Vec<_>>()
+        );
+        let forest: Vec<_> = clcd
+            .classes
+            .values()
+            .filter(|c| c.forest)
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(forest, vec![2]);
+        let natural: Vec<_> = clcd
+            .classes
+            .values()
+            .filter(|c| c.natural)
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(natural, vec![2, 3, 4, 5, 6, 9]);
+        let artificial: Vec<_> = clcd
+            .classes
+            .values()
+            .filter(|c| c.artificial)
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(artificial, vec![1, 7, 8]);
+        let wc = Legend::builtin("worldcover").unwrap();
+        assert!(wc.is_forest(10) && wc.is_forest(95) && wc.is_nodata(0));
+        let gl = Legend::builtin("globeland30").unwrap();
+        assert!(gl.is_forest(20) && gl.is_artificial(80) && !gl.is_forest(40));
+        let dw = Legend::builtin("dynamicworld").unwrap();
+        assert!(dw.is_forest(1) && dw.is_natural(0) && dw.is_artificial(4));
+        assert!(Legend::builtin("nope").is_none());
+    }
+
+    #[test]
+    fn toml_extends_and_overrides() {
+        let l = Legend::from_toml(
+            "name = \"shrubby\"\nextends = \"clcd\"\n[[class]]\ncode = 3\nforest = true\n[[class]]\ncode = 42\nname = \"Quarry\"\nkind = \"barren\"\ncolor = \"#112233\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(l.name, "shrubby");
+        assert!(l.is_forest(2) && l.is_forest(3));
+        assert!(l.is_artificial(42));
+        assert_eq!(l.color_of(42), [0x11, 0x22, 0x33]);
+        assert_eq!(l.class(3).unwrap().name, "Shrub");
+    }
+
+    #[test]
+    fn toml_errors_are_clear() {
+        let e = Legend::from_toml("[[class]]\ncode = 5\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a.toml") && e.contains("needs `kind`"), "{e}");
+        let e = Legend::from_toml("extends = \"clc\"\n", "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown legend"), "{e}");
+        let e = Legend::from_toml("bogus = 1\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml") && e.contains("bogus"), "{e}");
+        let e = Legend::load("no-such-legend").unwrap_err().to_string();
+        assert!(e.contains("not a built-in legend"), "{e}");
+    }
+
+    #[test]
+    fn unknown_codes_are_named_not_dropped() {
+        let l = Legend::builtin("clcd").unwrap();
+        assert_eq!(l.name_of(200), "class 200");
+        assert!(!l.is_forest(200) && !l.is_natural(200));
+    }
+}

@@ -1,0 +1,74 @@
+//! qingshan (青山, "green mountain"): exact land-cover areas, forest cover
+//! and ecological-protection red-line audits of mountain zones, from
+//! land-cover rasters and zone polygons.
+//!
+//! # Data flow
+//!
+//! 1. [`raster::LandCover`] opens the land cover — one file, a VRT, or many
+//!    tiles sharing a CRS — reading only headers ([`grid::Grid`]: transform,
+//!    size, CRS, nodata).
+//! 2. [`zones::ZoneLayer`] reads zones (GeoJSON, Shapefile, GeoPackage, …)
+//!    with ids and attributes; they are reprojected to the raster's CRS.
+//! 3. [`coverage`] computes, for each zone, the exact fraction of every
+//!    cell inside it, as row runs.
+//! 4. [`zonal::zonal_stats`] reads the raster window by window in parallel
+//!    and adds coverage × [`area`] cell area into per-zone class areas; a
+//!    [`legend::Legend`] says which classes are forest.
+//! 5. [`report`] writes the result as JSON (`qingshan.stats/1`), CSV or
+//!    GeoJSON.
+//!
+//! ```
+//! use qingshan::legend::Legend;
+//! use qingshan::raster::LandCover;
+//! use qingshan::zonal::zonal_stats;
+//! use qingshan::zones::{ZoneLayer, ZoneOptions};
+//!
+//! // The bundled synthetic fixtures: two towns and CLCD land cover (2×2 tiles).
+//! let land_cover = LandCover::open(&["../../fixtures/landcover/clcd_2019.vrt"], 1)?;
+//! let towns = ZoneLayer::read("../../fixtures/towns.geojson".as_ref(), &ZoneOptions::default())?;
+//! let clcd = Legend::builtin("clcd").expect("built-in legend");
+//!
+//! let stats = zonal_stats(&land_cover, &towns, &clcd, &Default::default())?;
+//! for town in &stats.zones {
+//!     // Every class area is in m²; the classes add up to the valid area.
+//!     let total: f64 = town.classes.values().sum();
+//!     assert!((total - town.valid_area_m2).abs() < 1e-6 * town.valid_area_m2);
+//!     println!(
+//!         "{}: forest {:.0} mu, cover {:.1} %",
+//!         town.name.as_deref().unwrap_or(&town.id),
+//!         qingshan::area::m2_to_mu(town.forest_area_m2),
+//!         100.0 * town.forest_cover.unwrap_or(0.0),
+//!     );
+//! }
+//! # Ok::<(), qingshan::Error>(())
+//! ```
+//!
+//! # Modules
+//!
+//! - [`grid`]: geotransform, size, CRS and windows of a raster.
+//! - [`raster`]: GDAL land-cover sources, tile sets, window reads and writes.
+//! - [`zones`]: reading polygons with ids; reprojection.
+//! - [`coverage`]: exact cell-coverage fractions of a polygon.
+//! - [`area`]: cell areas (planar or ellipsoidal), geodesic polygon areas,
+//!   units (m², ha, mu).
+//! - [`legend`]: class schemes (CLCD, WorldCover, GlobeLand30, Dynamic
+//!   World, TOML) and forest / natural / artificial classes.
+//! - [`zonal`]: per-zone class areas and forest cover.
+//! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes.
+#![deny(missing_docs)]
+
+pub mod area;
+pub mod coverage;
+mod engine;
+mod error;
+pub mod grid;
+pub mod legend;
+pub mod raster;
+pub mod report;
+mod srs;
+pub mod zonal;
+pub mod zones;
+
+pub use engine::{Progress, RunOptions};
+pub use error::{Error, Result};
+pub use srs::{crs_from_epsg, crs_from_user_input};

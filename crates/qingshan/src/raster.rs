@@ -1,0 +1,564 @@
+//! Land-cover rasters through GDAL: one file, a VRT, or a set of tiles.
+//!
+//! A [`LandCover`] is a list of [`Tile`]s (each its own GDAL dataset) that
+//! share one CRS and pixel size and do not overlap. Only the header is read
+//! when opening; pixels are read window by window ([`TileReader`]), so
+//! memory stays O(window) whatever the raster's size. Invariant: every
+//! tile's band holds integer class codes (u8, u16, i16, u32, i32).
+
+use std::path::{Path, PathBuf};
+
+use gdal::raster::{GdalDataType, GdalType};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use serde::{Deserialize, Serialize};
+
+use crate::error::gdal_msg;
+use crate::grid::{Crs, GeoTransform, Grid, Window};
+use crate::legend::ClassCode;
+use crate::{Error, Result, srs};
+
+/// Integer pixel types accepted as land cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PixelType {
+    /// Unsigned 8-bit (most land-cover products).
+    U8,
+    /// Unsigned 16-bit.
+    U16,
+    /// Signed 16-bit.
+    I16,
+    /// Unsigned 32-bit.
+    U32,
+    /// Signed 32-bit.
+    I32,
+}
+
+/// A pixel type usable as class codes.
+pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'static {
+    /// Size of a direct lookup table indexed by [`ClassPixel::dense_index`],
+    /// or 0 when the type is too wide for one.
+    const TABLE: usize;
+    /// The value as a class code.
+    fn code(self) -> ClassCode;
+    /// Index into a lookup table of size [`ClassPixel::TABLE`].
+    fn dense_index(self) -> usize;
+    /// The value from a nodata value given as `f64`, when representable.
+    fn from_nodata(v: f64) -> Option<Self>;
+    /// This type's buffer in a set of reusable buffers.
+    fn buffer(buffers: &mut Buffers) -> &mut Vec<Self>;
+}
+
+/// Reusable window buffers, one per pixel type (one set per worker, so
+/// windows are read without fresh allocations).
+#[derive(Debug, Default)]
+pub struct Buffers {
+    u8: Vec<u8>,
+    u16: Vec<u16>,
+    i16: Vec<i16>,
+    u32: Vec<u32>,
+    i32: Vec<i32>,
+}
+
+macro_rules! class_pixel {
+    ($t:ident, $table:expr, |$v:ident| $index:expr) => {
+        impl ClassPixel for $t {
+            const TABLE: usize = $table;
+            #[inline]
+            fn code(self) -> ClassCode {
+                self as ClassCode
+            }
+            #[inline]
+            fn dense_index(self) -> usize {
+                let $v = self;
+                $index
+            }
+            fn from_nodata(v: f64) -> Option<Self> {
+                let cast = v as $t;
+                (v.fract() == 0.0 && cast as f64 == v).then_some(cast)
+            }
+            fn buffer(buffers: &mut Buffers) -> &mut Vec<Self> {
+                &mut buffers.$t
+            }
+        }
+    };
+}
+class_pixel!(u8, 256, |v| v as usize);
+class_pixel!(u16, 65536, |v| v as usize);
+class_pixel!(i16, 65536, |v| (v as i32 + 32768) as usize);
+class_pixel!(u32, 0, |v| v as usize);
+class_pixel!(i32, 0, |v| v as usize);
+
+/// Runs `$body` with `$T` bound to the Rust type of a [`PixelType`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_pixel_type {
+    ($pt:expr, $T:ident => $body:expr) => {
+        match $pt {
+            $crate::raster::PixelType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::raster::PixelType::U16 => {
+                type $T = u16;
+                $body
+            }
+            $crate::raster::PixelType::I16 => {
+                type $T = i16;
+                $body
+            }
+            $crate::raster::PixelType::U32 => {
+                type $T = u32;
+                $body
+            }
+            $crate::raster::PixelType::I32 => {
+                type $T = i32;
+                $body
+            }
+        }
+    };
+}
+
+/// One raster file (or VRT) of a land-cover source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its grid.
+    pub grid: Grid,
+    /// Band number (1-based) holding the classes.
+    pub band: usize,
+    /// Natural block size `(width, height)`.
+    pub block: (usize, usize),
+    /// The band's nodata value.
+    pub nodata: Option<f64>,
+    /// Pixel type of the band.
+    pub pixel_type: PixelType,
+}
+
+/// Target number of cells in one window (about 1 Mpixel).
+const WINDOW_CELLS: usize = 1 << 20;
+
+impl Tile {
+    /// Reads a tile's header (never its pixels).
+    pub fn open(path: &Path, band: usize) -> Result<Tile> {
+        let ds = open_raster(path)?;
+        if ds.raster_count() == 0 {
+            return Err(Error::raster(path, "has no raster bands"));
+        }
+        if band == 0 || band > ds.raster_count() {
+            return Err(Error::raster(
+                path,
+                format!(
+                    "has {} band(s); band {band} does not exist",
+                    ds.raster_count()
+                ),
+            ));
+        }
+        let b = ds.rasterband(band).map_err(|e| Error::open(path, e))?;
+        let pixel_type = match b.band_type() {
+            GdalDataType::UInt8 => PixelType::U8,
+            GdalDataType::UInt16 => PixelType::U16,
+            GdalDataType::Int16 => PixelType::I16,
+            GdalDataType::UInt32 => PixelType::U32,
+            GdalDataType::Int32 => PixelType::I32,
+            other => {
+                return Err(Error::raster(
+                    path,
+                    format!(
+                        "band {band} is {}, but land cover must hold integer class codes (u8, u16, i16, u32, i32); \
+                         if it holds codes, convert it with `gdal_translate -ot Int16`",
+                        other.name()
+                    ),
+                ));
+            }
+        };
+        let srs = ds.spatial_ref().map_err(|_| {
+            Error::raster(
+                path,
+                "has no CRS; assign one with `gdal_edit.py -a_srs EPSG:XXXX` (e.g. EPSG:4545 for CGCS2000 3° GK CM 108E)",
+            )
+        })?;
+        let crs: Crs = srs::crs_of(&srs, &path.display().to_string())?;
+        let gt = ds.geo_transform().map_err(|_| {
+            Error::raster(
+                path,
+                "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
+            )
+        })?;
+        let transform = GeoTransform(gt);
+        if transform.determinant() == 0.0 || !transform.determinant().is_finite() {
+            return Err(Error::raster(
+                path,
+                "has a degenerate geotransform (zero pixel size)",
+            ));
+        }
+        let (width, height) = ds.raster_size();
+        let block = b.block_size();
+        Ok(Tile {
+            path: path.to_path_buf(),
+            grid: Grid {
+                transform,
+                width,
+                height,
+                crs,
+            },
+            band,
+            block: (block.0.max(1), block.1.max(1)),
+            nodata: b.no_data_value(),
+            pixel_type,
+        })
+    }
+
+    /// The windows this tile is read in, aligned to its blocks and about
+    /// 1 Mpixel each, in row-major order; and their height (the row band
+    /// used to index zone edges).
+    pub fn windows(&self) -> (Vec<Window>, usize) {
+        let (bw, bh) = self.block;
+        let w = self.grid.width.max(1);
+        let bw = bw.min(w);
+        // Whole blocks across, up to about 1024 cells (or the full width).
+        let kx = (1024 / bw).max(1);
+        let ww = (bw * kx).min(w);
+        let rows_wanted = (WINDOW_CELLS / ww).max(1);
+        let ky = (rows_wanted / bh).max(1);
+        let wh = (bh * ky).min(self.grid.height.max(1));
+        (self.grid.windows(ww, wh), wh)
+    }
+}
+
+fn open_raster(path: &Path) -> Result<Dataset> {
+    if !path.exists() && !path.to_string_lossy().starts_with("/vsi") {
+        return Err(Error::open(path, "no such file"));
+    }
+    Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| {
+        Error::open(
+            path,
+            format!("not a raster GDAL can open ({})", gdal_msg(&e)),
+        )
+    })
+}
+
+/// A land-cover source: tiles sharing one CRS and pixel size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LandCover {
+    /// The tiles, in the order given (sorted within directories and globs).
+    pub tiles: Vec<Tile>,
+}
+
+impl LandCover {
+    /// Opens one or more rasters (files, VRTs, directories, glob patterns)
+    /// as one land-cover source. Tiles must share CRS and pixel size and
+    /// must not overlap.
+    pub fn open<S: AsRef<str>>(inputs: &[S], band: usize) -> Result<LandCover> {
+        let paths = expand_inputs(inputs)?;
+        let tiles = paths
+            .iter()
+            .map(|p| Tile::open(p, band))
+            .collect::<Result<Vec<_>>>()?;
+        let lc = LandCover { tiles };
+        lc.check_consistent()?;
+        Ok(lc)
+    }
+
+    /// The CRS shared by all tiles.
+    pub fn crs(&self) -> &Crs {
+        &self.tiles[0].grid.crs
+    }
+
+    /// Total number of cells over all tiles.
+    pub fn cells(&self) -> u64 {
+        self.tiles
+            .iter()
+            .map(|t| (t.grid.width * t.grid.height) as u64)
+            .sum()
+    }
+
+    fn check_consistent(&self) -> Result<()> {
+        let Some(first) = self.tiles.first() else {
+            return Err(Error::Invalid("no land-cover raster given".into()));
+        };
+        let (px, py) = first.grid.transform.pixel_size();
+        for t in &self.tiles[1..] {
+            if !t.grid.crs.same_as(&first.grid.crs) {
+                return Err(Error::GridMismatch {
+                    first: first.path.clone(),
+                    second: t.path.clone(),
+                    reason: format!(
+                        "tiles have different CRSs ({} vs {}); reproject them to one CRS with gdalwarp -t_srs",
+                        first.grid.crs.label, t.grid.crs.label
+                    ),
+                });
+            }
+            let (qx, qy) = t.grid.transform.pixel_size();
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+            if !close(px, qx) || !close(py, qy) {
+                return Err(Error::GridMismatch {
+                    first: first.path.clone(),
+                    second: t.path.clone(),
+                    reason: format!(
+                        "tiles have different pixel sizes ({px}×{py} vs {qx}×{qy}); resample them to one pixel size with gdalwarp -tr"
+                    ),
+                });
+            }
+        }
+        // Pairwise overlap of bounding boxes (more than a sliver of a cell).
+        let cell = first.grid.transform.cell_area();
+        for (i, a) in self.tiles.iter().enumerate() {
+            let ba = a.grid.bounds();
+            for b in &self.tiles[i + 1..] {
+                let bb = b.grid.bounds();
+                let w = ba.2.min(bb.2) - ba.0.max(bb.0);
+                let h = ba.3.min(bb.3) - ba.1.max(bb.1);
+                if w > 0.0 && h > 0.0 && w * h > 1e-6 * cell {
+                    let same_file = a.path == b.path;
+                    return Err(Error::GridMismatch {
+                        first: a.path.clone(),
+                        second: b.path.clone(),
+                        reason: if same_file {
+                            "the same raster is given twice".into()
+                        } else {
+                            format!(
+                                "tiles overlap ({:.1} × {:.1} CRS units); give non-overlapping tiles (or a VRT that decides which wins)",
+                                w, h
+                            )
+                        },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Expands inputs into raster paths: a file is taken as is; a directory
+/// gives its `.tif`, `.tiff`, `.vrt` and `.img` files (sorted); a pattern
+/// with `*`, `?` or `[` is matched against the file system (sorted).
+pub fn expand_inputs<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let s = input.as_ref();
+        let p = Path::new(s);
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::open(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.is_file()
+                        && f.extension().is_some_and(|e| {
+                            let e = e.to_string_lossy().to_ascii_lowercase();
+                            matches!(e.as_str(), "tif" | "tiff" | "vrt" | "img")
+                        })
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::open(
+                    p,
+                    "directory holds no .tif/.tiff/.vrt/.img rasters",
+                ));
+            }
+            out.extend(found);
+        } else if s.contains(['*', '?', '[']) && !p.exists() {
+            let mut found: Vec<PathBuf> = glob::glob(s)
+                .map_err(|e| Error::Invalid(format!("bad pattern {s:?}: {e}")))?
+                .filter_map(|r| r.ok())
+                .filter(|f| f.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::open(p, "the pattern matches no files"));
+            }
+            out.extend(found);
+        } else {
+            out.push(p.to_path_buf());
+        }
+    }
+    Ok(out)
+}
+
+/// Reads windows of one tile; one reader per thread (GDAL datasets are not
+/// `Sync`).
+pub struct TileReader {
+    ds: Dataset,
+    band: usize,
+    path: PathBuf,
+}
+
+impl TileReader {
+    /// Opens the tile's dataset for reading.
+    pub fn open(tile: &Tile) -> Result<TileReader> {
+        Ok(TileReader {
+            ds: open_raster(&tile.path)?,
+            band: tile.band,
+            path: tile.path.clone(),
+        })
+    }
+
+    /// Reads `window` into `buf` (row-major, `window.width` per row).
+    pub fn read<T: ClassPixel>(&self, window: Window, buf: &mut Vec<T>) -> Result<()> {
+        let fail = |reason: String| Error::RasterRead {
+            path: self.path.clone(),
+            col: window.col,
+            row: window.row,
+            width: window.width,
+            height: window.height,
+            reason,
+        };
+        buf.clear();
+        buf.resize(window.cells(), T::default());
+        let band = self
+            .ds
+            .rasterband(self.band)
+            .map_err(|e| fail(gdal_msg(&e)))?;
+        band.read_into_slice::<T>(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            (window.width, window.height),
+            buf,
+            None,
+        )
+        .map_err(|e| fail(gdal_msg(&e)))
+    }
+}
+
+impl TileReader {
+    /// Reads `window` as an array of rows × columns.
+    pub fn read_array<T: ClassPixel>(&self, window: Window) -> Result<ndarray::Array2<T>> {
+        let mut buf = Vec::new();
+        self.read(window, &mut buf)?;
+        ndarray::Array2::from_shape_vec((window.height, window.width), buf)
+            .map_err(|e| Error::raster(&self.path, e))
+    }
+
+    /// Reads `window` into a reusable buffer and returns a view of it
+    /// (rows × columns).
+    pub fn read_view<'b, T: ClassPixel>(
+        &self,
+        window: Window,
+        buffers: &'b mut Buffers,
+    ) -> Result<ndarray::ArrayView2<'b, T>> {
+        let buf = T::buffer(buffers);
+        self.read(window, buf)?;
+        ndarray::ArrayView2::from_shape((window.height, window.width), &buf[..])
+            .map_err(|e| Error::raster(&self.path, e))
+    }
+}
+
+/// Sets GDAL's block cache to `mb` megabytes unless the user set
+/// `GDAL_CACHEMAX` in the environment. qingshan reads every block once, in
+/// windows aligned to blocks, so a large cache only costs memory; the
+/// default (64 MB) keeps peak memory low whatever the raster size.
+pub fn configure_gdal_cache(mb: usize) {
+    if std::env::var_os("GDAL_CACHEMAX").is_none() {
+        let _ = gdal::config::set_config_option("GDAL_CACHEMAX", &format!("{mb}MB"));
+    }
+}
+
+/// What to write with [`write_class_raster`].
+#[derive(Clone, Debug)]
+pub struct RasterSpec<'a> {
+    /// Grid (size, transform, CRS) of the output.
+    pub grid: &'a Grid,
+    /// Nodata value to record, if any.
+    pub nodata: Option<f64>,
+    /// Band description.
+    pub description: &'a str,
+    /// Dataset metadata items (key, value), e.g. a legend.
+    pub metadata: Vec<(String, String)>,
+    /// Colour table entries (code, RGB) for u8/u16 outputs.
+    pub colors: Vec<(i64, [u8; 3])>,
+}
+
+/// Writes a one-band class raster as a tiled, DEFLATE-compressed GeoTIFF,
+/// window by window (`fill` gets each window and a buffer to fill, row
+/// major). The file is written beside `path` and renamed into place.
+pub fn write_class_raster<T: ClassPixel>(
+    path: &Path,
+    spec: &RasterSpec<'_>,
+    mut fill: impl FnMut(Window, &mut [T]) -> Result<()>,
+) -> Result<()> {
+    use gdal::DriverManager;
+    use gdal::Metadata;
+    use gdal::raster::{
+        Buffer, ColorEntry, ColorTable, PaletteInterpretation, RasterCreationOptions,
+    };
+
+    let grid = spec.grid;
+    let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.tif".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp.tif", std::process::id()));
+    let result = (|| -> Result<()> {
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(werr)?;
+        let mut options = RasterCreationOptions::new();
+        for (k, v) in [
+            ("TILED", "YES"),
+            ("BLOCKXSIZE", "256"),
+            ("BLOCKYSIZE", "256"),
+            ("COMPRESS", "DEFLATE"),
+            ("BIGTIFF", "IF_SAFER"),
+        ] {
+            options.set_name_value(k, v).map_err(werr)?;
+        }
+        let mut ds = driver
+            .create_with_band_type_with_options::<T, _>(&tmp, grid.width, grid.height, 1, &options)
+            .map_err(werr)?;
+        ds.set_geo_transform(&grid.transform.0).map_err(werr)?;
+        ds.set_spatial_ref(&srs::spatial_ref(&grid.crs)?)
+            .map_err(werr)?;
+        for (k, v) in &spec.metadata {
+            ds.set_metadata_item(k, v, "").map_err(werr)?;
+        }
+        {
+            let mut band = ds.rasterband(1).map_err(werr)?;
+            band.set_description(spec.description).map_err(werr)?;
+            if let Some(nd) = spec.nodata {
+                band.set_no_data_value(Some(nd)).map_err(werr)?;
+            }
+            if !spec.colors.is_empty() && T::TABLE > 0 && T::TABLE <= 65536 {
+                let mut ct = ColorTable::new(PaletteInterpretation::Rgba);
+                for (code, [r, g, b]) in &spec.colors {
+                    if (0..T::TABLE as i64).contains(code) {
+                        ct.set_color_entry(
+                            *code as u16,
+                            &ColorEntry::rgba(*r as i16, *g as i16, *b as i16, 255),
+                        );
+                    }
+                }
+                band.set_color_table(&ct);
+            }
+            let mut data: Vec<T> = Vec::new();
+            for window in grid.windows(grid.width, 256) {
+                data.clear();
+                data.resize(window.cells(), T::default());
+                fill(window, &mut data)?;
+                let mut buf = Buffer::new((window.width, window.height), std::mem::take(&mut data));
+                band.write(
+                    (window.col as isize, window.row as isize),
+                    (window.width, window.height),
+                    &mut buf,
+                )
+                .map_err(werr)?;
+                data = buf.into_shape_and_vec().1;
+            }
+        }
+        ds.close().map_err(werr)?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::write(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

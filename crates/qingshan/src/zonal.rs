@@ -1,0 +1,376 @@
+//! Zonal statistics: the exact area of each land-cover class inside each
+//! zone, with valid, nodata and zone areas and forest cover.
+//!
+//! Each class area is Σ over cells (coverage fraction × cell area), in m².
+//! Invariant: for every zone, Σ classes = `valid_area_m2`, and
+//! `valid_area_m2 + nodata_area_m2` is the zone's area on the raster; the
+//! result is the same bytes at any thread count.
+//!
+//! # Examples
+//! ```no_run
+//! use qingshan::{legend::Legend, raster::LandCover, zones::{ZoneLayer, ZoneOptions}};
+//! use qingshan::zonal::zonal_stats;
+//!
+//! let lc = LandCover::open(&["fixtures/landcover/clcd_2019.vrt"], 1)?;
+//! let towns = ZoneLayer::read("fixtures/towns.geojson".as_ref(), &ZoneOptions::default())?;
+//! let report = zonal_stats(&lc, &towns, &Legend::builtin("clcd").unwrap(), &Default::default())?;
+//! for z in &report.zones {
+//!     println!("{}: forest cover {:.1} %", z.id, 100.0 * z.forest_cover.unwrap_or(0.0));
+//! }
+//! # Ok::<(), qingshan::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use ndarray::{ArrayView2, s};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::coverage::{Run, Scratch};
+use rayon::prelude::*;
+
+use crate::engine::{self, Readers, RunOptions, Runner, Task, TilePlan};
+use crate::legend::{ClassCode, Legend};
+use crate::raster::{Buffers, ClassPixel, LandCover, Tile};
+use crate::zones::{ZoneId, ZoneLayer};
+use crate::{Result, with_pixel_type};
+
+/// Schema tag of the stats JSON.
+pub const STATS_SCHEMA: &str = "qingshan.stats/1";
+
+/// Land-cover areas of one zone (all areas in m²).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneStats {
+    /// Zone id.
+    pub id: ZoneId,
+    /// Zone name, when the layer has one.
+    pub name: Option<String>,
+    /// Geodesic area of the zone polygon on the ellipsoid.
+    pub zone_area_m2: f64,
+    /// Area of covered cells that hold a class (not nodata).
+    pub valid_area_m2: f64,
+    /// Area of covered cells that are nodata.
+    pub nodata_area_m2: f64,
+    /// Area per class code (codes as in the raster, listed or not).
+    pub classes: BTreeMap<ClassCode, f64>,
+    /// Area of the legend's forest classes.
+    pub forest_area_m2: f64,
+    /// Forest area / valid area (森林覆盖率); `null` when nothing is valid.
+    pub forest_cover: Option<f64>,
+    /// The zone's attributes from the input layer.
+    pub attributes: Map<String, Value>,
+}
+
+/// Result of [`zonal_stats`]: the `qingshan.stats/1` document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// Always [`STATS_SCHEMA`].
+    pub schema: String,
+    /// Legend name.
+    pub legend: String,
+    /// CRS of the land cover (e.g. `EPSG:4545`).
+    pub crs: String,
+    /// One entry per zone, in input order.
+    pub zones: Vec<ZoneStats>,
+    /// Things the user should know (zones outside the raster, repairs).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Class areas of one zone accumulated so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoneAccum {
+    /// Area per class code.
+    pub classes: BTreeMap<ClassCode, f64>,
+    /// Nodata area.
+    pub nodata_m2: f64,
+}
+
+impl ZoneAccum {
+    /// Adds another partial (in a fixed order for deterministic sums).
+    pub fn merge(&mut self, other: &ZoneAccum) {
+        for (c, a) in &other.classes {
+            *self.classes.entry(*c).or_insert(0.0) += a;
+        }
+        self.nodata_m2 += other.nodata_m2;
+    }
+}
+
+/// Maps pixel values to small per-task slot numbers (slot 0 = nodata).
+pub(crate) struct Slots<T: ClassPixel> {
+    table: Vec<u16>,
+    map: HashMap<ClassCode, u16>,
+    /// Code of each slot (slot 0 unused).
+    pub(crate) codes: Vec<ClassCode>,
+    nodata: Option<T>,
+    legend_nodata: Vec<ClassCode>,
+}
+
+const UNSET: u16 = u16::MAX;
+
+impl<T: ClassPixel> Slots<T> {
+    pub(crate) fn new(tile: &Tile, legend: &Legend) -> Self {
+        Slots {
+            table: vec![UNSET; T::TABLE],
+            map: HashMap::new(),
+            codes: vec![0],
+            nodata: tile.nodata.and_then(T::from_nodata),
+            legend_nodata: legend.nodata.clone(),
+        }
+    }
+
+    #[cold]
+    fn assign(&mut self, v: T) -> usize {
+        let code = v.code();
+        let slot = if Some(v) == self.nodata || self.legend_nodata.contains(&code) {
+            0
+        } else {
+            self.codes.push(code);
+            (self.codes.len() - 1) as u16
+        };
+        if T::TABLE > 0 {
+            self.table[v.dense_index()] = slot;
+        } else {
+            self.map.insert(code, slot);
+        }
+        slot as usize
+    }
+
+    #[inline]
+    pub(crate) fn slot(&mut self, v: T) -> usize {
+        if T::TABLE > 0 {
+            let s = self.table[v.dense_index()];
+            if s != UNSET {
+                return s as usize;
+            }
+        } else if let Some(&s) = self.map.get(&v.code()) {
+            return s as usize;
+        }
+        self.assign(v)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.codes.len()
+    }
+}
+
+/// Per-worker state: open datasets and reusable buffers.
+#[derive(Default)]
+pub(crate) struct Worker {
+    pub(crate) readers: Readers,
+    pub(crate) buffers: Buffers,
+    pub(crate) scratch: Scratch,
+    pub(crate) runs: Vec<Run>,
+}
+
+/// Adds `frac × cell area` of every run's cells into `acc` by slot.
+/// `block` holds the pixels of `window` (rows × columns).
+#[inline]
+pub(crate) fn accumulate_runs<T: ClassPixel>(
+    runs: &[Run],
+    block: ArrayView2<'_, T>,
+    window: crate::grid::Window,
+    cell_area: impl Fn(usize) -> f64,
+    slots: &mut Slots<T>,
+    acc: &mut Vec<f64>,
+) {
+    let mut add = |v: T, a: f64| {
+        let s = slots.slot(v);
+        if s >= acc.len() {
+            acc.resize(slots.len().max(s + 1), 0.0);
+        }
+        acc[s] += a;
+    };
+    for run in runs {
+        let w = run.frac * cell_area(run.row as usize);
+        let c = run.col as usize - window.col;
+        let row = block.row(run.row as usize - window.row);
+        let cells = row.slice(s![c..c + run.len as usize]);
+        // Land cover comes in streaks of one class: add each streak once.
+        let mut iter = cells.iter();
+        let Some(&first) = iter.next() else {
+            continue;
+        };
+        let (mut cur, mut n) = (first, 1u32);
+        for &v in iter {
+            if v == cur {
+                n += 1;
+            } else {
+                add(cur, n as f64 * w);
+                (cur, n) = (v, 1);
+            }
+        }
+        add(cur, n as f64 * w);
+    }
+}
+
+fn stats_task<T: ClassPixel>(
+    worker: &mut Worker,
+    lc: &LandCover,
+    plan: &TilePlan,
+    task: &Task,
+    legend: &Legend,
+) -> Result<Vec<(usize, ZoneAccum)>> {
+    let tile = &lc.tiles[plan.tile];
+    let block = worker
+        .readers
+        .get(&lc.tiles, plan.tile)?
+        .read_view::<T>(task.window, &mut worker.buffers)?;
+    let mut slots = Slots::<T>::new(tile, legend);
+    let mut out = Vec::with_capacity(task.zones.len());
+    let mut acc: Vec<f64> = Vec::new();
+    for &k in &task.zones {
+        let (zone, cov) = &plan.coverages[k as usize];
+        cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
+        if worker.runs.is_empty() {
+            continue;
+        }
+        acc.clear();
+        accumulate_runs(
+            &worker.runs,
+            block,
+            task.window,
+            |r| plan.cell_areas.row(r),
+            &mut slots,
+            &mut acc,
+        );
+        let mut z = ZoneAccum::default();
+        for (s, &a) in acc.iter().enumerate() {
+            if a == 0.0 {
+                continue;
+            }
+            if s == 0 {
+                z.nodata_m2 += a;
+            } else {
+                *z.classes.entry(slots.codes[s]).or_insert(0.0) += a;
+            }
+        }
+        out.push((*zone, z));
+    }
+    Ok(out)
+}
+
+/// Computes class areas of every zone over a land-cover source.
+///
+/// Zones are reprojected to the raster's CRS; zones outside the raster get
+/// zero areas and a warning. Runs in parallel over (tile, window) tasks.
+pub fn zonal_stats(
+    lc: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+) -> Result<StatsReport> {
+    let runner = Runner::new(opts)?;
+    // Zone areas (reprojection to lon/lat, then Karney per zone) run beside
+    // the raster pass, on the same workers.
+    let (zone_areas, accums) = runner.install(|| {
+        rayon::join(
+            || -> Result<Vec<f64>> {
+                let (geog, lonlat) = zones.to_lonlat(lc.crs())?;
+                Ok(lonlat
+                    .par_iter()
+                    .map(|g| geog.ellipsoid.multipolygon_area(g))
+                    .collect())
+            },
+            || accumulate_with(&runner, lc, zones, legend),
+        )
+    });
+    let (zone_areas, accums) = (zone_areas?, accums?);
+    let mut report = finish_stats(zones, legend, lc.crs().label.clone(), accums, &zone_areas);
+    report.warnings.splice(0..0, zones.repairs.iter().cloned());
+    Ok(report)
+}
+
+/// The raw per-zone accumulators of [`zonal_stats`] (one per zone, in
+/// layer order): what batch runs store as partial results.
+pub fn zonal_accumulate(
+    lc: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+) -> Result<Vec<ZoneAccum>> {
+    accumulate_with(&Runner::new(opts)?, lc, zones, legend)
+}
+
+fn accumulate_with(
+    runner: &Runner<'_>,
+    lc: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+) -> Result<Vec<ZoneAccum>> {
+    let (plans, tasks) = engine::plan(&lc.tiles, zones)?;
+    let mut accums = vec![ZoneAccum::default(); zones.zones.len()];
+    runner.run_ordered(
+        &tasks,
+        |t| t.window.cells() as u64,
+        Worker::default,
+        |worker, task| {
+            let plan = &plans[task.plan];
+            with_pixel_type!(lc.tiles[plan.tile].pixel_type, T => stats_task::<T>(worker, lc, plan, task, legend))
+        },
+        |_, partial| {
+            for (zone, z) in partial {
+                accums[zone].merge(&z);
+            }
+        },
+    )?;
+    Ok(accums)
+}
+
+/// Turns accumulated class areas into the stats report (forest, cover,
+/// names, warnings).
+pub fn finish_stats(
+    zones: &ZoneLayer,
+    legend: &Legend,
+    crs_label: String,
+    accums: Vec<ZoneAccum>,
+    zone_areas: &[f64],
+) -> StatsReport {
+    let mut warnings = Vec::new();
+    let stats = zones
+        .zones
+        .iter()
+        .zip(accums)
+        .zip(zone_areas)
+        .map(|((zone, acc), &zone_area)| {
+            let valid: f64 = acc.classes.values().sum();
+            let forest: f64 = acc
+                .classes
+                .iter()
+                .filter(|(c, _)| legend.is_forest(**c))
+                .map(|(_, a)| a)
+                .sum();
+            let covered = valid + acc.nodata_m2;
+            if covered == 0.0 {
+                warnings.push(format!(
+                    "zone {:?} does not overlap the land cover: its areas are zero",
+                    zone.id
+                ));
+            } else if zone_area > 0.0 && covered < 0.995 * zone_area {
+                warnings.push(format!(
+                    "zone {:?}: only {:.1} % of it lies on the land cover",
+                    zone.id,
+                    100.0 * covered / zone_area
+                ));
+            }
+            ZoneStats {
+                id: zone.id.clone(),
+                name: zone.name.clone(),
+                zone_area_m2: zone_area,
+                valid_area_m2: valid,
+                nodata_area_m2: acc.nodata_m2,
+                classes: acc.classes,
+                forest_area_m2: forest,
+                forest_cover: (valid > 0.0).then(|| forest / valid),
+                attributes: zone.attributes.clone(),
+            }
+        })
+        .collect();
+    StatsReport {
+        schema: STATS_SCHEMA.to_string(),
+        legend: legend.name.clone(),
+        crs: crs_label,
+        zones: stats,
+        warnings,
+    }
+}

@@ -1,0 +1,411 @@
+//! Zonal statistics end to end through GDAL files, against answers worked
+//! out by hand or by an independent route (Karney polygon areas).
+
+mod common;
+
+use approx::assert_relative_eq;
+use common::{geojson, grid, pixel_rect, write_raster};
+use geo::BooleanOps;
+use qingshan::RunOptions;
+use qingshan::legend::Legend;
+use qingshan::raster::LandCover;
+use qingshan::zonal::{StatsReport, zonal_stats};
+use qingshan::zones::{ZoneLayer, ZoneOptions};
+
+fn run(inputs: &[&str], zones: &std::path::Path, legend: &str, threads: usize) -> StatsReport {
+    let lc = LandCover::open(inputs, 1).unwrap();
+    let layer = ZoneLayer::read(zones, &ZoneOptions::default()).unwrap();
+    zonal_stats(
+        &lc,
+        &layer,
+        &Legend::load(legend).unwrap(),
+        &RunOptions {
+            threads: Some(threads),
+            progress: None,
+        },
+    )
+    .unwrap()
+}
+
+/// 20 × 10 cells of 30 m: class 1 left of column 10, class 2 (forest) from
+/// column 10; row 9 is nodata. A rectangle offset by fractions of a cell
+/// has class areas known exactly.
+#[test]
+fn rectangle_offset_by_fractions_of_a_cell_on_two_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 20, 10);
+    let tif = dir.path().join("lc.tif");
+    write_raster::<u8>(&tif, &g, Some(0.0), |c, r| {
+        if r == 9 {
+            0
+        } else if c < 10 {
+            1
+        } else {
+            2
+        }
+    });
+    let zones = dir.path().join("z.geojson");
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4545),
+            &[("A", vec![pixel_rect(&g, 2.25, 1.5, 14.5, 9.5)])],
+        ),
+    )
+    .unwrap();
+    let rep = run(&[tif.to_str().unwrap()], &zones, "clcd", 2);
+    let z = &rep.zones[0];
+    let cell = 900.0;
+    assert_relative_eq!(
+        z.classes[&1],
+        (10.0 - 2.25) * 7.5 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        z.classes[&2],
+        (14.5 - 10.0) * 7.5 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        z.nodata_area_m2,
+        (14.5 - 2.25) * 0.5 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        z.valid_area_m2,
+        (14.5 - 2.25) * 7.5 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(z.forest_area_m2, z.classes[&2]);
+    assert_relative_eq!(z.forest_cover.unwrap(), 4.5 / 12.25, max_relative = 1e-12);
+    // The geodesic zone area differs from the planar one only by the
+    // projection's scale (GK at ~90 km from the central meridian: < 0.1 %).
+    let planar = 12.25 * 8.0 * cell;
+    assert!(
+        (z.zone_area_m2 / planar - 1.0).abs() < 1e-3,
+        "{}",
+        z.zone_area_m2
+    );
+    assert_eq!(z.name.as_deref(), Some("zone A"));
+    assert_eq!(rep.crs, "EPSG:4545");
+    assert_eq!(rep.schema, "qingshan.stats/1");
+}
+
+/// The same raster cut into tiles (and a VRT of them) gives the same areas.
+#[test]
+fn tiles_and_vrt_agree_with_the_single_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 300, 200);
+    let class = |c: usize, r: usize| -> u8 { 1 + ((c / 7 + r / 5) % 9) as u8 };
+    let whole = d.join("whole.tif");
+    write_raster::<u8>(&whole, &g, Some(0.0), class);
+    // Two tiles split at column 130, sharing the grid exactly.
+    let mut left = g.clone();
+    left.width = 130;
+    let mut right = g.clone();
+    right.width = 170;
+    right.transform.0[0] += 130.0 * 30.0;
+    let (lt, rt) = (d.join("t_left.tif"), d.join("t_right.tif"));
+    write_raster::<u8>(&lt, &left, Some(0.0), class);
+    write_raster::<u8>(&rt, &right, Some(0.0), |c, r| class(c + 130, r));
+    let zones = d.join("z.geojson");
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4545),
+            &[
+                ("across", vec![pixel_rect(&g, 100.3, 20.7, 180.9, 150.2)]),
+                ("left", vec![pixel_rect(&g, 3.5, 3.5, 60.25, 90.75)]),
+                (
+                    "holed",
+                    vec![
+                        pixel_rect(&g, 120.0, 100.0, 290.0, 190.0),
+                        pixel_rect(&g, 125.5, 110.5, 150.5, 180.5),
+                    ],
+                ),
+            ],
+        ),
+    )
+    .unwrap();
+    let single = run(&[whole.to_str().unwrap()], &zones, "clcd", 2);
+    let tiled = run(
+        &[lt.to_str().unwrap(), rt.to_str().unwrap()],
+        &zones,
+        "clcd",
+        2,
+    );
+    // The directory holds whole.tif too: as one source, it overlaps the tiles.
+    let err = LandCover::open(&[d.to_str().unwrap()], 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("overlap"), "{err}");
+    for (a, b) in single.zones.iter().zip(&tiled.zones) {
+        assert_eq!(
+            a.classes.keys().collect::<Vec<_>>(),
+            b.classes.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &a.classes {
+            assert_relative_eq!(*v, b.classes[k], max_relative = 1e-12);
+        }
+    }
+    // Independent check of one zone: count cells by hand.
+    let z = &single.zones[1];
+    let mut expect = std::collections::BTreeMap::<i64, f64>::new();
+    for r in 3..91 {
+        for c in 3..61 {
+            let fx = (c as f64 + 1.0).min(60.25) - (c as f64).max(3.5);
+            let fy = (r as f64 + 1.0).min(90.75) - (r as f64).max(3.5);
+            if fx > 0.0 && fy > 0.0 {
+                *expect.entry(class(c, r) as i64).or_default() += fx * fy * 900.0;
+            }
+        }
+    }
+    for (k, v) in &expect {
+        assert_relative_eq!(z.classes[k], *v, max_relative = 1e-12);
+    }
+}
+
+#[test]
+fn overlapping_tiles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 50, 50);
+    let a = dir.path().join("a.tif");
+    let b = dir.path().join("b.tif");
+    write_raster::<u8>(&a, &g, None, |_, _| 1);
+    let mut g2 = g.clone();
+    g2.transform.0[0] += 25.0 * 30.0;
+    write_raster::<u8>(&b, &g2, None, |_, _| 2);
+    let err = LandCover::open(&[a.to_str().unwrap(), b.to_str().unwrap()], 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a.tif") && err.contains("b.tif") && err.contains("overlap"),
+        "{err}"
+    );
+}
+
+/// A lon/lat (EPSG:4490) raster with zones in EPSG:4545: class areas use
+/// ellipsoidal cell areas, checked against Karney's geodesic polygon areas
+/// of the same zones clipped to each class region.
+#[test]
+fn geographic_raster_with_projected_zones_matches_karney_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (lon0, lat0, px) = (109.0, 35.3, 0.0005);
+    let g = grid(4490, lon0, lat0, px, 400, 300);
+    let tif = d.join("ll.tif");
+    // North of 35.25° (rows < 100) class 2, south class 4.
+    write_raster::<u8>(&tif, &g, None, |_, r| if r < 100 { 2 } else { 4 });
+    // A zone in EPSG:4545 around (109.08E, 35.24N).
+    let geo_crs = qingshan::crs_from_epsg(4490).unwrap();
+    let gk = qingshan::crs_from_epsg(4545).unwrap();
+    let centre = {
+        let layer = ZoneLayer {
+            path: "c".into(),
+            crs: geo_crs.clone(),
+            zones: vec![qingshan::zones::Zone {
+                index: 0,
+                id: "c".into(),
+                name: None,
+                attributes: Default::default(),
+                geometry: geo::MultiPolygon(vec![geo::Polygon::new(
+                    geo::LineString::from(vec![
+                        (109.08, 35.24),
+                        (109.0801, 35.24),
+                        (109.08, 35.2401),
+                    ]),
+                    vec![],
+                )]),
+            }],
+            repairs: vec![],
+        };
+        layer.project(&gk, None).unwrap()[0].0[0].exterior().0[0]
+    };
+    let (cx, cy) = (centre.x, centre.y);
+    let ring: Vec<(f64, f64)> = (0..40)
+        .map(|i| {
+            let t = i as f64 / 40.0 * std::f64::consts::TAU;
+            let r = 3000.0 + 800.0 * (3.0 * t).sin();
+            (cx + r * t.cos(), cy + 0.8 * r * t.sin())
+        })
+        .collect();
+    let zones = d.join("z.geojson");
+    std::fs::write(&zones, geojson(Some(4545), &[("blob", vec![ring])])).unwrap();
+    let rep = run(&[tif.to_str().unwrap()], &zones, "clcd", 2);
+    let z = &rep.zones[0];
+
+    // Reference: the zone in lon/lat (densified to 1 m), clipped at 35.25°N,
+    // each part measured with Karney's algorithm on GRS80.
+    let layer = ZoneLayer::read(&zones, &ZoneOptions::default()).unwrap();
+    let ll = layer.project(&geo_crs, Some(1.0)).unwrap().remove(0);
+    let north = geo::Polygon::new(
+        geo::LineString::from(vec![
+            (108.0, 35.25),
+            (110.0, 35.25),
+            (110.0, 36.0),
+            (108.0, 36.0),
+        ]),
+        vec![],
+    );
+    let ell = qingshan::area::Ellipsoid::GRS80;
+    let total = ell.multipolygon_area(&ll);
+    // Karney's edges are geodesics; the clip edge is a parallel, so it is
+    // densified (≈1 m steps) to follow the parallel, not the geodesic.
+    let n_area = ell.multipolygon_area(&densify_lonlat(&ll.intersection(&north), 1e-5));
+    assert_relative_eq!(z.zone_area_m2, total, max_relative = 1e-7);
+    assert_relative_eq!(z.valid_area_m2, total, max_relative = 1e-6);
+    assert_relative_eq!(z.classes[&2], n_area, max_relative = 1e-6);
+    assert_relative_eq!(z.classes[&4], total - n_area, max_relative = 1e-6);
+}
+
+fn densify_lonlat(mp: &geo::MultiPolygon<f64>, step: f64) -> geo::MultiPolygon<f64> {
+    let ring = |r: &geo::LineString<f64>| {
+        let mut out = Vec::new();
+        for w in r.0.windows(2) {
+            let n = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / step)
+                .ceil()
+                .max(1.0) as usize;
+            for k in 0..n {
+                let t = k as f64 / n as f64;
+                out.push((
+                    w[0].x + t * (w[1].x - w[0].x),
+                    w[0].y + t * (w[1].y - w[0].y),
+                ));
+            }
+        }
+        out.push((r.0[0].x, r.0[0].y));
+        geo::LineString::from(out)
+    };
+    geo::MultiPolygon(
+        mp.0.iter()
+            .map(|p| {
+                geo::Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn results_are_identical_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 1500, 1300);
+    let tif = dir.path().join("lc.tif");
+    write_raster::<u8>(&tif, &g, Some(0.0), |c, r| {
+        ((c * 7 + r * 13) / 50 % 10) as u8
+    });
+    let mut feats = Vec::new();
+    for k in 0..30 {
+        let (c0, r0) = ((k * 47) % 1300, (k * 83) % 1100);
+        let ring: Vec<(f64, f64)> = (0..25)
+            .map(|i| {
+                let t = i as f64 / 25.0 * std::f64::consts::TAU;
+                let rad = 60.0 + 40.0 * ((k + i) as f64).sin();
+                g.transform.to_map(
+                    c0 as f64 + 100.0 + rad * t.cos(),
+                    r0 as f64 + 100.0 + rad * t.sin(),
+                )
+            })
+            .collect();
+        feats.push((format!("z{k}"), vec![ring]));
+    }
+    let feats: Vec<(&str, common::Rings)> =
+        feats.iter().map(|(a, b)| (a.as_str(), b.clone())).collect();
+    let zones = dir.path().join("z.geojson");
+    std::fs::write(&zones, geojson(Some(4545), &feats)).unwrap();
+    let one = serde_json::to_string(&run(&[tif.to_str().unwrap()], &zones, "clcd", 1)).unwrap();
+    let two = serde_json::to_string(&run(&[tif.to_str().unwrap()], &zones, "clcd", 2)).unwrap();
+    let four = serde_json::to_string(&run(&[tif.to_str().unwrap()], &zones, "clcd", 4)).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(one, four);
+}
+
+/// Codes the legend does not list are reported as they are; 16-bit and
+/// signed rasters work; the legend's own nodata codes count as nodata.
+#[test]
+fn unlisted_codes_wide_types_and_legend_nodata() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 10, 10);
+    let zones = dir.path().join("z.geojson");
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4545),
+            &[("all", vec![pixel_rect(&g, 0.0, 0.0, 10.0, 10.0)])],
+        ),
+    )
+    .unwrap();
+
+    let u16p = dir.path().join("u16.tif");
+    write_raster::<u16>(&u16p, &g, None, |c, _| if c < 5 { 301 } else { 1000 });
+    let rep = run(&[u16p.to_str().unwrap()], &zones, "clcd", 1);
+    assert_eq!(rep.zones[0].classes.len(), 2);
+    assert_relative_eq!(rep.zones[0].classes[&301], 50.0 * 900.0);
+    assert_relative_eq!(rep.zones[0].classes[&1000], 50.0 * 900.0);
+    assert_eq!(rep.zones[0].forest_area_m2, 0.0);
+
+    let i16p = dir.path().join("i16.tif");
+    write_raster::<i16>(&i16p, &g, Some(-9999.0), |c, r| {
+        if r == 0 {
+            -9999
+        } else if c < 3 {
+            -5
+        } else {
+            10
+        }
+    });
+    let rep = run(&[i16p.to_str().unwrap()], &zones, "worldcover", 1);
+    let z = &rep.zones[0];
+    assert_relative_eq!(z.classes[&-5], 27.0 * 900.0);
+    assert_relative_eq!(z.classes[&10], 63.0 * 900.0);
+    assert_relative_eq!(z.nodata_area_m2, 10.0 * 900.0);
+    assert_relative_eq!(z.forest_cover.unwrap(), 63.0 / 90.0);
+
+    // WorldCover's 0 is "no data" even without a raster nodata value.
+    let wc = dir.path().join("wc.tif");
+    write_raster::<u8>(&wc, &g, None, |c, _| if c < 2 { 0 } else { 10 });
+    let rep = run(&[wc.to_str().unwrap()], &zones, "worldcover", 1);
+    assert_relative_eq!(rep.zones[0].nodata_area_m2, 20.0 * 900.0);
+    assert!(!rep.zones[0].classes.contains_key(&0));
+}
+
+#[test]
+fn zones_outside_or_partly_outside_get_warnings_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(4545, 590_000.0, 3_900_000.0, 30.0, 10, 10);
+    let tif = dir.path().join("lc.tif");
+    write_raster::<u8>(&tif, &g, None, |_, _| 2);
+    let zones = dir.path().join("z.geojson");
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4545),
+            &[
+                ("away", vec![pixel_rect(&g, 50.0, 50.0, 60.0, 60.0)]),
+                ("half", vec![pixel_rect(&g, 5.0, 2.0, 15.0, 4.0)]),
+            ],
+        ),
+    )
+    .unwrap();
+    let rep = run(&[tif.to_str().unwrap()], &zones, "clcd", 1);
+    assert_eq!(rep.zones[0].valid_area_m2, 0.0);
+    assert_eq!(rep.zones[0].forest_cover, None);
+    assert!(rep.zones[0].classes.is_empty());
+    assert_relative_eq!(
+        rep.zones[1].valid_area_m2,
+        5.0 * 2.0 * 900.0,
+        max_relative = 1e-12
+    );
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("\"away\"") && w.contains("does not overlap"))
+    );
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("\"half\"") && w.contains("50.0 %")),
+        "{:?}",
+        rep.warnings
+    );
+}
