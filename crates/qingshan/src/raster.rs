@@ -491,6 +491,9 @@ pub fn write_class_raster<T: ClassPixel>(
 
     let grid = spec.grid;
     let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::write(path, "exists and is not a regular file"));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -50,7 +50,9 @@ impl Format {
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same
-/// directory, which is then renamed over `path`. `-` writes to stdout.
+/// directory, which is then renamed over `path`. `-` writes to stdout; an
+/// existing special file (`/dev/null`, a FIFO, a terminal) is written in
+/// place, never replaced.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -60,6 +62,20 @@ pub fn write_atomic(
         let mut lock = stdout.lock();
         return write(&mut lock)
             .and_then(|_| lock.flush())
+            .map_err(|e| Error::write(path, e));
+    }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(Error::write(path, "is a directory"));
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::write(path, e))?;
+        return write(&mut f)
+            .and_then(|_| f.flush())
             .map_err(|e| Error::write(path, e));
     }
     let dir = match path.parent() {
@@ -350,5 +366,17 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&target, |w| w.write_all(b"new")).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        write_atomic(null, |w| w.write_all(b"discarded")).unwrap();
+        let meta = std::fs::metadata(null).unwrap();
+        assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(dir.path(), |w| w.write_all(b"x")).is_err());
     }
 }
