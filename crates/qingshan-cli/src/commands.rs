@@ -23,7 +23,7 @@ pub const EXIT_CHECK_FAILED: u8 = 3;
 pub fn run(cli: Cli) -> ExitCode {
     // GDAL's own messages would duplicate ours: errors come back as Results.
     gdal::config::set_error_handler(|_, _, _| {});
-    qingshan::raster::configure_gdal_cache(64);
+    qingshan::raster::configure_gdal_cache(16);
     let result = match cli.command {
         Command::Stats(a) => stats(a),
         Command::Demo(a) => demo(a),

@@ -452,8 +452,11 @@ impl TileReader {
 
 /// Sets GDAL's block cache to `mb` megabytes unless the user set
 /// `GDAL_CACHEMAX` in the environment. qingshan reads every block once, in
-/// windows aligned to blocks, so a large cache only costs memory; the
-/// default (64 MB) keeps peak memory low whatever the raster size.
+/// windows aligned to blocks, so the cache only needs to hold the windows
+/// being read (about 1 MB per worker for u8); a large cache just costs
+/// memory and page faults. The CLI uses 16 MB: measured on a 432-Mpixel
+/// set, 16 MB used 81 MB peak RSS against 129 MB at 64 MB and 464 MB at
+/// 512 MB, and slightly less CPU.
 pub fn configure_gdal_cache(mb: usize) {
     if std::env::var_os("GDAL_CACHEMAX").is_none() {
         let _ = gdal::config::set_config_option("GDAL_CACHEMAX", &format!("{mb}MB"));
