@@ -483,17 +483,19 @@ def ellipsoid_reference(info: RasterInfo, ids: list[str], geoms: np.ndarray) -> 
 # --------------------------------------------------------------------------
 
 
-def load_qingshan(path: str) -> dict:
+def load_qingshan(path: str, schema: str = QINGSHAN_SCHEMA, list_key: str = "zones") -> dict:
+    """Reads a qingshan JSON document, checking its ``schema`` and that it has
+    a ``list_key`` list (``zones`` for stats/change, ``polygons`` for redline)."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot read qingshan JSON {path}: {e}") from e
-    if not isinstance(doc, dict) or doc.get("schema") != QINGSHAN_SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise UsageError(f"{path}: schema is {doc.get('schema') if isinstance(doc, dict) else None!r}, "
-                         f"expected {QINGSHAN_SCHEMA!r}")
-    if not isinstance(doc.get("zones"), list):
-        raise UsageError(f"{path}: no 'zones' list")
+                         f"expected {schema!r}")
+    if not isinstance(doc.get(list_key), list):
+        raise UsageError(f"{path}: no {list_key!r} list")
     return doc
 
 
@@ -505,12 +507,17 @@ class Mismatch:
     reference: float | None
     rel: float
     note: str = ""
+    kind: str = "zone"  # what ``zone`` names: "zone", "polygon", "town", "layer"
 
     def line(self) -> str:
         def f(v):
-            return "missing" if v is None else f"{v:.6f}"
+            if v is None:
+                return "missing"
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return f"{v:.6f}"
+            return json.dumps(v, ensure_ascii=False)
         extra = f"  ({self.note})" if self.note else ""
-        return (f"  zone {self.zone!s:>10}  {self.item:<16} qingshan {f(self.qingshan):>20}  "
+        return (f"  {self.kind} {self.zone!s:>10}  {self.item:<16} qingshan {f(self.qingshan):>20}  "
                 f"reference {f(self.reference):>20}  rel {self.rel:.3e}{extra}")
 
 

@@ -25,8 +25,122 @@ pub struct Cli {
 pub enum Command {
     /// Exact area of each land-cover class, forest area and forest cover per zone.
     Stats(StatsArgs),
+    /// Land-cover change between two dates: per-zone transition matrices, forest gain and loss.
+    Change(ChangeArgs),
+    /// Ecological red lines: did the area shrink (diff), did nature or function change (check)?
+    #[command(subcommand)]
+    Redline(RedlineCommand),
     /// Runs qingshan on the bundled synthetic fixtures (Jinsuoguan and Azhuang towns).
     Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RedlineCommand {
+    /// Compares two versions of the red-line layer: totals, lost and gained area, per polygon and per town.
+    /// Exit 3 when the red line shrank (or, with --strict, lost area anywhere).
+    Diff(DiffArgs),
+    /// Inside each red-line polygon: natural → artificial conversion (nature) and vegetated share (function)
+    /// between two dates. Exit 3 when a polygon violates a limit.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The old (baseline) red-line layer: GeoJSON, Shapefile, GeoPackage, …
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new red-line layer (may be in another CRS).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Attribute holding the red-line id in both layers (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// Also report totals per town (or any zone) of this layer.
+    #[arg(long, value_name = "FILE")]
+    pub towns: Option<PathBuf>,
+    /// Attribute holding the town id (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub towns_id_field: Option<String>,
+    /// Areas within this many m² count as equal.
+    #[arg(long, default_value_t = 1.0, value_name = "M2")]
+    pub tolerance_m2: f64,
+    /// Fail (exit 3) when any area is lost, even if compensated elsewhere.
+    #[arg(long)]
+    pub strict: bool,
+    /// Repair invalid polygons with GEOS MakeValid instead of failing.
+    #[arg(long)]
+    pub make_valid: bool,
+    /// Write the lost pieces (old ∖ new) with their red-line id as GeoJSON.
+    #[arg(long, value_name = "LOST.geojson")]
+    pub lost_geometry: Option<PathBuf>,
+    /// Output format (default: from the -o extension, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Output file (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The red-line layer.
+    #[arg(long, value_name = "FILE")]
+    pub redlines: PathBuf,
+    /// Land cover of the first date.
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub before: Vec<String>,
+    /// Land cover of the second date, on the same grid.
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub after: Vec<String>,
+    /// Attribute holding the red-line id (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// Layer of a multi-layer vector source (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub layer: Option<String>,
+    /// Repair invalid polygons with GEOS MakeValid instead of failing.
+    #[arg(long)]
+    pub make_valid: bool,
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
+    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
+    pub legend: String,
+    /// Raster band holding the classes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+    /// Largest natural → artificial conversion allowed per red-line polygon (m²).
+    #[arg(long, default_value_t = 0.0, value_name = "M2")]
+    pub max_conversion_m2: f64,
+    /// Largest allowed drop of the vegetated share (fraction: 0.01 = one percentage point).
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    pub max_vegetation_loss: f64,
+    /// Write each connected converted patch as a polygon (GeoJSON) with its red-line id, type and area.
+    #[arg(long, value_name = "PATCHES.geojson")]
+    pub patches: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangeArgs {
+    /// Land cover of the first date (files, VRTs, directories, globs).
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub before: Vec<String>,
+    /// Land cover of the second date, on the same grid.
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub after: Vec<String>,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
+    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
+    pub legend: String,
+    /// Raster band holding the classes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+    /// Also write a GeoTIFF coding each cell's transition as from × 10ⁿ + to.
+    #[arg(long, value_name = "OUT.tif")]
+    pub change_raster: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Args, Debug)]

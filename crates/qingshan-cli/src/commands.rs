@@ -7,17 +7,23 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use qingshan::RunOptions;
+use qingshan::change::{ChangeRaster, land_cover_change};
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
+use qingshan::redline::{
+    CheckLimits, DiffOptions, conversion_patches, redline_check, redline_diff,
+};
 use qingshan::report::{self, Format};
 use qingshan::zonal::zonal_stats;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
-use crate::cli::{Cli, Command, DemoArgs, FormatArg, OutputArgs, StatsArgs, ZoneArgs};
+use crate::cli::{
+    ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg, OutputArgs, RedlineCommand,
+    StatsArgs, ZoneArgs,
+};
 use crate::progress::Bar;
 
 /// Exit code when a check failed (red line shrank, target missed).
-#[allow(dead_code)]
 pub const EXIT_CHECK_FAILED: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -26,6 +32,9 @@ pub fn run(cli: Cli) -> ExitCode {
     qingshan::raster::configure_gdal_cache(16);
     let result = match cli.command {
         Command::Stats(a) => stats(a),
+        Command::Change(a) => change(a),
+        Command::Redline(RedlineCommand::Diff(a)) => redline_diff_cmd(a),
+        Command::Redline(RedlineCommand::Check(a)) => redline_check_cmd(a),
         Command::Demo(a) => demo(a),
     };
     match result {
@@ -63,7 +72,11 @@ pub fn zone_options(z: &ZoneArgs) -> ZoneOptions {
 }
 
 fn format_of(out: &OutputArgs) -> Format {
-    match (out.format, &out.output) {
+    format_from(out.format, &out.output)
+}
+
+fn format_from(format: Option<FormatArg>, output: &Option<PathBuf>) -> Format {
+    match (format, output) {
         (Some(FormatArg::Json), _) => Format::Json,
         (Some(FormatArg::Csv), _) => Format::Csv,
         (Some(FormatArg::Geojson), _) => Format::GeoJson,
@@ -127,6 +140,161 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
             format!(" → {}", path.display())
         }
     ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn change(a: ChangeArgs) -> Result<ExitCode> {
+    let legend = Legend::load(&a.legend)?;
+    let after = LandCover::open(&a.after, a.band)?;
+    let (before, zones) = open_inputs(&a.before, a.band, &a.zones)?;
+    let bar = Bar::new(a.out.quiet, "change");
+    let raster = a
+        .change_raster
+        .as_ref()
+        .map(|p| ChangeRaster { path: p.clone() });
+    let report = land_cover_change(
+        &before,
+        &after,
+        &zones,
+        &legend,
+        &RunOptions {
+            threads: a.out.threads,
+            progress: Some(&bar),
+        },
+        raster.as_ref(),
+    )?;
+    warn(&report.warnings);
+    let path = output_path(&a.out);
+    write(&path, format_of(&a.out), |w, f| match f {
+        Format::Json => report::write_json(&report, w),
+        Format::Csv => report::write_change_csv(&report, &legend, w),
+        Format::GeoJson => report::write_change_geojson(&report, &zones, w),
+        Format::Table => report::write_change_table(&report, &legend, w),
+    })?;
+    bar.summary(&format!(
+        "change: {} zones, {:.1} Mpixel per date in {:.2} s{}{}",
+        report.zones.len(),
+        before.cells() as f64 / 1e6,
+        bar.elapsed(),
+        if path.as_os_str() == "-" {
+            String::new()
+        } else {
+            format!(" → {}", path.display())
+        },
+        a.change_raster
+            .as_ref()
+            .map(|p| format!(", transitions → {}", p.display()))
+            .unwrap_or_default()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn redline_diff_cmd(a: DiffArgs) -> Result<ExitCode> {
+    let opts = |id: &Option<String>| ZoneOptions {
+        id_field: id.clone(),
+        make_valid: a.make_valid,
+        ..Default::default()
+    };
+    let old = ZoneLayer::read(&a.old, &opts(&a.id_field))?;
+    let new = ZoneLayer::read(&a.new, &opts(&a.id_field))?;
+    let towns = match &a.towns {
+        Some(t) => Some(ZoneLayer::read(t, &opts(&a.towns_id_field))?),
+        None => None,
+    };
+    let d = redline_diff(
+        &old,
+        &new,
+        towns.as_ref(),
+        &DiffOptions {
+            tolerance_m2: a.tolerance_m2,
+            strict: a.strict,
+        },
+    )?;
+    warn(&d.warnings);
+    let path = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
+    write(&path, format_from(a.format, &a.output), |w, f| match f {
+        Format::Json => report::write_json(&d, w),
+        Format::Csv => report::write_diff_csv(&d, w),
+        Format::GeoJson => report::write_diff_geojson(&d, &old, &new, w),
+        Format::Table => report::write_diff_table(&d, w),
+    })?;
+    if let Some(lost) = &a.lost_geometry {
+        write(lost, Format::GeoJson, |w, _| {
+            report::write_lost_geometry(&d, w)
+        })?;
+    }
+    if d.failed {
+        eprintln!(
+            "redline: {} (old {:.1} m², new {:.1} m², lost {:.1} m², gained {:.1} m²)",
+            if d.shrunk {
+                "the red line shrank"
+            } else {
+                "area was lost (--strict)"
+            },
+            d.old_total_m2,
+            d.new_total_m2,
+            d.lost_m2,
+            d.gained_m2
+        );
+        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
+    let legend = Legend::load(&a.legend)?;
+    let zone_args = ZoneArgs {
+        zones: a.redlines.clone(),
+        id_field: a.id_field.clone(),
+        name_field: None,
+        layer: a.layer.clone(),
+        make_valid: a.make_valid,
+    };
+    let after = LandCover::open(&a.after, a.band)?;
+    let (before, redlines) = open_inputs(&a.before, a.band, &zone_args)?;
+    let bar = Bar::new(a.out.quiet, "check");
+    let run = RunOptions {
+        threads: a.out.threads,
+        progress: Some(&bar),
+    };
+    let limits = CheckLimits {
+        max_conversion_m2: a.max_conversion_m2,
+        max_vegetation_loss: a.max_vegetation_loss,
+    };
+    let c = redline_check(&before, &after, &redlines, &legend, &limits, &run)?;
+    warn(&c.warnings);
+    let path = output_path(&a.out);
+    write(&path, format_of(&a.out), |w, f| match f {
+        Format::Json => report::write_json(&c, w),
+        Format::Csv => report::write_check_csv(&c, w),
+        Format::GeoJson => report::write_check_geojson(&c, &redlines, w),
+        Format::Table => report::write_check_table(&c, w),
+    })?;
+    if let Some(p) = &a.patches {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let quiet = RunOptions {
+            threads: a.out.threads,
+            progress: None,
+        };
+        let (crs, patches) = conversion_patches(&before, &after, &redlines, &legend, &quiet, &dir)?;
+        write(p, Format::GeoJson, |w, _| {
+            report::write_patches_geojson(&crs, &patches, &legend, w)
+        })?;
+        bar.summary(&format!(
+            "check: {} conversion patch(es) → {}",
+            patches.len(),
+            p.display()
+        ));
+    }
+    if !c.ok {
+        for p in c.polygons.iter().filter(|p| !p.violations.is_empty()) {
+            eprintln!("redline {}: {}", p.id, p.violations.join("; "));
+        }
+        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -21,6 +21,12 @@ pub const M2_PER_HA: f64 = 10_000.0;
 /// Square metres in one square kilometre.
 pub const M2_PER_KM2: f64 = 1_000_000.0;
 
+/// Sum of areas starting from +0.0 (the standard `Sum` for floats starts
+/// from −0.0, so an empty sum would print as `-0.0` in JSON).
+pub fn sum_m2(values: impl IntoIterator<Item = f64>) -> f64 {
+    values.into_iter().fold(0.0, |a, b| a + b)
+}
+
 /// Converts m² to mu (亩).
 pub fn m2_to_mu(m2: f64) -> f64 {
     m2 / M2_PER_MU
@@ -109,13 +115,13 @@ impl Ellipsoid {
             }
             pa.compute(true).1.abs()
         };
-        let holes: f64 = polygon.interiors().iter().map(ring_area).sum();
+        let holes = sum_m2(polygon.interiors().iter().map(ring_area));
         (ring_area(polygon.exterior()) - holes).max(0.0)
     }
 
     /// Geodesic area (m²) of a lon/lat multipolygon (parts summed).
     pub fn multipolygon_area(&self, mp: &MultiPolygon<f64>) -> f64 {
-        mp.0.iter().map(|p| self.polygon_area(p)).sum()
+        sum_m2(mp.0.iter().map(|p| self.polygon_area(p)))
     }
 }
 

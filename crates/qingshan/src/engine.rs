@@ -84,14 +84,43 @@ pub(crate) fn to_pixel_space(
         .collect()
 }
 
+/// A part of a tile to work on: `region` in the tile's pixel coordinates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PlanItem {
+    pub(crate) tile: usize,
+    pub(crate) region: Window,
+}
+
+/// Builds the plan over whole tiles: see [`plan_items`].
+pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, Vec<Task>)> {
+    let items: Vec<PlanItem> = tiles
+        .iter()
+        .enumerate()
+        .map(|(tile, t)| PlanItem {
+            tile,
+            region: t.grid.full_window(),
+        })
+        .collect();
+    plan_items(tiles, &items, zones, false)
+}
+
 /// Builds the plan: zones reprojected to each tile's CRS (densified to
 /// about a cell when the CRSs differ), coverages per tile, and the task
-/// list in (tile, window) order.
-pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, Vec<Task>)> {
+/// list in (item, window) order. Windows are the tile's block-aligned
+/// windows clipped to the item's region; only those some zone touches
+/// become tasks, unless `all_windows` (then every window does, e.g. to
+/// write a raster of the whole region).
+pub(crate) fn plan_items(
+    tiles: &[Tile],
+    items: &[PlanItem],
+    zones: &ZoneLayer,
+    all_windows: bool,
+) -> Result<(Vec<TilePlan>, Vec<Task>)> {
     let mut projected: HashMap<String, Vec<MultiPolygon<f64>>> = HashMap::new();
     let mut plans = Vec::new();
     let mut tasks = Vec::new();
-    for (ti, tile) in tiles.iter().enumerate() {
+    for item in items {
+        let tile = &tiles[item.tile];
         let crs: &Crs = &tile.grid.crs;
         if !projected.contains_key(&crs.wkt) {
             let (px, py) = tile.grid.transform.pixel_size();
@@ -106,7 +135,13 @@ pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, 
         let geoms = &projected[&crs.wkt];
         let (windows, band_height) = tile.windows();
         let cell_areas = CellAreas::of(&tile.grid).map_err(|e| Error::raster(&tile.path, e))?;
-        let (w, h) = (tile.grid.width as f64, tile.grid.height as f64);
+        let r = item.region;
+        let (c0, r0, c1, r1) = (
+            r.col as f64,
+            r.row as f64,
+            r.col_end() as f64,
+            r.row_end() as f64,
+        );
         let mut coverages = Vec::new();
         for (zi, g) in geoms.iter().enumerate() {
             let Some(px) = to_pixel_space(g, &tile.grid.transform) else {
@@ -114,35 +149,49 @@ pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, 
             };
             let poly = PixelPolygon::from_polygons(&px);
             match poly.bbox() {
-                Some((x0, y0, x1, y1)) if x1 > 0.0 && y1 > 0.0 && x0 < w && y0 < h => {
+                Some((x0, y0, x1, y1)) if x1 > c0 && y1 > r0 && x0 < c1 && y0 < r1 => {
                     coverages.push((zi, Coverage::new(poly, band_height)));
                 }
                 _ => {}
             }
         }
         let plan_index = plans.len();
-        for window in &windows {
+        for window in windows.iter().filter_map(|w| clip(*w, r)) {
             let zs: Vec<u32> = coverages
                 .iter()
                 .enumerate()
-                .filter(|(_, (_, c))| c.touches(*window))
+                .filter(|(_, (_, c))| c.touches(window))
                 .map(|(k, _)| k as u32)
                 .collect();
-            if !zs.is_empty() {
+            if all_windows || !zs.is_empty() {
                 tasks.push(Task {
                     plan: plan_index,
-                    window: *window,
+                    window,
                     zones: zs,
                 });
             }
         }
         plans.push(TilePlan {
-            tile: ti,
+            tile: item.tile,
             cell_areas,
             coverages,
         });
     }
     Ok((plans, tasks))
+}
+
+/// The intersection of two windows, if not empty.
+pub(crate) fn clip(a: Window, b: Window) -> Option<Window> {
+    let col = a.col.max(b.col);
+    let row = a.row.max(b.row);
+    let col_end = a.col_end().min(b.col_end());
+    let row_end = a.row_end().min(b.row_end());
+    (col < col_end && row < row_end).then(|| Window {
+        col,
+        row,
+        width: col_end - col,
+        height: row_end - row,
+    })
 }
 
 /// Open GDAL datasets of one worker, by tile index (a few at a time).

@@ -54,16 +54,20 @@
 //! - [`legend`]: class schemes (CLCD, WorldCover, GlobeLand30, Dynamic
 //!   World, TOML) and forest / natural / artificial classes.
 //! - [`zonal`]: per-zone class areas and forest cover.
+//! - [`change`]: per-zone transition matrices between two dates.
+//! - [`redline`]: red-line version diff (area) and checks (nature, function).
 //! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes.
 #![deny(missing_docs)]
 
 pub mod area;
+pub mod change;
 pub mod coverage;
 mod engine;
 mod error;
 pub mod grid;
 pub mod legend;
 pub mod raster;
+pub mod redline;
 pub mod report;
 mod srs;
 pub mod zonal;

@@ -41,6 +41,8 @@ pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'sta
     fn code(self) -> ClassCode;
     /// Index into a lookup table of size [`ClassPixel::TABLE`].
     fn dense_index(self) -> usize;
+    /// The value at a lookup-table index (inverse of `dense_index`).
+    fn from_dense_index(i: usize) -> Self;
     /// The value from a nodata value given as `f64`, when representable.
     fn from_nodata(v: f64) -> Option<Self>;
     /// This type's buffer in a set of reusable buffers.
@@ -59,7 +61,7 @@ pub struct Buffers {
 }
 
 macro_rules! class_pixel {
-    ($t:ident, $table:expr, |$v:ident| $index:expr) => {
+    ($t:ident, $table:expr, |$v:ident| $index:expr, |$i:ident| $value:expr) => {
         impl ClassPixel for $t {
             const TABLE: usize = $table;
             #[inline]
@@ -71,6 +73,10 @@ macro_rules! class_pixel {
                 let $v = self;
                 $index
             }
+            #[inline]
+            fn from_dense_index($i: usize) -> Self {
+                $value
+            }
             fn from_nodata(v: f64) -> Option<Self> {
                 let cast = v as $t;
                 (v.fract() == 0.0 && cast as f64 == v).then_some(cast)
@@ -81,11 +87,16 @@ macro_rules! class_pixel {
         }
     };
 }
-class_pixel!(u8, 256, |v| v as usize);
-class_pixel!(u16, 65536, |v| v as usize);
-class_pixel!(i16, 65536, |v| (v as i32 + 32768) as usize);
-class_pixel!(u32, 0, |v| v as usize);
-class_pixel!(i32, 0, |v| v as usize);
+class_pixel!(u8, 256, |v| v as usize, |i| i as u8);
+class_pixel!(u16, 65536, |v| v as usize, |i| i as u16);
+class_pixel!(
+    i16,
+    65536,
+    |v| (v as i32 + 32768) as usize,
+    |i| (i as i32 - 32768) as i16
+);
+class_pixel!(u32, 0, |v| v as usize, |i| i as u32);
+class_pixel!(i32, 0, |v| v as usize, |i| i as i32);
 
 /// Runs `$body` with `$T` bound to the Rust type of a [`PixelType`].
 #[macro_export]
@@ -410,7 +421,7 @@ impl TileReader {
             height: window.height,
             reason,
         };
-        buf.clear();
+        // GDAL overwrites every cell: resize only, no clearing memset.
         buf.resize(window.cells(), T::default());
         let band = self
             .ds
@@ -476,37 +487,56 @@ pub struct RasterSpec<'a> {
     pub metadata: Vec<(String, String)>,
     /// Colour table entries (code, RGB) for u8/u16 outputs.
     pub colors: Vec<(i64, [u8; 3])>,
+    /// Leave blocks that are never written empty (they read as 0) instead
+    /// of storing them: for masks that cover a small part of a large grid.
+    pub sparse: bool,
 }
 
-/// Writes a one-band class raster as a tiled, DEFLATE-compressed GeoTIFF,
-/// window by window (`fill` gets each window and a buffer to fill, row
-/// major). The file is written beside `path` and renamed into place.
-pub fn write_class_raster<T: ClassPixel>(
-    path: &Path,
-    spec: &RasterSpec<'_>,
-    mut fill: impl FnMut(Window, &mut [T]) -> Result<()>,
-) -> Result<()> {
-    use gdal::DriverManager;
-    use gdal::Metadata;
-    use gdal::raster::{
-        Buffer, ColorEntry, ColorTable, PaletteInterpretation, RasterCreationOptions,
-    };
+/// A one-band class raster being written as a tiled, DEFLATE-compressed
+/// GeoTIFF, window by window, into a temporary file beside the target;
+/// [`ClassRasterWriter::finish`] renames it into place (dropping the writer
+/// unfinished removes it).
+pub struct ClassRasterWriter<T: ClassPixel> {
+    ds: Option<Dataset>,
+    tmp: PathBuf,
+    path: PathBuf,
+    _pixel: std::marker::PhantomData<T>,
+}
 
-    let grid = spec.grid;
-    let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(Error::write(path, "exists and is not a regular file"));
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out.tif".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp.tif", std::process::id()));
-    let result = (|| -> Result<()> {
+impl<T: ClassPixel> ClassRasterWriter<T> {
+    /// Creates the output (as a temporary file) with the spec's grid, CRS,
+    /// nodata, metadata and colours.
+    pub fn create(path: &Path, spec: &RasterSpec<'_>) -> Result<Self> {
+        use gdal::DriverManager;
+        use gdal::Metadata;
+        use gdal::raster::{ColorEntry, ColorTable, PaletteInterpretation, RasterCreationOptions};
+
+        let grid = spec.grid;
+        let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::write(path, "exists and is not a regular file"));
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::write(
+                path,
+                format!("directory {} does not exist", dir.display()),
+            ));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out.tif".into());
+        let tmp = dir.join(format!(".{name}.{}.tmp.tif", std::process::id()));
+        let mut writer = ClassRasterWriter {
+            ds: None,
+            tmp: tmp.clone(),
+            path: path.to_path_buf(),
+            _pixel: std::marker::PhantomData,
+        };
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(werr)?;
         let mut options = RasterCreationOptions::new();
         for (k, v) in [
@@ -517,6 +547,9 @@ pub fn write_class_raster<T: ClassPixel>(
             ("BIGTIFF", "IF_SAFER"),
         ] {
             options.set_name_value(k, v).map_err(werr)?;
+        }
+        if spec.sparse {
+            options.set_name_value("SPARSE_OK", "TRUE").map_err(werr)?;
         }
         let mut ds = driver
             .create_with_band_type_with_options::<T, _>(&tmp, grid.width, grid.height, 1, &options)
@@ -545,26 +578,131 @@ pub fn write_class_raster<T: ClassPixel>(
                 }
                 band.set_color_table(&ct);
             }
-            let mut data: Vec<T> = Vec::new();
-            for window in grid.windows(grid.width, 256) {
-                data.clear();
-                data.resize(window.cells(), T::default());
-                fill(window, &mut data)?;
-                let mut buf = Buffer::new((window.width, window.height), std::mem::take(&mut data));
-                band.write(
-                    (window.col as isize, window.row as isize),
-                    (window.width, window.height),
-                    &mut buf,
-                )
-                .map_err(werr)?;
-                data = buf.into_shape_and_vec().1;
-            }
         }
-        ds.close().map_err(werr)?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::write(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        writer.ds = Some(ds);
+        Ok(writer)
     }
-    result
+
+    /// Writes the pixels of `window` (row major, `window.width` per row).
+    pub fn write(&mut self, window: Window, data: Vec<T>) -> Result<Vec<T>> {
+        use gdal::raster::Buffer;
+        let path = self.path.clone();
+        let werr = |e: gdal::errors::GdalError| Error::write(&path, gdal_msg(&e));
+        let ds = self
+            .ds
+            .as_mut()
+            .ok_or_else(|| Error::write(&path, "writer already finished"))?;
+        let mut band = ds.rasterband(1).map_err(werr)?;
+        let mut buf = Buffer::new((window.width, window.height), data);
+        band.write(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            &mut buf,
+        )
+        .map_err(werr)?;
+        Ok(buf.into_shape_and_vec().1)
+    }
+
+    /// Closes the file and renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        let path = self.path.clone();
+        if let Some(ds) = self.ds.take() {
+            ds.close().map_err(|e| Error::write(&path, gdal_msg(&e)))?;
+        }
+        std::fs::rename(&self.tmp, &path).map_err(|e| Error::write(&path, e))
+    }
+}
+
+impl<T: ClassPixel> Drop for ClassRasterWriter<T> {
+    fn drop(&mut self) {
+        if self.ds.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a one-band class raster as a tiled, DEFLATE-compressed GeoTIFF,
+/// window by window (`fill` gets each window and a buffer to fill, row
+/// major). The file is written beside `path` and renamed into place.
+pub fn write_class_raster<T: ClassPixel>(
+    path: &Path,
+    spec: &RasterSpec<'_>,
+    mut fill: impl FnMut(Window, &mut [T]) -> Result<()>,
+) -> Result<()> {
+    let grid = spec.grid;
+    let mut writer = ClassRasterWriter::<T>::create(path, spec)?;
+    let mut data: Vec<T> = Vec::new();
+    for window in grid.windows(grid.width, 256) {
+        data.clear();
+        data.resize(window.cells(), T::default());
+        fill(window, &mut data)?;
+        data = writer.write(window, std::mem::take(&mut data))?;
+    }
+    writer.finish()
+}
+
+/// Outlines the connected regions (8-connected) of equal non-zero value of
+/// a one-band integer raster with GDAL's polygonize, returning each region's
+/// value and polygon in the raster's CRS.
+pub fn polygonize(path: &Path) -> Result<Vec<(i64, geo::MultiPolygon<f64>)>> {
+    use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType};
+    let ds = open_raster(path)?;
+    let band = ds
+        .rasterband(1)
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    let driver = gdal::DriverManager::get_driver_by_name("Memory")
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    let mut mem = driver
+        .create_vector_only("patches")
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    let srs = ds.spatial_ref().ok();
+    let layer = mem
+        .create_layer(LayerOptions {
+            name: "patches",
+            srs: srs.as_ref(),
+            ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    FieldDefn::new("code", OGRFieldType::OFTInteger64)
+        .and_then(|f| f.add_to_layer(&layer))
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    let mut options = gdal::cpl::CslStringList::new();
+    options
+        .set_name_value("8CONNECTED", "8")
+        .map_err(|e| Error::raster(path, gdal_msg(&e)))?;
+    // SAFETY: the band, its mask (the band itself: zero is "no patch") and
+    // the layer are live GDAL handles owned by `ds` and `mem`, which outlive
+    // the call; the options list is a valid, NULL-terminated string list;
+    // no progress callback is passed.
+    #[allow(unsafe_code)]
+    let err = unsafe {
+        gdal_sys::GDALPolygonize(
+            band.c_rasterband(),
+            band.c_rasterband(),
+            layer.c_layer(),
+            0,
+            options.as_ptr(),
+            None,
+            std::ptr::null_mut(),
+        )
+    };
+    if err != gdal_sys::CPLErr::CE_None {
+        return Err(Error::raster(path, "GDAL polygonize failed"));
+    }
+    let mut layer = layer;
+    let mut out = Vec::new();
+    for f in layer.features() {
+        let code = f.field_as_integer64(0).ok().flatten().unwrap_or(0);
+        if code == 0 {
+            continue;
+        }
+        let Some(g) = f.geometry() else { continue };
+        match g.to_geo() {
+            Ok(geo::Geometry::Polygon(p)) => out.push((code, geo::MultiPolygon(vec![p]))),
+            Ok(geo::Geometry::MultiPolygon(mp)) => out.push((code, mp)),
+            _ => {}
+        }
+    }
+    Ok(out)
 }

@@ -114,8 +114,9 @@ pub fn crs_from_user_input(definition: &str) -> Result<Crs> {
     crs_of(&srs, definition)
 }
 
-/// The geographic (lon/lat) CRS on the datum of `crs`.
-pub(crate) fn geographic_of(crs: &Crs) -> Result<Crs> {
+/// The geographic (lon/lat) CRS on the datum of `crs` (itself when it is
+/// geographic).
+pub fn geographic_of(crs: &Crs) -> Result<Crs> {
     if crs.geographic {
         return Ok(crs.clone());
     }

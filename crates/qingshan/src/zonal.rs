@@ -22,7 +22,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -164,11 +163,11 @@ pub(crate) struct Worker {
 }
 
 /// Adds `frac × cell area` of every run's cells into `acc` by slot.
-/// `block` holds the pixels of `window` (rows × columns).
+/// `block` holds the pixels of `window`, row major.
 #[inline]
 pub(crate) fn accumulate_runs<T: ClassPixel>(
     runs: &[Run],
-    block: ArrayView2<'_, T>,
+    block: &[T],
     window: crate::grid::Window,
     cell_area: impl Fn(usize) -> f64,
     slots: &mut Slots<T>,
@@ -183,9 +182,9 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
     };
     for run in runs {
         let w = run.frac * cell_area(run.row as usize);
-        let c = run.col as usize - window.col;
-        let row = block.row(run.row as usize - window.row);
-        let cells = row.slice(s![c..c + run.len as usize]);
+        let start =
+            (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+        let cells = &block[start..start + run.len as usize];
         // Land cover comes in streaks of one class: add each streak once.
         let mut iter = cells.iter();
         let Some(&first) = iter.next() else {
@@ -212,10 +211,15 @@ fn stats_task<T: ClassPixel>(
     legend: &Legend,
 ) -> Result<Vec<(usize, ZoneAccum)>> {
     let tile = &lc.tiles[plan.tile];
-    let block = worker
+    let view = worker
         .readers
         .get(&lc.tiles, plan.tile)?
         .read_view::<T>(task.window, &mut worker.buffers)?;
+    let Some(block) = view.as_slice() else {
+        return Err(crate::Error::Invalid(
+            "internal: window buffer is not contiguous".into(),
+        ));
+    };
     let mut slots = Slots::<T>::new(tile, legend);
     let mut out = Vec::with_capacity(task.zones.len());
     let mut acc: Vec<f64> = Vec::new();
@@ -333,13 +337,13 @@ pub fn finish_stats(
         .zip(accums)
         .zip(zone_areas)
         .map(|((zone, acc), &zone_area)| {
-            let valid: f64 = acc.classes.values().sum();
-            let forest: f64 = acc
-                .classes
-                .iter()
-                .filter(|(c, _)| legend.is_forest(**c))
-                .map(|(_, a)| a)
-                .sum();
+            let valid = crate::area::sum_m2(acc.classes.values().copied());
+            let forest = crate::area::sum_m2(
+                acc.classes
+                    .iter()
+                    .filter(|(c, _)| legend.is_forest(**c))
+                    .map(|(_, a)| *a),
+            );
             let covered = valid + acc.nodata_m2;
             if covered == 0.0 {
                 warnings.push(format!(

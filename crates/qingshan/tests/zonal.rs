@@ -391,6 +391,9 @@ fn zones_outside_or_partly_outside_get_warnings_not_errors() {
     assert_eq!(rep.zones[0].valid_area_m2, 0.0);
     assert_eq!(rep.zones[0].forest_cover, None);
     assert!(rep.zones[0].classes.is_empty());
+    // +0.0, not the −0.0 an empty float sum gives.
+    let json = serde_json::to_string(&rep.zones[0]).unwrap();
+    assert!(json.contains("\"valid_area_m2\":0.0,"), "{json}");
     assert_relative_eq!(
         rep.zones[1].valid_area_m2,
         5.0 * 2.0 * 900.0,

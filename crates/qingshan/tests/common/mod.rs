@@ -40,6 +40,7 @@ pub fn write_raster<T: ClassPixel>(
             description: "test classes",
             metadata: vec![],
             colors: vec![],
+            sparse: false,
         },
         |w, buf| {
             for r in 0..w.height {

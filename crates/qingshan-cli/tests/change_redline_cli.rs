@@ -1,0 +1,297 @@
+//! `qingshan change`, `redline diff` and `redline check` as a user runs
+//! them on the fixtures: outputs, exit codes (3 = a check failed), errors.
+//! The fixtures' red lines change on purpose (fixtures/README.md):
+//! HX-JSG-02 loses a 200 m strip, HX-JSG-04 is removed, HX-JSG-03 moves,
+//! HX-AZ-02 grows ×1.25, HX-AZ-04 is added; a mine grows into HX-JSG-02 and
+//! built-up land into HX-AZ-03.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fx(name: &str) -> String {
+    repo().join("fixtures").join(name).display().to_string()
+}
+
+fn qingshan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qingshan"))
+        .args(args)
+        .output()
+        .expect("run qingshan")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn redline_diff_on_the_fixtures() {
+    let (old, new) = (fx("redlines_2019.geojson"), fx("redlines_2024.gpkg"));
+    let towns = fx("towns.geojson");
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &old,
+        &new,
+        "--id-field",
+        "hx_id",
+        "--towns",
+        &towns,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["schema"], "qingshan.redline/1");
+    assert_eq!(v["kind"], "diff");
+    assert_eq!(v["shrunk"], false);
+    let status = |id: &str| {
+        v["polygons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("HX-JSG-01"), "unchanged");
+    assert_eq!(status("HX-JSG-02"), "shrunk");
+    assert_eq!(status("HX-JSG-03"), "reshaped");
+    assert_eq!(status("HX-JSG-04"), "removed");
+    assert_eq!(status("HX-AZ-02"), "grown");
+    assert_eq!(status("HX-AZ-04"), "added");
+    let towns = v["towns"].as_array().unwrap();
+    assert_eq!(towns[0]["id"], "jinsuoguan");
+    assert_eq!(towns[0]["shrunk"], true);
+    assert_eq!(towns[1]["shrunk"], false);
+    // Totals are consistent: new − old = gained − lost.
+    let f = |k: &str| v[k].as_f64().unwrap();
+    let d = f("new_total_m2") - f("old_total_m2") - (f("gained_m2") - f("lost_m2"));
+    assert!(d.abs() < 1e-9 * f("old_total_m2"), "{d}");
+
+    // --strict fails on the compensated loss; the reverse diff shrinks.
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &old,
+        &new,
+        "--id-field",
+        "hx_id",
+        "--strict",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("area was lost"), "{}", stderr(&o));
+    let o = qingshan(&["redline", "diff", &new, &old, "--id-field", "hx_id"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(json(&o)["shrunk"], true);
+    assert!(stderr(&o).contains("the red line shrank"));
+}
+
+#[test]
+fn lost_geometry_names_the_red_line_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let lost = dir.path().join("lost.geojson");
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &fx("redlines_2019.geojson"),
+        &fx("redlines_2024.gpkg"),
+        "--id-field",
+        "hx_id",
+        "--lost-geometry",
+        lost.to_str().unwrap(),
+        "-o",
+        dir.path().join("d.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lost).unwrap()).unwrap();
+    let mut ids: Vec<&str> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["redline_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec!["HX-JSG-02", "HX-JSG-03", "HX-JSG-04"]);
+    let csv = std::fs::read_to_string(dir.path().join("d.csv")).unwrap();
+    assert!(csv.starts_with("id,name,status,old_m2"));
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("HX-JSG-04,") && l.contains(",removed,"))
+    );
+}
+
+#[test]
+fn redline_check_on_the_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let patches = dir.path().join("patches.geojson");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "redline",
+            "check",
+            "--redlines",
+            &fx("redlines_2019.geojson"),
+            "--id-field",
+            "hx_id",
+            "--before",
+            &fx("landcover/clcd_2019.vrt"),
+            "--after",
+            &fx("landcover/clcd_2024.vrt"),
+            "-q",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let a = args(&["--patches", patches.to_str().unwrap()]);
+    let o = qingshan(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["kind"], "check");
+    let bad: Vec<&str> = v["polygons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["nature_ok"] == false)
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(bad, vec!["HX-JSG-02", "HX-AZ-03"]);
+    let jsg02 = &v["polygons"][1];
+    assert_eq!(jsg02["conversions"][0]["from_name"], "Forest");
+    assert_eq!(jsg02["conversions"][0]["to_name"], "Barren");
+    assert!(stderr(&o).contains("redline HX-JSG-02: nature changed"));
+    // Patches add up to each red line's conversion.
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&patches).unwrap()).unwrap();
+    for poly in v["polygons"].as_array().unwrap() {
+        let id = poly["id"].as_str().unwrap();
+        let sum: f64 = p["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["properties"]["redline_id"] == id)
+            .map(|f| f["properties"]["area_m2"].as_f64().unwrap())
+            .sum();
+        let conv = poly["conversion_m2"].as_f64().unwrap();
+        assert!(
+            (sum - conv).abs() <= 1e-6 * conv.max(1.0),
+            "{id}: patches {sum} vs {conv}"
+        );
+    }
+    // Generous limits pass.
+    let a = args(&[
+        "--max-conversion-m2",
+        "400000",
+        "--max-vegetation-loss",
+        "0.1",
+    ]);
+    let o = qingshan(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn change_outputs_on_the_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let raster = dir.path().join("t.tif");
+    let csv = dir.path().join("c.csv");
+    let o = qingshan(&[
+        "change",
+        "--before",
+        &fx("landcover/clcd_2019.vrt"),
+        "--after",
+        &fx("landcover/clcd_2024.vrt"),
+        "--zones",
+        &fx("towns.geojson"),
+        "--change-raster",
+        raster.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("zone_id,zone_name,from,from_name,to,to_name,area_m2,area_ha,area_mu")
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("jinsuoguan,金锁关镇,2,Forest,7,Barren,"))
+    );
+    let ds = gdal::Dataset::open(&raster).unwrap();
+    assert_eq!(ds.raster_size(), (800, 600));
+}
+
+fn assert_user_error(o: &Output, what: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for w in what {
+        assert!(err.contains(w), "missing {w:?} in {err}");
+    }
+}
+
+#[test]
+fn bad_input_ends_in_exit_1_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    std::fs::write(
+        p("empty.geojson"),
+        r#"{"type":"FeatureCollection","features":[]}"#,
+    )
+    .unwrap();
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &p("empty.geojson"),
+        &fx("redlines_2024.gpkg"),
+    ]);
+    assert_user_error(&o, &["empty.geojson", "no features"]);
+    // Duplicate ids (every town has kind = "town").
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &fx("towns.geojson"),
+        &fx("towns.geojson"),
+        "--id-field",
+        "kind",
+    ]);
+    assert_user_error(&o, &["towns.geojson", "duplicate id"]);
+    // Two dates on different grids.
+    let o = qingshan(&[
+        "change",
+        "--before",
+        &fx("landcover/clcd_2019.vrt"),
+        "--after",
+        &fx("landcover/clcd_2019_lonlat.tif"),
+        "--zones",
+        &fx("towns.geojson"),
+    ]);
+    assert_user_error(
+        &o,
+        &["clcd_2019.vrt", "clcd_2019_lonlat.tif", "different CRSs"],
+    );
+    // A negative tolerance is refused.
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &fx("redlines_2019.geojson"),
+        &fx("redlines_2024.gpkg"),
+        "--tolerance-m2=-1",
+    ]);
+    assert_user_error(&o, &["--tolerance-m2"]);
+}

@@ -1,0 +1,965 @@
+//! Land-cover change between two dates: per zone, the exact area of every
+//! from-class → to-class transition, read in one pass over both dates.
+//!
+//! Both dates must share the grid lattice (CRS, pixel size, alignment);
+//! where their extents differ only the common extent is compared. A cell
+//! that is nodata in either date is nodata, never a transition.
+//! Invariant: for every zone, Σ transitions = `valid_area_m2`, the row sums
+//! are the classes before and the column sums the classes after.
+//!
+//! # Examples
+//! ```
+//! use qingshan::change::land_cover_change;
+//! use qingshan::{legend::Legend, raster::LandCover, zones::{ZoneLayer, ZoneOptions}};
+//!
+//! let before = LandCover::open(&["../../fixtures/landcover/clcd_2019.vrt"], 1)?;
+//! let after = LandCover::open(&["../../fixtures/landcover/clcd_2024.vrt"], 1)?;
+//! let towns = ZoneLayer::read("../../fixtures/towns.geojson".as_ref(), &ZoneOptions::default())?;
+//! let clcd = Legend::builtin("clcd").unwrap();
+//! let change = land_cover_change(&before, &after, &towns, &clcd, &Default::default(), None)?;
+//! for town in &change.zones {
+//!     // Forest after = forest before + gain − loss.
+//!     let net = town.forest_gain_m2 - town.forest_loss_m2;
+//!     assert!((town.forest_after_m2 - town.forest_before_m2 - net).abs() < 1e-6 * town.valid_area_m2);
+//! }
+//! # Ok::<(), qingshan::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::coverage::{Run, Scratch};
+use crate::engine::{self, PlanItem, Readers, RunOptions, Runner, Task, TilePlan};
+use crate::grid::{GeoTransform, Grid, Window};
+use crate::legend::{ClassCode, Legend};
+use crate::raster::{
+    Buffers, ClassPixel, ClassRasterWriter, LandCover, PixelType, RasterSpec, Tile,
+};
+use crate::zonal::Slots;
+use crate::zones::{ZoneId, ZoneLayer};
+use crate::{Error, Result};
+
+/// Schema tag of the change JSON.
+pub const CHANGE_SCHEMA: &str = "qingshan.change/1";
+
+/// Transitions of one zone (all areas in m²).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneChange {
+    /// Zone id.
+    pub id: ZoneId,
+    /// Zone name, when the layer has one.
+    pub name: Option<String>,
+    /// Geodesic area of the zone polygon on the ellipsoid.
+    pub zone_area_m2: f64,
+    /// Area of covered cells valid in both dates.
+    pub valid_area_m2: f64,
+    /// Area of covered cells that are nodata in either date.
+    pub nodata_area_m2: f64,
+    /// `transitions[from][to]`: area that was class `from` before and is
+    /// class `to` after (unchanged cells included as `from == to`).
+    pub transitions: BTreeMap<ClassCode, BTreeMap<ClassCode, f64>>,
+    /// Forest area before.
+    pub forest_before_m2: f64,
+    /// Forest area after.
+    pub forest_after_m2: f64,
+    /// Non-forest that became forest.
+    pub forest_gain_m2: f64,
+    /// Forest that became non-forest.
+    pub forest_loss_m2: f64,
+    /// `forest_after_m2 − forest_before_m2`.
+    pub forest_net_m2: f64,
+    /// Forest cover before (forest / valid area); `null` with no valid area.
+    pub forest_cover_before: Option<f64>,
+    /// Forest cover after.
+    pub forest_cover_after: Option<f64>,
+    /// The zone's attributes from the input layer.
+    pub attributes: Map<String, Value>,
+}
+
+/// Result of [`land_cover_change`]: the `qingshan.change/1` document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeReport {
+    /// Always [`CHANGE_SCHEMA`].
+    pub schema: String,
+    /// Legend name.
+    pub legend: String,
+    /// CRS of the land cover.
+    pub crs: String,
+    /// The before rasters.
+    pub before: Vec<String>,
+    /// The after rasters.
+    pub after: Vec<String>,
+    /// One entry per zone, in input order.
+    pub zones: Vec<ZoneChange>,
+    /// Things the user should know.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Transition areas of one zone accumulated so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionAccum {
+    /// `pairs[from][to]` in m².
+    pub pairs: BTreeMap<ClassCode, BTreeMap<ClassCode, f64>>,
+    /// Nodata (either date) area.
+    pub nodata_m2: f64,
+}
+
+impl TransitionAccum {
+    /// Adds another partial (merge in a fixed order for deterministic sums).
+    pub fn merge(&mut self, other: &TransitionAccum) {
+        for (from, row) in &other.pairs {
+            let mine = self.pairs.entry(*from).or_default();
+            for (to, a) in row {
+                *mine.entry(*to).or_insert(0.0) += a;
+            }
+        }
+        self.nodata_m2 += other.nodata_m2;
+    }
+
+    fn add(&mut self, from: ClassCode, to: ClassCode, a: f64) {
+        *self.pairs.entry(from).or_default().entry(to).or_insert(0.0) += a;
+    }
+}
+
+/// Where to write a transition raster, and how codes are formed.
+#[derive(Clone, Debug)]
+pub struct ChangeRaster {
+    /// Output GeoTIFF.
+    pub path: PathBuf,
+}
+
+/// The coding of a transition raster: `from × factor + to`, with `nodata`
+/// where either date is nodata and `other` for codes too large to encode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TransitionCoding {
+    /// Power of ten above every legend code.
+    pub factor: i64,
+    /// Value for "nodata in either date".
+    pub nodata: u64,
+    /// Value for transitions involving codes ≥ `factor` or < 0.
+    pub other: u64,
+}
+
+impl TransitionCoding {
+    /// The coding for a legend: the factor is the smallest power of ten
+    /// above its largest code (10 for CLCD: 27 = forest → barren).
+    pub fn for_legend(legend: &Legend) -> TransitionCoding {
+        let max = legend.classes.keys().copied().max().unwrap_or(9).max(1);
+        let mut factor = 10i64;
+        while factor <= max {
+            factor *= 10;
+        }
+        let top = (factor * factor - 1) as u64;
+        let (nodata, other) = if top < 254 {
+            (255, 254)
+        } else if top < 65_534 {
+            (65_535, 65_534)
+        } else {
+            (u32::MAX as u64, u32::MAX as u64 - 1)
+        };
+        TransitionCoding {
+            factor,
+            nodata,
+            other,
+        }
+    }
+
+    /// The code of one transition.
+    pub fn code(&self, from: ClassCode, to: ClassCode) -> u64 {
+        if (0..self.factor).contains(&from) && (0..self.factor).contains(&to) {
+            (from * self.factor + to) as u64
+        } else {
+            self.other
+        }
+    }
+}
+
+/// A before tile, the after tile it is read with, and the common region.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    before: usize,
+    after: usize,
+    /// After pixel = before pixel + offset.
+    offset: (i64, i64),
+    /// Common region in before pixel coordinates.
+    region: Window,
+}
+
+fn same(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// Pairs the tiles of two dates; fails, naming both files, when the grids
+/// differ in CRS, pixel size or alignment.
+fn pair_tiles(before: &LandCover, after: &LandCover) -> Result<(Vec<Pair>, Vec<String>)> {
+    let mismatch = |b: &Tile, a: &Tile, reason: String| Error::GridMismatch {
+        first: b.path.clone(),
+        second: a.path.clone(),
+        reason,
+    };
+    let check = |b: &Tile, a: &Tile| -> Result<(i64, i64)> {
+        if !b.grid.crs.same_as(&a.grid.crs) {
+            return Err(mismatch(
+                b,
+                a,
+                format!(
+                    "the two dates have different CRSs ({} vs {}); warp one onto the other's grid with gdalwarp",
+                    b.grid.crs.label, a.grid.crs.label
+                ),
+            ));
+        }
+        let (gb, ga) = (&b.grid.transform.0, &a.grid.transform.0);
+        if !(same(gb[1], ga[1], 1e-9)
+            && same(gb[5], ga[5], 1e-9)
+            && gb[2] == ga[2]
+            && gb[4] == ga[4])
+        {
+            return Err(mismatch(
+                b,
+                a,
+                format!(
+                    "the two dates have different pixel sizes ({}×{} vs {}×{}); resample one with gdalwarp -tr -tap",
+                    gb[1], gb[5], ga[1], ga[5]
+                ),
+            ));
+        }
+        let inv = b.grid.transform;
+        let (dc, dr) = inv
+            .to_pixel(ga[0], ga[3])
+            .ok_or_else(|| mismatch(b, a, "degenerate geotransform".into()))?;
+        // `dc, dr`: the after grid's origin in before pixels; after pixel =
+        // before pixel − (dc, dr).
+        let (rc, rr) = (dc.round(), dr.round());
+        if (dc - rc).abs() > 1e-6 || (dr - rr).abs() > 1e-6 {
+            return Err(mismatch(
+                b,
+                a,
+                format!(
+                    "the grids are not aligned (the second is offset by {:.4} × {:.4} pixels); warp it with gdalwarp -tap onto the first's grid",
+                    dc - dc.floor(),
+                    dr - dr.floor()
+                ),
+            ));
+        }
+        Ok((-(rc as i64), -(rr as i64)))
+    };
+    let mut warnings = Vec::new();
+    if before.tiles.len() == 1 && after.tiles.len() == 1 {
+        let (b, a) = (&before.tiles[0], &after.tiles[0]);
+        let offset = check(b, a)?;
+        // After extent in before pixel coordinates.
+        let (a0c, a0r) = (-offset.0, -offset.1);
+        let c0 = a0c.max(0);
+        let r0 = a0r.max(0);
+        let c1 = (a0c + a.grid.width as i64).min(b.grid.width as i64);
+        let r1 = (a0r + a.grid.height as i64).min(b.grid.height as i64);
+        if c0 >= c1 || r0 >= r1 {
+            return Err(mismatch(b, a, "the two dates do not overlap".into()));
+        }
+        let region = Window {
+            col: c0 as usize,
+            row: r0 as usize,
+            width: (c1 - c0) as usize,
+            height: (r1 - r0) as usize,
+        };
+        if region != b.grid.full_window()
+            || (a.grid.width, a.grid.height) != (region.width, region.height)
+        {
+            warnings.push(format!(
+                "{} and {} cover different extents: only their common {} × {} cells are compared",
+                b.path.display(),
+                a.path.display(),
+                region.width,
+                region.height
+            ));
+        }
+        return Ok((
+            vec![Pair {
+                before: 0,
+                after: 0,
+                offset,
+                region,
+            }],
+            warnings,
+        ));
+    }
+    // Tile sets: every before tile must have an after tile on the same grid.
+    if before.tiles.len() != after.tiles.len() {
+        return Err(mismatch(
+            &before.tiles[0],
+            &after.tiles[0],
+            format!(
+                "the dates have different tile layouts ({} vs {} tiles); build one VRT per date with gdalbuildvrt and pass those",
+                before.tiles.len(),
+                after.tiles.len()
+            ),
+        ));
+    }
+    let mut pairs = Vec::new();
+    for (bi, b) in before.tiles.iter().enumerate() {
+        let found = after.tiles.iter().position(|a| {
+            (a.grid.width, a.grid.height) == (b.grid.width, b.grid.height)
+                && matches!(check(b, a), Ok((0, 0)))
+        });
+        let Some(ai) = found else {
+            check(b, &after.tiles[bi])?;
+            return Err(mismatch(
+                b,
+                &after.tiles[bi],
+                "no tile of the second date has this tile's exact extent; build one VRT per date with gdalbuildvrt and pass those".into(),
+            ));
+        };
+        pairs.push(Pair {
+            before: bi,
+            after: ai,
+            offset: (0, 0),
+            region: b.grid.full_window(),
+        });
+    }
+    Ok((pairs, warnings))
+}
+
+/// The pixel type both dates are read as.
+fn common_type(b: &Tile, a: &Tile) -> Result<PixelType> {
+    use PixelType::*;
+    Ok(match (b.pixel_type, a.pixel_type) {
+        (x, y) if x == y => x,
+        (U8, U16) | (U16, U8) => U16,
+        (U8, I16) | (I16, U8) => I16,
+        (U8 | U16 | I16, I32) | (I32, U8 | U16 | I16) | (U16, I16) | (I16, U16) => I32,
+        (U8 | U16, U32) | (U32, U8 | U16) => U32,
+        _ => {
+            return Err(Error::GridMismatch {
+                first: b.path.clone(),
+                second: a.path.clone(),
+                reason: format!(
+                    "pixel types {:?} and {:?} cannot be compared exactly; convert one with gdal_translate -ot",
+                    b.pixel_type, a.pixel_type
+                ),
+            });
+        }
+    })
+}
+
+/// Dense ids of (before slot, after slot) pairs within one task.
+struct PairIds {
+    table: Vec<u16>,
+    map: HashMap<(usize, usize), u16>,
+    list: Vec<(usize, usize)>,
+    /// For 8-bit rasters: pair id by `before × 256 + after` value, so a
+    /// streak costs one lookup instead of three.
+    by_value: Vec<u16>,
+}
+
+const STRIDE: usize = 64;
+
+impl PairIds {
+    fn new(bytes: bool) -> Self {
+        PairIds {
+            table: vec![u16::MAX; STRIDE * STRIDE],
+            map: HashMap::new(),
+            list: Vec::new(),
+            by_value: if bytes {
+                vec![u16::MAX; 256 * 256]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[inline]
+    fn id(&mut self, sb: usize, sa: usize) -> usize {
+        if sb < STRIDE && sa < STRIDE {
+            let k = sb * STRIDE + sa;
+            let v = self.table[k];
+            if v != u16::MAX {
+                return v as usize;
+            }
+            let id = self.list.len() as u16;
+            self.list.push((sb, sa));
+            self.table[k] = id;
+            return id as usize;
+        }
+        if let Some(&v) = self.map.get(&(sb, sa)) {
+            return v as usize;
+        }
+        let id = self.list.len() as u16;
+        self.list.push((sb, sa));
+        self.map.insert((sb, sa), id);
+        id as usize
+    }
+}
+
+/// Per-worker state.
+#[derive(Default)]
+struct Worker {
+    before: Readers,
+    after: Readers,
+    buf_b: Buffers,
+    buf_a: Buffers,
+    scratch: Scratch,
+    runs: Vec<Run>,
+}
+
+/// What one task hands back: per-zone partials and, when writing a
+/// transition raster, the window's codes.
+struct Partial {
+    zones: Vec<(usize, TransitionAccum)>,
+    codes: Option<Vec<u64>>,
+}
+
+/// Which raster, if any, tasks produce besides the per-zone partials.
+#[derive(Clone, Copy)]
+enum RasterMode {
+    /// None.
+    None,
+    /// Every cell's transition code.
+    Transitions(TransitionCoding),
+    /// Transition code of natural → artificial cells inside any zone, 0
+    /// elsewhere.
+    ConversionMask(TransitionCoding),
+}
+
+struct Ctx<'a> {
+    before: &'a LandCover,
+    after: &'a LandCover,
+    legend: &'a Legend,
+    mode: RasterMode,
+}
+
+/// Adds `frac × cell area` of every run's cells into `acc` by pair id.
+/// `vb`, `va`: the two dates' pixels of `window`, row major.
+#[allow(clippy::too_many_arguments)]
+fn accumulate_pairs<T: ClassPixel>(
+    runs: &[Run],
+    vb: &[T],
+    va: &[T],
+    window: Window,
+    cell_area: impl Fn(usize) -> f64,
+    sb: &mut Slots<T>,
+    sa: &mut Slots<T>,
+    ids: &mut PairIds,
+    acc: &mut Vec<f64>,
+) {
+    let mut add = |id: usize, w: f64| {
+        if id >= acc.len() {
+            acc.resize(id + 1, 0.0);
+        }
+        acc[id] += w;
+    };
+    for run in runs {
+        let w = run.frac * cell_area(run.row as usize);
+        let start =
+            (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+        let end = start + run.len as usize;
+        let (cb, ca) = (&vb[start..end], &va[start..end]);
+        if T::TABLE == 256 {
+            // 8-bit: one combined key per cell, one table lookup per streak.
+            let key = |i: usize| (cb[i].dense_index() << 8) | ca[i].dense_index();
+            let (mut cur, mut n) = (key(0), 1u32);
+            let mut flush = |k: usize, n: u32, ids: &mut PairIds| {
+                let id = match ids.by_value[k] {
+                    u16::MAX => {
+                        let (b, a) = (T::from_dense_index(k >> 8), T::from_dense_index(k & 0xff));
+                        let id = ids.id(sb.slot(b), sa.slot(a));
+                        ids.by_value[k] = id as u16;
+                        id
+                    }
+                    id => id as usize,
+                };
+                add(id, n as f64 * w);
+            };
+            for i in 1..cb.len() {
+                let k = key(i);
+                if k == cur {
+                    n += 1;
+                } else {
+                    flush(cur, n, ids);
+                    (cur, n) = (k, 1);
+                }
+            }
+            flush(cur, n, ids);
+        } else {
+            let (mut cur, mut n) = ((cb[0], ca[0]), 1u32);
+            for (&b, &a) in cb.iter().zip(ca).skip(1) {
+                if (b, a) == cur {
+                    n += 1;
+                } else {
+                    add(ids.id(sb.slot(cur.0), sa.slot(cur.1)), n as f64 * w);
+                    (cur, n) = ((b, a), 1);
+                }
+            }
+            add(ids.id(sb.slot(cur.0), sa.slot(cur.1)), n as f64 * w);
+        }
+    }
+}
+
+fn change_task<T: ClassPixel>(
+    worker: &mut Worker,
+    ctx: &Ctx<'_>,
+    pair: Pair,
+    plan: &TilePlan,
+    task: &Task,
+) -> Result<Partial> {
+    let tb = &ctx.before.tiles[pair.before];
+    let ta = &ctx.after.tiles[pair.after];
+    let wa = Window {
+        col: (task.window.col as i64 + pair.offset.0) as usize,
+        row: (task.window.row as i64 + pair.offset.1) as usize,
+        ..task.window
+    };
+    let vb = worker
+        .before
+        .get(&ctx.before.tiles, pair.before)?
+        .read_view::<T>(task.window, &mut worker.buf_b)?;
+    let va = worker
+        .after
+        .get(&ctx.after.tiles, pair.after)?
+        .read_view::<T>(wa, &mut worker.buf_a)?;
+    let (Some(cb), Some(ca)) = (vb.as_slice(), va.as_slice()) else {
+        return Err(Error::Invalid(
+            "internal: window buffers are not contiguous".into(),
+        ));
+    };
+    let mut sb = Slots::<T>::new(tb, ctx.legend);
+    let mut sa = Slots::<T>::new(ta, ctx.legend);
+    let mut ids = PairIds::new(T::TABLE == 256);
+    let mut zones = Vec::with_capacity(task.zones.len());
+    let mut acc: Vec<f64> = Vec::new();
+    for &k in &task.zones {
+        let (zone, cov) = &plan.coverages[k as usize];
+        cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
+        if worker.runs.is_empty() {
+            continue;
+        }
+        acc.clear();
+        accumulate_pairs(
+            &worker.runs,
+            cb,
+            ca,
+            task.window,
+            |r| plan.cell_areas.row(r),
+            &mut sb,
+            &mut sa,
+            &mut ids,
+            &mut acc,
+        );
+        let mut z = TransitionAccum::default();
+        for (id, &a) in acc.iter().enumerate() {
+            if a == 0.0 {
+                continue;
+            }
+            let (b, f) = ids.list[id];
+            if b == 0 || f == 0 {
+                z.nodata_m2 += a;
+            } else {
+                z.add(sb.codes[b], sa.codes[f], a);
+            }
+        }
+        zones.push((*zone, z));
+    }
+    let codes = match ctx.mode {
+        RasterMode::None => None,
+        RasterMode::Transitions(coding) => Some(
+            vb.iter()
+                .zip(va.iter())
+                .map(|(&b, &a)| {
+                    let (x, y) = (sb.slot(b), sa.slot(a));
+                    if x == 0 || y == 0 {
+                        coding.nodata
+                    } else {
+                        coding.code(sb.codes[x], sa.codes[y])
+                    }
+                })
+                .collect(),
+        ),
+        RasterMode::ConversionMask(coding) => {
+            let w = task.window;
+            let mut codes = vec![0u64; w.cells()];
+            for &k in &task.zones {
+                let (_, cov) = &plan.coverages[k as usize];
+                cov.window_runs_into(w, &mut worker.scratch, &mut worker.runs);
+                for run in &worker.runs {
+                    let (r, c0) = (run.row as usize - w.row, run.col as usize - w.col);
+                    for c in c0..c0 + run.len as usize {
+                        let (x, y) = (sb.slot(vb[[r, c]]), sa.slot(va[[r, c]]));
+                        if x == 0 || y == 0 {
+                            continue;
+                        }
+                        let (from, to) = (sb.codes[x], sa.codes[y]);
+                        if ctx.legend.is_natural(from) && ctx.legend.is_artificial(to) {
+                            codes[r * w.width + c] = coding.code(from, to);
+                        }
+                    }
+                }
+            }
+            Some(codes)
+        }
+    };
+    Ok(Partial { zones, codes })
+}
+
+/// Transition areas per zone between two dates (and, with `raster`, a
+/// GeoTIFF coding each cell's transition). Zones are reprojected to the
+/// rasters' CRS; the two dates are read in the same windows in one pass.
+pub fn land_cover_change(
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+    raster: Option<&ChangeRaster>,
+) -> Result<ChangeReport> {
+    let runner = Runner::new(opts)?;
+    let (zone_areas, accums) = runner.install(|| {
+        rayon::join(
+            || -> Result<Vec<f64>> {
+                let (geog, lonlat) = zones.to_lonlat(before.crs())?;
+                Ok(lonlat
+                    .par_iter()
+                    .map(|g| geog.ellipsoid.multipolygon_area(g))
+                    .collect())
+            },
+            || change_with(&runner, before, after, zones, legend, raster),
+        )
+    });
+    let (zone_areas, (accums, mut warnings)) = (zone_areas?, accums?);
+    warnings.splice(0..0, zones.repairs.iter().cloned());
+    Ok(finish_change(
+        zones,
+        legend,
+        before,
+        after,
+        accums,
+        &zone_areas,
+        warnings,
+    ))
+}
+
+/// The raw per-zone transition accumulators (one per zone, in layer
+/// order) and warnings: what batch runs store as partial results.
+pub fn change_accumulate(
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
+    change_with(&Runner::new(opts)?, before, after, zones, legend, None)
+}
+
+fn change_with(
+    runner: &Runner<'_>,
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    raster: Option<&ChangeRaster>,
+) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
+    let mode = match raster {
+        Some(_) => RasterMode::Transitions(TransitionCoding::for_legend(legend)),
+        None => RasterMode::None,
+    };
+    one_pass(
+        runner,
+        before,
+        after,
+        zones,
+        legend,
+        mode,
+        raster.map(|r| r.path.as_path()),
+    )
+}
+
+/// Writes the natural → artificial conversion mask of the cells inside
+/// `zones` (transition codes, 0 elsewhere) as a sparse GeoTIFF: the input
+/// of [`crate::redline::conversion_patches`]. Needs one raster per date.
+pub(crate) fn write_conversion_mask(
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+    path: &Path,
+) -> Result<()> {
+    let runner = Runner::new(opts)?;
+    let mode = RasterMode::ConversionMask(TransitionCoding::for_legend(legend));
+    one_pass(&runner, before, after, zones, legend, mode, Some(path)).map(|_| ())
+}
+
+/// The one pass over both dates: per-zone transitions and, per `mode`, a
+/// raster written to `raster_path`.
+fn one_pass(
+    runner: &Runner<'_>,
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    mode: RasterMode,
+    raster_path: Option<&Path>,
+) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
+    let (pairs, warnings) = pair_tiles(before, after)?;
+    let types = pairs
+        .iter()
+        .map(|p| common_type(&before.tiles[p.before], &after.tiles[p.after]))
+        .collect::<Result<Vec<_>>>()?;
+    if raster_path.is_some() && pairs.len() != 1 {
+        return Err(Error::Invalid(
+            "writing a transition raster or conversion patches needs one raster per date: build a VRT of each date's tiles with gdalbuildvrt"
+                .into(),
+        ));
+    }
+    let items: Vec<PlanItem> = pairs
+        .iter()
+        .map(|p| PlanItem {
+            tile: p.before,
+            region: p.region,
+        })
+        .collect();
+    let all_windows = matches!(mode, RasterMode::Transitions(_));
+    let (plans, tasks) = engine::plan_items(&before.tiles, &items, zones, all_windows)?;
+    // plan.tile indexes `before.tiles`; map it back to its pair.
+    let pair_of_tile: HashMap<usize, usize> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.before, i))
+        .collect();
+    let pairs_by_plan: Vec<Pair> = plans.iter().map(|p| pairs[pair_of_tile[&p.tile]]).collect();
+    let types_by_plan: Vec<PixelType> =
+        plans.iter().map(|p| types[pair_of_tile[&p.tile]]).collect();
+    let ctx = Ctx {
+        before,
+        after,
+        legend,
+        mode,
+    };
+    let mut writer = match (raster_path, mode) {
+        (Some(p), RasterMode::Transitions(c)) => Some(TransitionWriter::create(
+            p, before, &pairs[0], legend, c, false,
+        )?),
+        (Some(p), RasterMode::ConversionMask(c)) => Some(TransitionWriter::create(
+            p, before, &pairs[0], legend, c, true,
+        )?),
+        _ => None,
+    };
+    let mut accums = vec![TransitionAccum::default(); zones.zones.len()];
+    let mut write_err: Option<Error> = None;
+    runner.run_ordered(
+        &tasks,
+        |t| t.window.cells() as u64,
+        Worker::default,
+        |worker, task| {
+            let (plan, pair) = (&plans[task.plan], pairs_by_plan[task.plan]);
+            crate::with_pixel_type!(types_by_plan[task.plan], T => change_task::<T>(worker, &ctx, pair, plan, task))
+        },
+        |task, partial| {
+            for (zone, z) in partial.zones {
+                accums[zone].merge(&z);
+            }
+            if let (Some(w), Some(codes)) = (writer.as_mut(), partial.codes)
+                && write_err.is_none()
+                && let Err(e) = w.write(task.window, codes)
+            {
+                write_err = Some(e);
+            }
+        },
+    )?;
+    if let Some(e) = write_err {
+        return Err(e);
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    Ok((accums, warnings))
+}
+
+/// Writes the transition GeoTIFF window by window, in task order.
+enum TransitionWriter {
+    U8(ClassRasterWriter<u8>, Window),
+    U16(ClassRasterWriter<u16>, Window),
+    U32(ClassRasterWriter<u32>, Window),
+}
+
+impl TransitionWriter {
+    /// A transition raster (`mask == false`: every cell, nodata where either
+    /// date is) or a conversion mask (`mask == true`: sparse, 0 = none).
+    fn create(
+        path: &Path,
+        before: &LandCover,
+        pair: &Pair,
+        legend: &Legend,
+        coding: TransitionCoding,
+        mask: bool,
+    ) -> Result<Self> {
+        let tile = &before.tiles[pair.before];
+        let r = pair.region;
+        let (x0, y0) = tile.grid.transform.to_map(r.col as f64, r.row as f64);
+        let mut gt = tile.grid.transform.0;
+        gt[0] = x0;
+        gt[3] = y0;
+        let grid = Grid {
+            transform: GeoTransform(gt),
+            width: r.width,
+            height: r.height,
+            crs: tile.grid.crs.clone(),
+        };
+        let mut metadata = vec![
+            (
+                "QINGSHAN_SCHEMA".to_string(),
+                "qingshan.change-raster/1".to_string(),
+            ),
+            (
+                "TRANSITION_CODING".to_string(),
+                format!("from * {} + to", coding.factor),
+            ),
+            ("TRANSITION_FACTOR".to_string(), coding.factor.to_string()),
+            ("TRANSITION_NODATA".to_string(), coding.nodata.to_string()),
+            ("TRANSITION_OTHER".to_string(), coding.other.to_string()),
+            ("LEGEND".to_string(), legend.name.clone()),
+        ];
+        let mut colors = Vec::new();
+        for (from, cf) in &legend.classes {
+            for (to, ct) in &legend.classes {
+                let code = coding.code(*from, *to);
+                metadata.push((
+                    format!("TRANSITION_{code}"),
+                    format!("{} -> {}", cf.name, ct.name),
+                ));
+                colors.push((
+                    code as i64,
+                    if from == to {
+                        [215, 215, 215]
+                    } else {
+                        ct.color
+                    },
+                ));
+            }
+        }
+        colors.push((coding.other as i64, [0, 0, 0]));
+        let spec = RasterSpec {
+            grid: &grid,
+            nodata: Some(if mask { 0.0 } else { coding.nodata as f64 }),
+            description: &format!("land-cover transition (from * {} + to)", coding.factor),
+            metadata,
+            colors,
+            sparse: mask,
+        };
+        Ok(match coding.nodata {
+            255 => TransitionWriter::U8(ClassRasterWriter::create(path, &spec)?, r),
+            65_535 => TransitionWriter::U16(ClassRasterWriter::create(path, &spec)?, r),
+            _ => TransitionWriter::U32(ClassRasterWriter::create(path, &spec)?, r),
+        })
+    }
+
+    fn write(&mut self, window: Window, codes: Vec<u64>) -> Result<()> {
+        let shift = |r: &Window| Window {
+            col: window.col - r.col,
+            row: window.row - r.row,
+            ..window
+        };
+        match self {
+            TransitionWriter::U8(w, r) => {
+                let win = shift(r);
+                w.write(win, codes.into_iter().map(|c| c as u8).collect())?;
+            }
+            TransitionWriter::U16(w, r) => {
+                let win = shift(r);
+                w.write(win, codes.into_iter().map(|c| c as u16).collect())?;
+            }
+            TransitionWriter::U32(w, r) => {
+                let win = shift(r);
+                w.write(win, codes.into_iter().map(|c| c as u32).collect())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            TransitionWriter::U8(w, _) => w.finish(),
+            TransitionWriter::U16(w, _) => w.finish(),
+            TransitionWriter::U32(w, _) => w.finish(),
+        }
+    }
+}
+
+/// Turns accumulated transitions into the change report.
+pub fn finish_change(
+    zones: &ZoneLayer,
+    legend: &Legend,
+    before: &LandCover,
+    after: &LandCover,
+    accums: Vec<TransitionAccum>,
+    zone_areas: &[f64],
+    mut warnings: Vec<String>,
+) -> ChangeReport {
+    let out = zones
+        .zones
+        .iter()
+        .zip(accums)
+        .zip(zone_areas)
+        .map(|((zone, acc), &zone_area)| {
+            let (mut valid, mut fb, mut fa, mut gain, mut loss) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (from, row) in &acc.pairs {
+                for (to, a) in row {
+                    valid += a;
+                    let (f0, f1) = (legend.is_forest(*from), legend.is_forest(*to));
+                    if f0 {
+                        fb += a;
+                    }
+                    if f1 {
+                        fa += a;
+                    }
+                    if f1 && !f0 {
+                        gain += a;
+                    }
+                    if f0 && !f1 {
+                        loss += a;
+                    }
+                }
+            }
+            if valid + acc.nodata_m2 == 0.0 {
+                warnings.push(format!(
+                    "zone {:?} does not overlap the land cover of both dates: its areas are zero",
+                    zone.id
+                ));
+            }
+            ZoneChange {
+                id: zone.id.clone(),
+                name: zone.name.clone(),
+                zone_area_m2: zone_area,
+                valid_area_m2: valid,
+                nodata_area_m2: acc.nodata_m2,
+                transitions: acc.pairs,
+                forest_before_m2: fb,
+                forest_after_m2: fa,
+                forest_gain_m2: gain,
+                forest_loss_m2: loss,
+                forest_net_m2: fa - fb,
+                forest_cover_before: (valid > 0.0).then(|| fb / valid),
+                forest_cover_after: (valid > 0.0).then(|| fa / valid),
+                attributes: zone.attributes.clone(),
+            }
+        })
+        .collect();
+    let names = |lc: &LandCover| {
+        lc.tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect()
+    };
+    ChangeReport {
+        schema: CHANGE_SCHEMA.to_string(),
+        legend: legend.name.clone(),
+        crs: before.crs().label.clone(),
+        before: names(before),
+        after: names(after),
+        zones: out,
+        warnings,
+    }
+}
