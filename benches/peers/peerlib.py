@@ -9,6 +9,11 @@ command-line wrappers around these functions:
 - ``ellipsoid_reference.py``  shapely cell intersections + pyproj.Geod areas
 - ``ee_worker.py``            exactextract run timed by ``run.py``
 - ``run.py``                  side-by-side benchmark
+- ``change_check.py``         ``qingshan.change/1`` transition matrices vs
+                              exactextract on a combined before×K+after raster
+- ``redline_reference.py``    ``qingshan.redline/1`` version diff vs shapely
+                              overlays + pyproj.Geod areas
+- ``selftest.py``             the two checks above on documents built by other routes
 
 A *reference* is a plain dict shaped like qingshan's output, so that one
 comparison function serves every script::
@@ -20,6 +25,10 @@ comparison function serves every script::
 
 ``outside_area_m2`` is the part of the zone that lies outside the raster's
 extent: no cell covers it, so it is neither valid nor nodata.
+
+The change reference has the same zones with ``transitions`` ({from: {to:
+m²}}) instead of ``classes``; the red-line reference has the fields of a
+``qingshan.redline/1`` diff. Both are compared item by item by a ``Checker``.
 """
 
 from __future__ import annotations
@@ -203,7 +212,9 @@ def load_zones(path: str, id_field: str | None = None) -> Zones:
                 raise UsageError(f"{path}: no attribute {id_field!r}")
             ids = [_id_str(v) for v in gdf[id_field]]
         else:
-            ids = [str(i) for i in range(len(gdf))]
+            # The feature id is OGR's FID (fid_as_index): 0-based in
+            # Shapefiles, the fid column (from 1) in GeoPackages.
+            ids = [_id_str(i) for i in gdf.index]
         geoms = np.array(list(gdf.geometry.values), dtype=object)
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
@@ -760,3 +771,574 @@ def run_check(args, title: str, build_reference, check_zone_area: bool) -> int:
     print_summary(title, ref, cmp, args.rtol, args.atol_m2)
     print(f"  time        {elapsed:.2f} s for the reference")
     return EXIT_AGREE if cmp.ok else EXIT_DISAGREE
+
+
+# --------------------------------------------------------------------------
+# Item-by-item checks (change and redline documents)
+# --------------------------------------------------------------------------
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class Checker:
+    """Compares qingshan's values with reference values one item at a time and
+    records them in a ``Comparison`` (``classes`` counts the items compared,
+    ``max_rel_class`` the largest relative difference, ``max_rel_zone`` the
+    largest difference relative to the zone's valid area where one is given).
+
+    A number agrees when |q − r| ≤ max(atol, rtol · S), with S = max(|q|, |r|)
+    or, for a difference of two larger terms (a net change, a delta), the size
+    of those terms; with ``zone_scale`` also |q − r| ≤ max(atol, rtol ·
+    zone_scale). Strings and booleans must be equal."""
+
+    def __init__(self, rtol: float, atol: float):
+        self.rtol, self.atol = rtol, atol
+        self.cmp = Comparison()
+        self._worst = -1.0
+
+    def _fail(self, kind, owner, item, q, r, rel, note=""):
+        self.cmp.mismatches.append(Mismatch(owner, item, q, r, rel, note, kind))
+
+    def number(self, kind: str, owner: str, item: str, q, r: float,
+               scale: float | None = None, zone_scale: float | None = None) -> bool:
+        self.cmp.classes += 1
+        if not _is_num(q):
+            self._fail(kind, owner, item, q, r, math.inf, "missing or not a number")
+            return False
+        q = float(q)
+        d = abs(q - r)
+        s = max(abs(q), abs(r), scale or 0.0)
+        rel = d / s if s > 0 else (0.0 if d == 0 else math.inf)
+        if d > self.atol:
+            self.cmp.max_rel_class = max(self.cmp.max_rel_class, rel)
+        ok = d <= max(self.atol, self.rtol * s)
+        if zone_scale is not None:
+            relz = d / zone_scale if zone_scale > 0 else (0.0 if d == 0 else math.inf)
+            self.cmp.max_rel_zone = max(self.cmp.max_rel_zone, relz)
+            ok = ok and d <= max(self.atol, self.rtol * zone_scale)
+        if d > 0 and rel > self._worst:
+            self._worst = rel
+            self.cmp.worst = f"{kind} {owner} {item} (rel {rel:.3e}, |d| {d:.3e})"
+        if not ok:
+            self._fail(kind, owner, item, q, r, rel)
+        return ok
+
+    def exact(self, kind: str, owner: str, item: str, q, r, note: str = "") -> bool:
+        self.cmp.classes += 1
+        if q != r:
+            self._fail(kind, owner, item, q, r, math.inf, note)
+            return False
+        return True
+
+    def fraction(self, kind: str, owner: str, item: str, q, r: float, atol: float) -> bool:
+        """A ratio (a cover): |q − r| ≤ max(rtol · max(|q|, |r|), atol)."""
+        self.cmp.classes += 1
+        if not _is_num(q):
+            self._fail(kind, owner, item, q, r, math.inf, "missing or not a number")
+            return False
+        if abs(q - r) > max(self.rtol * max(abs(q), abs(r)), atol):
+            self._fail(kind, owner, item, q, r, _rel(float(q), r))
+            return False
+        return True
+
+    def missing(self, kind: str, owner: str, item: str, q, r, note: str) -> None:
+        self._fail(kind, owner, item, q, r, math.inf, note)
+
+    def nodata(self, owner: str, q, nodata_ref: float, outside_ref: float, scale: float) -> None:
+        """``nodata_area_m2``: the nodata cells' area; where part of the zone
+        lies outside the raster(s) the area outside may be included (the
+        contracts do not say), whichever reading is closer is used and noted."""
+        significant = outside_ref > max(self.atol, self.rtol * scale)
+        if _is_num(q) and significant and abs(q - (nodata_ref + outside_ref)) < abs(q - nodata_ref):
+            self.number("zone", owner, "nodata_area_m2", q, nodata_ref + outside_ref)
+            self.cmp.notes.append(f"zone {owner}: nodata_area_m2 includes the {outside_ref:.3f} m² "
+                                  "outside the raster")
+        else:
+            self.number("zone", owner, "nodata_area_m2", q, nodata_ref)
+
+
+def print_items_summary(title: str, method: str, cmp: Comparison, rtol: float, atol: float,
+                        items: str, zone_rel: bool = False, out=sys.stdout, max_lines: int = 50) -> None:
+    """The compact summary of a ``Checker`` comparison (same layout as
+    ``print_summary``)."""
+    print(f"{title}: {'AGREE' if cmp.ok else 'DISAGREE'}", file=out)
+    print(f"  reference   {method}", file=out)
+    print(f"  compared    {items}, {cmp.classes} values (rtol {rtol:g}, atol {atol:g} m²)", file=out)
+    extra = f", {cmp.max_rel_zone:.3e} of the zone's valid area" if zone_rel else ""
+    print(f"  max rel     {cmp.max_rel_class:.3e} of the value (differences above atol){extra}", file=out)
+    print(f"  worst       {cmp.worst}", file=out)
+    for n in cmp.notes[:10]:
+        print(f"  note        {n}", file=out)
+    if len(cmp.notes) > 10:
+        print(f"  note        … {len(cmp.notes) - 10} more notes", file=out)
+    if cmp.mismatches:
+        print(f"  {len(cmp.mismatches)} disagreements:", file=out)
+        for m in cmp.mismatches[:max_lines]:
+            print(m.line(), file=out)
+        if len(cmp.mismatches) > max_lines:
+            print(f"  … {len(cmp.mismatches) - max_lines} more", file=out)
+
+
+# --------------------------------------------------------------------------
+# Change: transition matrices from one combined raster (change_check.py)
+# --------------------------------------------------------------------------
+
+CHANGE_SCHEMA = "qingshan.change/1"
+
+
+def _blocks(width: int, height: int, size: int = 1024):
+    for r in range(0, height, size):
+        for c in range(0, width, size):
+            yield c, r, min(size, width - c), min(size, height - r)
+
+
+def common_grid(a: RasterInfo, b: RasterInfo, tol: float = 1e-6) -> dict:
+    """The part two rasters have in common, if they lie on one grid lattice
+    (same CRS, cell size and rotation; origins a whole number of cells apart):
+    a window into each and the common grid's transform. Anything else is a
+    ``UsageError``: a transition needs the same cell on both dates."""
+    from affine import Affine
+
+    if not a.crs.equals(b.crs, ignore_axis_order=True):
+        raise UsageError(f"the rasters are in different CRSs: {crs_label(a.crs)} and {crs_label(b.crs)}")
+    ta, tb = a.transform, b.transform
+    size = max(abs(ta.a), abs(ta.b), abs(ta.d), abs(ta.e))
+    for k in "abde":
+        if abs(getattr(ta, k) - getattr(tb, k)) > 1e-9 * size:
+            raise UsageError(f"the rasters' grids differ (cell size or rotation): {tuple(ta)[:6]} vs {tuple(tb)[:6]}")
+    col, row = ~ta * (tb.c, tb.f)  # b's top-left corner in a's cell coordinates
+    if abs(col - round(col)) > tol or abs(row - round(row)) > tol:
+        raise UsageError(f"the rasters' grids differ: the second raster's origin is at cell "
+                         f"({col:.6f}, {row:.6f}) of the first, not on its lattice")
+    dc, dr = int(round(col)), int(round(row))
+    c0, c1 = max(0, dc), min(a.width, dc + b.width)
+    r0, r1 = max(0, dr), min(a.height, dr + b.height)
+    if c0 >= c1 or r0 >= r1:
+        raise UsageError("the rasters do not overlap")
+    return {
+        "a_off": (c0, r0), "b_off": (c0 - dc, r0 - dr), "width": c1 - c0, "height": r1 - r0,
+        "transform": ta * Affine.translation(c0, r0),
+        "same_extent": (dc, dr, a.width, a.height) == (0, 0, b.width, b.height),
+    }
+
+
+def _band_nodata(ds, band: int):
+    nd = ds.nodatavals[band - 1]
+    return None if nd is None else float(nd)
+
+
+def _valid(arr: np.ndarray, nd) -> np.ndarray:
+    if nd is None:
+        return np.ones(arr.shape, bool)
+    if math.isnan(nd):
+        return ~np.isnan(arr)
+    return arr != nd
+
+
+def change_raster(before: RasterInfo, after: RasterInfo, out_path: str, band: int = 1,
+                  factor: int | None = None) -> tuple[str, int, dict]:
+    """Writes ``before × K + after`` over the two rasters' common grid to a
+    tiled GeoTIFF at ``out_path``, block by block (1024 × 1024 windows: memory
+    does not grow with the raster). K is the smallest power of ten above every
+    class code (or ``factor``); a cell nodata on either date gets the output's
+    nodata (the type's maximum). UInt16 when every combined code fits, else
+    UInt32. Class codes must be non-negative integers. Returns the path, K and
+    a description of what was done."""
+    import rasterio
+    from rasterio.windows import Window
+
+    grid = common_grid(before, after)
+    w, h = grid["width"], grid["height"]
+    (ac, ar), (bc, br) = grid["a_off"], grid["b_off"]
+    with rasterio.open(before.path) as da, rasterio.open(after.path) as db:
+        for ds, label in ((da, "before"), (db, "after")):
+            if band > ds.count:
+                raise UsageError(f"{ds.name}: no band {band} ({label}; {ds.count} bands)")
+        nda, ndb = _band_nodata(da, band), _band_nodata(db, band)
+
+        def pairs():
+            for c, r, bw, bh in _blocks(w, h):
+                va = da.read(band, window=Window(ac + c, ar + r, bw, bh))
+                vb = db.read(band, window=Window(bc + c, br + r, bw, bh))
+                yield c, r, bw, bh, va, vb
+
+        # Pass 1: the range of class codes (valid cells of either date).
+        lo, hi = math.inf, -math.inf
+        for *_, va, vb in pairs():
+            for arr, nd, label in ((va, nda, "before"), (vb, ndb, "after")):
+                v = arr[_valid(arr, nd)]
+                if v.size == 0:
+                    continue
+                if v.dtype.kind == "f" and not np.all(np.floor(v) == v):
+                    raise UsageError(f"{label} raster has non-integer class codes")
+                lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+        if lo < 0:
+            raise UsageError(f"negative class code {lo:g}: not supported by the combined raster")
+        hi = 0 if hi == -math.inf else int(hi)
+        k = 10
+        while k <= hi:
+            k *= 10
+        if factor is not None:
+            if factor <= hi:
+                raise UsageError(f"--factor {factor} is not above the largest class code {hi}")
+            k = factor
+        top = hi * k + hi
+        if top < 2**16 - 1:
+            dtype, nd_out = "uint16", 2**16 - 1
+        elif top < 2**32 - 1:
+            dtype, nd_out = "uint32", 2**32 - 1
+        else:
+            raise UsageError(f"combined codes up to {top} do not fit in UInt32")
+        profile = {
+            "driver": "GTiff", "width": w, "height": h, "count": 1, "dtype": dtype,
+            "crs": da.crs, "transform": grid["transform"], "nodata": nd_out,
+            "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate",
+            "zlevel": 1, "BIGTIFF": "IF_SAFER",
+        }
+        # Pass 2: the combined codes.
+        n_nd = 0
+        with rasterio.open(out_path, "w", **profile) as out:
+            for c, r, bw, bh, va, vb in pairs():
+                ok = _valid(va, nda) & _valid(vb, ndb)
+                combo = np.full(va.shape, nd_out, dtype=np.int64)
+                combo[ok] = va[ok].astype(np.int64) * k + vb[ok].astype(np.int64)
+                n_nd += int((~ok).sum())
+                out.write(combo.astype(dtype), 1, window=Window(c, r, bw, bh))
+    meta = {"factor": k, "dtype": dtype, "nodata": nd_out, "codes": [None if lo == math.inf else int(lo), hi],
+            "width": w, "height": h, "same_extent": grid["same_extent"],
+            "before_offset": list(grid["a_off"]), "after_offset": list(grid["b_off"]),
+            "nodata_cells": n_nd}
+    return out_path, k, meta
+
+
+def change_reference_from_classes(class_ref: dict, factor: int, meta: dict) -> dict:
+    """Turns per-zone "class" areas of the combined raster (a reference of
+    ``exactextract_reference``) into transition matrices: code = from × K + to."""
+    zones = []
+    for z in class_ref["zones"]:
+        tr: dict[str, dict[str, float]] = {}
+        for key, area in z["classes"].items():
+            code = int(round(float(key)))
+            f, t = divmod(code, factor)
+            row = tr.setdefault(str(f), {})
+            row[str(t)] = row.get(str(t), 0.0) + area
+        zones.append({**{k: v for k, v in z.items() if k != "classes"}, "transitions": tr})
+    return {"schema": "qingshan.peers.change-reference/1",
+            "method": f"exactextract on before×{factor}+after ({meta['dtype']}), decoded",
+            "crs": class_ref["crs"], "combined": meta, "zones": zones}
+
+
+def forest_sums(tr: dict, forest: set[str]) -> dict:
+    """Forest before/after/gain/loss/net of one transition matrix (codes as
+    strings); forest-to-forest transitions between two forest classes are
+    neither gain nor loss."""
+    before = sum(a for f, row in tr.items() if f in forest for a in row.values())
+    after = sum(a for row in tr.values() for t, a in row.items() if t in forest)
+    gain = sum(a for f, row in tr.items() if f not in forest for t, a in row.items() if t in forest)
+    loss = sum(a for f, row in tr.items() if f in forest for t, a in row.items() if t not in forest)
+    return {"forest_before_m2": before, "forest_after_m2": after, "forest_gain_m2": gain,
+            "forest_loss_m2": loss, "forest_net_m2": after - before}
+
+
+def compare_change(qdoc: dict, ref: dict, rtol: float, atol: float,
+                   forest: set[str] | None) -> Comparison:
+    """Compares a qingshan.change/1 document with a change reference: every
+    zone × (from, to) area (a pair present on one side only is 0 on the
+    other; each relative to itself and to the zone's valid area, as class
+    areas in ``compare``), valid and nodata areas, and with a forest set the
+    forest before/after/gain/loss/net (net relative to the larger of before
+    and after) and the two covers (null when the valid area is 0)."""
+    ck = Checker(rtol, atol)
+    cmp = ck.cmp
+    qz = {}
+    for z in qdoc["zones"]:
+        zid = _id_str(z.get("id"))
+        if zid in qz:
+            ck.missing("zone", zid, "duplicate id", None, None, "duplicate zone id in qingshan output")
+        qz[zid] = z
+    rz = {z["id"]: z for z in ref["zones"]}
+    for zid in sorted(set(qz) | set(rz), key=_sort_key):
+        if zid not in qz:
+            ck.missing("zone", zid, "zone", None, rz[zid]["valid_area_m2"], "zone missing from qingshan output")
+            continue
+        if zid not in rz:
+            ck.missing("zone", zid, "zone", qz[zid].get("valid_area_m2"), None, "zone not in the zones file")
+            continue
+        q, r = qz[zid], rz[zid]
+        cmp.zones += 1
+        valid_ref = r["valid_area_m2"]
+        qv = q.get("valid_area_m2")
+        zscale = max(valid_ref, float(qv) if _is_num(qv) else 0.0)
+        qt = q.get("transitions")
+        if not isinstance(qt, dict) or not all(isinstance(v, dict) for v in qt.values()):
+            ck.missing("zone", zid, "transitions", None, None, "no 'transitions' object of objects")
+            qt = {}
+        rt = r["transitions"]
+        pairs = {(f, t) for f, row in qt.items() for t in row} | {(f, t) for f, row in rt.items() for t in row}
+        for f, t in sorted(pairs, key=lambda p: (_sort_key(p[0]), _sort_key(p[1]))):
+            ck.number("zone", zid, f"transition {f}→{t}", qt.get(f, {}).get(t, 0.0),
+                      rt.get(f, {}).get(t, 0.0), zone_scale=zscale)
+        ck.number("zone", zid, "valid_area_m2", qv, valid_ref, zone_scale=zscale)
+        ck.nodata(zid, q.get("nodata_area_m2"), r["nodata_area_m2"], r.get("outside_area_m2", 0.0),
+                  valid_ref + r["nodata_area_m2"])
+        if forest is None:
+            continue
+        fs = forest_sums(rt, forest)
+        big = max(fs["forest_before_m2"], fs["forest_after_m2"])
+        for key, val in fs.items():
+            ck.number("zone", zid, key, q.get(key), val, scale=big if key == "forest_net_m2" else None,
+                      zone_scale=zscale)
+        for key, num in (("forest_cover_before", fs["forest_before_m2"]),
+                         ("forest_cover_after", fs["forest_after_m2"])):
+            qc = q.get(key, "absent")
+            if valid_ref == 0:
+                ck.exact("zone", zid, key, qc, None, "null expected: no valid area")
+            elif qc is None:
+                if valid_ref > atol:
+                    ck.missing("zone", zid, key, None, num / valid_ref, "null, but the valid area is not 0")
+            else:
+                ck.fraction("zone", zid, key, qc, num / valid_ref, atol / valid_ref)
+    return cmp
+
+
+# --------------------------------------------------------------------------
+# Red lines: version diff with shapely + pyproj.Geod (redline_reference.py)
+# --------------------------------------------------------------------------
+
+REDLINE_SCHEMA = "qingshan.redline/1"
+METRES_PER_DEGREE = 111_320.0
+
+
+def segment_length(crs, metres: float) -> float:
+    """``metres`` in the units of ``crs`` (degrees: metres / 111 320)."""
+    if crs.is_geographic:
+        return metres / METRES_PER_DEGREE
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return metres / unit
+
+
+def redline_ops_crs(old: Zones, new: Zones):
+    """The CRS the red-line overlays run in: OLD's if projected, else NEW's if
+    projected, else a Lambert azimuthal equal-area CRS (on OLD's datum) centred
+    on the middle of both layers' lon/lat bounds. Returns (crs, why)."""
+    import shapely
+    from pyproj import Transformer
+    from pyproj.crs import ProjectedCRS
+    from pyproj.crs.coordinate_operation import LambertAzimuthalEqualAreaConversion
+
+    if old.crs.is_projected:
+        return old.crs, "the old layer's CRS"
+    if new.crs.is_projected:
+        return new.crs, "the new layer's CRS"
+    geog = old.crs.geodetic_crs
+    xs, ys = [], []
+    for layer in (old, new):
+        g = shapely.union_all(layer.geoms)
+        if g.is_empty:
+            continue
+        x0, y0, x1, y1 = g.bounds
+        tr = Transformer.from_crs(layer.crs, geog, always_xy=True)
+        bx, by = tr.transform([x0, x1, x1, x0], [y0, y0, y1, y1])
+        xs += list(bx)
+        ys += list(by)
+    if not xs:
+        raise UsageError("both red-line layers are empty")
+    lon, lat = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    name = f"local LAEA lon {lon:.6f} lat {lat:.6f}"
+    crs = ProjectedCRS(conversion=LambertAzimuthalEqualAreaConversion(lat, lon), geodetic_crs=geog, name=name)
+    return crs, f"Lambert azimuthal equal-area on {crs_label(geog)}, centred on the data"
+
+
+def to_ops(layer: Zones, ops) -> np.ndarray:
+    """A layer's geometries in the ops CRS: as they are if already there, else
+    densified in their own CRS to ≤ 10 m (shapely.segmentize) and reprojected."""
+    if layer.crs == ops or layer.crs.equals(ops, ignore_axis_order=True):
+        return layer.geoms
+    return reproject(layer.geoms, layer.crs, ops, densify=segment_length(layer.crs, 10.0))
+
+
+class GeodesicAreas:
+    """Geodesic area (m², absolute, holes subtracted) of geometries in a
+    projected ops CRS: densified there to ≤ 1000 m, transformed to lon/lat of
+    the same datum, measured with pyproj.Geod on that datum's ellipsoid."""
+
+    def __init__(self, ops):
+        from pyproj import Transformer
+
+        self.geod = geod_of(ops)
+        self.lonlat = ops.geodetic_crs
+        self.tr = Transformer.from_crs(ops, self.lonlat, always_xy=True)
+        self.step = segment_length(ops, 1000.0)
+
+    def __call__(self, geom) -> float:
+        import shapely
+
+        if geom is None or geom.is_empty:
+            return 0.0
+
+        def fn(coords):
+            x, y = self.tr.transform(coords[:, 0], coords[:, 1], errcheck=True)
+            return np.column_stack([x, y])
+
+        return geodesic_area(self.geod, shapely.transform(shapely.segmentize(geom, self.step), fn))
+
+
+def redline_status(old_present: bool, new_present: bool, delta: float, lost: float,
+                   gained: float, tol: float) -> str:
+    if not new_present:
+        return "removed"
+    if not old_present:
+        return "added"
+    if lost <= tol and gained <= tol:
+        return "unchanged"
+    if delta > tol:
+        return "grown"
+    if delta < -tol:
+        return "shrunk"
+    return "reshaped"
+
+
+def _checked_geoms(layer: Zones, geoms: np.ndarray, make_valid: bool, label: str) -> np.ndarray:
+    import shapely
+
+    if make_valid:
+        return shapely.make_valid(geoms)
+    bad = [(i, shapely.is_valid_reason(g)) for i, g in zip(layer.ids, geoms) if not shapely.is_valid(g)]
+    if bad:
+        listed = "; ".join(f"{i}: {why}" for i, why in bad[:5])
+        raise UsageError(f"{label} {layer.path}: invalid polygons ({listed}); use --make-valid")
+    return geoms
+
+
+def redline_reference(old: Zones, new: Zones, towns: Zones | None, tolerance_m2: float,
+                      make_valid: bool = False) -> dict:
+    """The ``qingshan.redline/1`` diff numbers computed with shapely (GEOS)
+    overlays in the ops CRS and pyproj.Geod areas (see ``redline_ops_crs``,
+    ``to_ops``, ``GeodesicAreas``); statuses with ``tolerance_m2``."""
+    import shapely
+
+    ops, why = redline_ops_crs(old, new)
+    og = _checked_geoms(old, to_ops(old, ops), make_valid, "old layer")
+    ng = _checked_geoms(new, to_ops(new, ops), make_valid, "new layer")
+    area = GeodesicAreas(ops)
+    u_old, u_new = shapely.union_all(og), shapely.union_all(ng)
+    lost_g, gained_g = shapely.difference(u_old, u_new), shapely.difference(u_new, u_old)
+    tol = tolerance_m2
+    doc = {
+        "schema": "qingshan.peers.redline-reference/1",
+        "method": "shapely (GEOS) overlays in the ops CRS + pyproj.Geod areas "
+                  f"({crs_label(geod_crs_of(ops))} ellipsoid)",
+        "ops_crs": crs_label(ops), "ops_crs_why": why, "tolerance_m2": tol,
+        "old_total_m2": area(u_old), "new_total_m2": area(u_new),
+        "lost_m2": area(lost_g), "gained_m2": area(gained_g),
+    }
+    doc["delta_m2"] = doc["new_total_m2"] - doc["old_total_m2"]
+    doc["shrunk"] = doc["new_total_m2"] < doc["old_total_m2"] - tol
+    old_by = dict(zip(old.ids, og))
+    new_by = dict(zip(new.ids, ng))
+    polys = []
+    for pid in list(old.ids) + [i for i in new.ids if i not in old_by]:
+        o, n = old_by.get(pid), new_by.get(pid)
+        rec = {"id": pid, "old_m2": area(o), "new_m2": area(n)}
+        rec["delta_m2"] = rec["new_m2"] - rec["old_m2"]
+        rec["lost_m2"] = rec["old_m2"] if n is None else (0.0 if o is None else area(shapely.difference(o, n)))
+        rec["gained_m2"] = rec["new_m2"] if o is None else (0.0 if n is None else area(shapely.difference(n, o)))
+        rec["status"] = redline_status(o is not None, n is not None, rec["delta_m2"], rec["lost_m2"],
+                                       rec["gained_m2"], tol)
+        polys.append(rec)
+    doc["polygons"] = polys
+    if towns is not None:
+        tg = _checked_geoms(towns, to_ops(towns, ops), make_valid, "towns")
+        recs = []
+        for tid, t in zip(towns.ids, tg):
+            rec = {"id": tid, "old_m2": area(shapely.intersection(u_old, t)),
+                   "new_m2": area(shapely.intersection(u_new, t)),
+                   "lost_m2": area(shapely.intersection(lost_g, t)),
+                   "gained_m2": area(shapely.intersection(gained_g, t))}
+            rec["delta_m2"] = rec["new_m2"] - rec["old_m2"]
+            rec["shrunk"] = rec["new_m2"] < rec["old_m2"] - tol
+            recs.append(rec)
+        doc["towns"] = recs
+    return doc
+
+
+def geod_crs_of(crs):
+    """The geographic CRS whose ellipsoid ``geod_of`` uses."""
+    return crs.geodetic_crs if crs.geodetic_crs is not None else crs
+
+
+def compare_redline(qdoc: dict, ref: dict, rtol: float, atol: float) -> Comparison:
+    """Compares a qingshan.redline/1 diff document with ``redline_reference``:
+    totals, every polygon (matched by id) and every town; areas relative to
+    themselves, deltas relative to the larger of their old and new areas;
+    statuses and ``shrunk`` flags exactly."""
+    ck = Checker(rtol, atol)
+    cmp = ck.cmp
+    if qdoc.get("kind") != "diff":
+        ck.exact("layer", "-", "kind", qdoc.get("kind"), "diff")
+
+    def numbers(kind, owner, q, r):
+        for key in ("old_m2", "new_m2", "lost_m2", "gained_m2", "old_total_m2", "new_total_m2"):
+            if key in r:
+                ck.number(kind, owner, key, q.get(key), r[key])
+        ok_key, nk = ("old_total_m2", "new_total_m2") if "old_total_m2" in r else ("old_m2", "new_m2")
+        ck.number(kind, owner, "delta_m2", q.get("delta_m2"), r["delta_m2"], scale=max(r[ok_key], r[nk]))
+
+    def near_tol(r) -> str:
+        vals = [r.get("lost_m2", 0.0), r.get("gained_m2", 0.0), abs(r.get("delta_m2", 0.0))]
+        tol = ref["tolerance_m2"]
+        if any(abs(v - tol) <= max(atol, rtol * max(v, tol)) for v in vals):
+            return "a value is within tolerance of tolerance_m2: borderline"
+        return ""
+
+    numbers("layer", "total", qdoc, {k: ref[k] for k in
+                                    ("old_total_m2", "new_total_m2", "lost_m2", "gained_m2", "delta_m2")})
+    ck.exact("layer", "total", "shrunk", qdoc.get("shrunk"), ref["shrunk"])
+    cmp.zones = 0
+
+    def by_id(items, kind, label):
+        out = {}
+        for it in items:
+            iid = _id_str(it.get("id")) if isinstance(it, dict) else None
+            if iid in out:
+                ck.missing(kind, iid, "duplicate id", None, None, f"duplicate id in qingshan's {label}")
+            out[iid] = it
+        return out
+
+    qp = by_id(qdoc["polygons"], "polygon", "polygons")
+    rp = {p["id"]: p for p in ref["polygons"]}
+    for pid in [p["id"] for p in ref["polygons"]] + sorted(set(qp) - set(rp), key=_sort_key):
+        if pid not in qp:
+            ck.missing("polygon", pid, "polygon", None, rp[pid]["status"], "missing from qingshan output")
+            continue
+        if pid not in rp:
+            ck.missing("polygon", pid, "polygon", qp[pid].get("status"), None, "in neither layer")
+            continue
+        cmp.zones += 1
+        numbers("polygon", pid, qp[pid], rp[pid])
+        ck.exact("polygon", pid, "status", qp[pid].get("status"), rp[pid]["status"], near_tol(rp[pid]))
+    if "towns" in ref:
+        qt = qdoc.get("towns")
+        if not isinstance(qt, list):
+            ck.missing("layer", "-", "towns", None, len(ref["towns"]), "no 'towns' list in qingshan output")
+            qt = []
+        qt = by_id(qt, "town", "towns")
+        rt = {t["id"]: t for t in ref["towns"]}
+        for tid in [t["id"] for t in ref["towns"]] + sorted(set(qt) - set(rt), key=_sort_key):
+            if tid not in qt:
+                ck.missing("town", tid, "town", None, rt[tid]["new_m2"], "missing from qingshan output")
+                continue
+            if tid not in rt:
+                ck.missing("town", tid, "town", qt[tid].get("new_m2"), None, "not in the towns file")
+                continue
+            cmp.zones += 1
+            numbers("town", tid, qt[tid], rt[tid])
+            ck.exact("town", tid, "shrunk", qt[tid].get("shrunk"), rt[tid]["shrunk"], near_tol(rt[tid]))
+    elif qdoc.get("towns"):
+        cmp.notes.append("qingshan's towns were not checked (no --towns given)")
+    q_ops = qdoc.get("ops_crs")
+    if q_ops and q_ops != ref["ops_crs"]:
+        cmp.notes.append(f"qingshan's ops_crs is {q_ops}, the reference's {ref['ops_crs']}")
+    return cmp

@@ -195,6 +195,9 @@ fn redline_diff_cmd(a: DiffArgs) -> Result<ExitCode> {
         make_valid: a.make_valid,
         ..Default::default()
     };
+    if a.id_field.is_none() {
+        warn(&["red-line polygons are matched by feature id (GeoJSON id or index, FID in other formats); pass --id-field to match them by an attribute such as hx_id".to_string()]);
+    }
     let old = ZoneLayer::read(&a.old, &opts(&a.id_field))?;
     let new = ZoneLayer::read(&a.new, &opts(&a.id_field))?;
     let towns = match &a.towns {

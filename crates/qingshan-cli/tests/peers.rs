@@ -50,6 +50,40 @@ fn peer(script: &str, raster: &str, zones: &str, extra: &[&str], q: &Path) -> (i
     (o.status.code().unwrap_or(-1), text)
 }
 
+/// Runs a peer script with arbitrary arguments; returns (exit code, output).
+fn peer_args(script: &str, args: &[String]) -> (i32, String) {
+    let o = Command::new("python3")
+        .arg(repo().join("benches/peers").join(script))
+        .args(args)
+        .output()
+        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap_or(-1), text)
+}
+
+fn run_qingshan(args: &[String], out: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_qingshan"))
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("run qingshan");
+    // 3 = a red-line check failed, which the fixtures make happen on purpose.
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(3)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn fx(name: &str) -> String {
+    repo().join("fixtures").join(name).display().to_string()
+}
+
 /// Multiplies one class area of the first zone by (1 + 1e-4).
 fn corrupt(q: &Path, out: &Path) {
     let mut v: serde_json::Value =
@@ -126,4 +160,107 @@ fn lonlat_raster_agrees_with_an_ellipsoidal_reference() {
         &bad,
     );
     assert_eq!(code, 1, "{out}");
+}
+
+/// Transition matrices against exactextract on a combined before × after
+/// raster (towns and red lines).
+#[test]
+fn transitions_agree_with_exactextract_on_a_combined_raster() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("c.json");
+    for (zones, id) in [
+        ("towns.geojson", None),
+        ("redlines_2019.geojson", Some("hx_id")),
+    ] {
+        let mut args: Vec<String> = vec![
+            "change".into(),
+            "--before".into(),
+            fx("landcover/clcd_2019.vrt"),
+            "--after".into(),
+            fx("landcover/clcd_2024.vrt"),
+            "--zones".into(),
+            fx(zones),
+            "-q".into(),
+        ];
+        if let Some(f) = id {
+            args.extend(["--id-field".into(), f.into()]);
+        }
+        run_qingshan(&args, &q);
+        let mut check: Vec<String> = vec![
+            "--before".into(),
+            fx("landcover/clcd_2019.vrt"),
+            "--after".into(),
+            fx("landcover/clcd_2024.vrt"),
+            "--zones".into(),
+            fx(zones),
+            "--qingshan".into(),
+            q.display().to_string(),
+        ];
+        if let Some(f) = id {
+            check.extend(["--id-field".into(), f.into()]);
+        }
+        let (code, out) = peer_args("change_check.py", &check);
+        assert_eq!(code, 0, "{zones}:\n{out}");
+    }
+}
+
+/// Red-line diff against shapely (GEOS) + pyproj.Geod. Totals agree to
+/// 1e-6 relative; the absolute floor is 0.05 m² because geo's overlay
+/// snaps to a grid of ~2e-5 m over a town, which leaves slivers of that
+/// width on polygons that did not change (about 0.01 m² in all).
+#[test]
+fn redline_diff_agrees_with_shapely_and_geod() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("d.json");
+    let args: Vec<String> = vec![
+        "redline".into(),
+        "diff".into(),
+        fx("redlines_2019.geojson"),
+        fx("redlines_2024.gpkg"),
+        "--id-field".into(),
+        "hx_id".into(),
+        "--towns".into(),
+        fx("towns.geojson"),
+    ];
+    run_qingshan(&args, &q);
+    let check = |path: &Path| {
+        peer_args(
+            "redline_reference.py",
+            &[
+                "--old".into(),
+                fx("redlines_2019.geojson"),
+                "--new".into(),
+                fx("redlines_2024.gpkg"),
+                "--id-field".into(),
+                "hx_id".into(),
+                "--towns".into(),
+                fx("towns.geojson"),
+                "--qingshan".into(),
+                path.display().to_string(),
+                "--atol-m2".into(),
+                "0.05".into(),
+            ],
+        )
+    };
+    let (code, out) = check(&q);
+    assert_eq!(code, 0, "{out}");
+    // And it can fail: the lost area off by 1e-4.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&q).unwrap()).unwrap();
+    v["lost_m2"] = serde_json::Value::from(v["lost_m2"].as_f64().unwrap() * 1.0001);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, v.to_string()).unwrap();
+    let (code, out) = check(&bad);
+    assert_eq!(code, 1, "{out}");
+}
+
+/// The peer scripts themselves: they agree with routes of their own and
+/// fail on numbers off by 1e-4 (benches/peers/selftest.py).
+#[test]
+fn peer_scripts_pass_their_self_test() {
+    let (code, out) = peer_args(
+        "selftest.py",
+        &["--qingshan".into(), env!("CARGO_BIN_EXE_qingshan").into()],
+    );
+    assert_eq!(code, 0, "{out}");
 }

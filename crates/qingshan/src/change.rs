@@ -347,6 +347,7 @@ fn common_type(b: &Tile, a: &Tile) -> Result<PixelType> {
 }
 
 /// Dense ids of (before slot, after slot) pairs within one task.
+#[derive(Default)]
 struct PairIds {
     table: Vec<u16>,
     map: HashMap<(usize, usize), u16>,
@@ -354,22 +355,33 @@ struct PairIds {
     /// For 8-bit rasters: pair id by `before × 256 + after` value, so a
     /// streak costs one lookup instead of three.
     by_value: Vec<u16>,
+    /// Keys set in `by_value` (to reset them cheaply for the next task).
+    used_values: Vec<usize>,
 }
 
 const STRIDE: usize = 64;
 
 impl PairIds {
-    fn new(bytes: bool) -> Self {
-        PairIds {
-            table: vec![u16::MAX; STRIDE * STRIDE],
-            map: HashMap::new(),
-            list: Vec::new(),
-            by_value: if bytes {
-                vec![u16::MAX; 256 * 256]
-            } else {
-                Vec::new()
-            },
+    /// Ready for a new task (slot numbers are per task), keeping the
+    /// allocations of the previous one.
+    fn reset(&mut self, bytes: bool) {
+        if self.table.is_empty() {
+            self.table = vec![u16::MAX; STRIDE * STRIDE];
         }
+        for &(sb, sa) in &self.list {
+            if sb < STRIDE && sa < STRIDE {
+                self.table[sb * STRIDE + sa] = u16::MAX;
+            }
+        }
+        self.list.clear();
+        self.map.clear();
+        if bytes && self.by_value.is_empty() {
+            self.by_value = vec![u16::MAX; 256 * 256];
+        }
+        for &k in &self.used_values {
+            self.by_value[k] = u16::MAX;
+        }
+        self.used_values.clear();
     }
 
     #[inline]
@@ -398,6 +410,7 @@ impl PairIds {
 /// Per-worker state.
 #[derive(Default)]
 struct Worker {
+    ids: PairIds,
     before: Readers,
     after: Readers,
     buf_b: Buffers,
@@ -468,6 +481,7 @@ fn accumulate_pairs<T: ClassPixel>(
                         let (b, a) = (T::from_dense_index(k >> 8), T::from_dense_index(k & 0xff));
                         let id = ids.id(sb.slot(b), sa.slot(a));
                         ids.by_value[k] = id as u16;
+                        ids.used_values.push(k);
                         id
                     }
                     id => id as usize,
@@ -528,7 +542,8 @@ fn change_task<T: ClassPixel>(
     };
     let mut sb = Slots::<T>::new(tb, ctx.legend);
     let mut sa = Slots::<T>::new(ta, ctx.legend);
-    let mut ids = PairIds::new(T::TABLE == 256);
+    let ids = &mut worker.ids;
+    ids.reset(T::TABLE == 256);
     let mut zones = Vec::with_capacity(task.zones.len());
     let mut acc: Vec<f64> = Vec::new();
     for &k in &task.zones {
@@ -546,7 +561,7 @@ fn change_task<T: ClassPixel>(
             |r| plan.cell_areas.row(r),
             &mut sb,
             &mut sa,
-            &mut ids,
+            ids,
             &mut acc,
         );
         let mut z = TransitionAccum::default();

@@ -232,13 +232,18 @@ fn ops_crs(old: &ZoneLayer, new: &ZoneLayer) -> Result<Crs> {
         .ok_or_else(|| Error::zones(&old.path, "has no geometry"))?;
     let c = bbox.center();
     let e = old.crs.ellipsoid;
-    srs::crs_from_user_input(&format!(
+    let mut crs = srs::crs_from_user_input(&format!(
         "+proj=laea +lat_0={} +lon_0={} +x_0=0 +y_0=0 +a={} +rf={} +units=m +no_defs",
         c.y,
         c.x,
         e.a,
         1.0 / e.f
-    ))
+    ))?;
+    crs.label = format!(
+        "Lambert azimuthal equal-area centred on {:.4}°N {:.4}°E",
+        c.y, c.x
+    );
+    Ok(crs)
 }
 
 /// Polygons oriented the way boolean operations expect.
@@ -392,6 +397,18 @@ pub fn redline_diff(
 
     let shrunk = new_total < old_total - tol;
     let failed = shrunk || (opts.strict && lost > tol);
+    let mut id_warnings = Vec::new();
+    if !old
+        .zones
+        .iter()
+        .any(|z| new_index.contains_key(z.id.as_str()))
+    {
+        id_warnings.push(format!(
+            "no red-line id of {} is in {}: every polygon counts as removed or added; match by an attribute with --id-field",
+            old.path.display(),
+            new.path.display()
+        ));
+    }
     let info = |l: &ZoneLayer| LayerInfo {
         path: l.path.display().to_string(),
         crs: l.crs.label.clone(),
@@ -401,6 +418,7 @@ pub fn redline_diff(
     if let Some(t) = towns {
         warnings.extend(t.repairs.iter().cloned());
     }
+    warnings.extend(id_warnings);
     Ok(RedlineDiff {
         schema: REDLINE_SCHEMA.to_string(),
         kind: "diff".to_string(),

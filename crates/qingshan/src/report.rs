@@ -377,7 +377,9 @@ pub fn write_change_table(
 }
 
 fn mu(m2: f64) -> String {
-    format!("{:.2}", m2 / M2_PER_MU)
+    let s = format!("{:.2}", m2 / M2_PER_MU);
+    // A rounding-noise negative (−0.001 mu) reads as a loss: print 0.00.
+    if s == "-0.00" { "0.00".to_string() } else { s }
 }
 
 fn status_name(s: PolygonStatus) -> &'static str {
