@@ -30,8 +30,89 @@ pub enum Command {
     /// Ecological red lines: did the area shrink (diff), did nature or function change (check)?
     #[command(subcommand)]
     Redline(RedlineCommand),
+    /// Stats (or change) over hundreds of tiles: resumable per-tile partials, shards, one output.
+    Batch(BatchArgs),
+    /// Combines the partials of batch shards into the final stats or change output.
+    Merge(MergeArgs),
     /// Runs qingshan on the bundled synthetic fixtures (Jinsuoguan and Azhuang towns).
     Demo(DemoArgs),
+}
+
+/// Where tiles overlap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OverlapArg {
+    /// Refuse to run (a zone would count twice).
+    Refuse,
+    /// The first tile in sorted order wins the overlap.
+    First,
+}
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Tiles: directories (searched recursively), glob patterns, LIST.txt files or rasters.
+    #[arg(long, value_name = "DIR|GLOB|LIST.txt", num_args = 1.., required = true)]
+    pub tiles: Vec<String>,
+    /// Tiles of a second date (same grids, one to one): the run computes change.
+    #[arg(long, value_name = "DIR|GLOB|LIST.txt", num_args = 1..)]
+    pub after_tiles: Option<Vec<String>>,
+    /// Zones: GeoJSON, Shapefile, GeoPackage or any OGR vector format.
+    #[arg(long, value_name = "FILE", required_unless_present = "read_only")]
+    pub zones: Option<PathBuf>,
+    /// Attribute holding the zone id (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// Attribute holding the zone name (default: name, NAME, Name or 名称).
+    #[arg(long, value_name = "FIELD")]
+    pub name_field: Option<String>,
+    /// Layer of a multi-layer vector source (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub layer: Option<String>,
+    /// Repair invalid polygons with GEOS MakeValid instead of failing.
+    #[arg(long)]
+    pub make_valid: bool,
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
+    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
+    pub legend: String,
+    /// Raster band holding the classes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+    /// Output directory: run.json, partials/, and (unsharded) stats.json or change.json and tiles_qa.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Process only tiles I, I+N, I+2N, … (0 ≤ I < N); combine shards with `qingshan merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Skip tiles whose partial is already complete (after an interruption).
+    #[arg(long)]
+    pub resume: bool,
+    /// Where tiles overlap.
+    #[arg(long, value_enum, default_value = "refuse")]
+    pub overlap: OverlapArg,
+    /// Only read every block of every tile (a decode check and benchmark); no zones needed.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar or summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Batch output directories (or their run.json and partial files).
+    #[arg(value_name = "PARTIAL", num_args = 1.., required = true)]
+    pub partials: Vec<PathBuf>,
+    /// Output file (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format (default: from the -o extension, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Also write the per-tile QA table (CSV).
+    #[arg(long, value_name = "FILE.csv")]
+    pub qa: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use qingshan::RunOptions;
+use qingshan::batch::{
+    Batch, BatchConfig, Merged, OverlapPolicy, Shard, ZoneInput, discover_tiles, merge, read_tiles,
+    write_qa_csv,
+};
 use qingshan::change::{ChangeRaster, land_cover_change};
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
@@ -18,8 +22,8 @@ use qingshan::zonal::zonal_stats;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
 use crate::cli::{
-    ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg, OutputArgs, RedlineCommand,
-    StatsArgs, ZoneArgs,
+    BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg, MergeArgs,
+    OutputArgs, OverlapArg, RedlineCommand, StatsArgs, ZoneArgs,
 };
 use crate::progress::Bar;
 
@@ -35,6 +39,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Change(a) => change(a),
         Command::Redline(RedlineCommand::Diff(a)) => redline_diff_cmd(a),
         Command::Redline(RedlineCommand::Check(a)) => redline_check_cmd(a),
+        Command::Batch(a) => batch_cmd(a),
+        Command::Merge(a) => merge_cmd(a),
         Command::Demo(a) => demo(a),
     };
     match result {
@@ -297,6 +303,137 @@ fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
             eprintln!("redline {}: {}", p.id, p.violations.join("; "));
         }
         return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
+    let tiles = discover_tiles(&a.tiles)?;
+    let bar = Bar::new(a.quiet, "batch");
+    let run = RunOptions {
+        threads: a.threads,
+        progress: Some(&bar),
+    };
+    if a.read_only {
+        let t = tiles
+            .iter()
+            .map(|p| qingshan::raster::Tile::open(p, a.band))
+            .collect::<qingshan::Result<Vec<_>>>()?;
+        let cells = read_tiles(&t, &run)?;
+        bar.summary(&format!(
+            "batch --read-only: {} tiles, {:.1} Mpixel read in {:.2} s ({:.1} Mpixel/s)",
+            t.len(),
+            cells as f64 / 1e6,
+            bar.elapsed(),
+            cells as f64 / 1e6 / bar.elapsed().max(1e-9)
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let legend = Legend::load(&a.legend)?;
+    let zone_args = ZoneArgs {
+        zones: a.zones.clone().unwrap_or_default(),
+        id_field: a.id_field.clone(),
+        name_field: a.name_field.clone(),
+        layer: a.layer.clone(),
+        make_valid: a.make_valid,
+    };
+    let zones = ZoneInput::File(zone_args.zones.clone(), zone_options(&zone_args));
+    let after = match &a.after_tiles {
+        Some(t) => Some(discover_tiles(t)?),
+        None => None,
+    };
+    let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+    let batch = Batch::prepare(
+        BatchConfig {
+            tiles,
+            after_tiles: after,
+            band: a.band,
+            out_dir: a.out_dir.clone(),
+            shard,
+            resume: a.resume,
+            overlap: match a.overlap {
+                OverlapArg::Refuse => OverlapPolicy::Refuse,
+                OverlapArg::First => OverlapPolicy::First,
+            },
+        },
+        zones,
+        legend,
+        &run,
+    )?;
+    warn(batch.repairs());
+    let s = batch.run(&run)?;
+    let secs = bar.elapsed();
+    let mut line = format!(
+        "batch: {} tiles{}, {:.1} of {:.1} Mpixel read, {:.2} s ({:.1} Mpixel/s)",
+        s.tiles,
+        if s.skipped > 0 {
+            format!(" ({} already done)", s.skipped)
+        } else {
+            String::new()
+        },
+        s.cells_read as f64 / 1e6,
+        s.cells as f64 / 1e6,
+        secs,
+        s.cells as f64 / 1e6 / secs.max(1e-9)
+    );
+    match shard {
+        Some(sh) if sh.count > 1 => {
+            line.push_str(&format!(
+                "; shard {}/{} partials in {} — combine the shards with `qingshan merge`",
+                sh.index,
+                sh.count,
+                a.out_dir.join("partials").display()
+            ));
+        }
+        _ => {
+            let (manifest, merged, qa) = merge(&[&a.out_dir])?;
+            warn(merged_warnings(&merged));
+            let name = if manifest.kind == "change" {
+                "change.json"
+            } else {
+                "stats.json"
+            };
+            let out = a.out_dir.join(name);
+            write(&out, Format::Json, |w, _| match &merged {
+                Merged::Stats(r) => report::write_json(r, w),
+                Merged::Change(r) => report::write_json(r, w),
+            })?;
+            let qa_path = a.out_dir.join("tiles_qa.csv");
+            write(&qa_path, Format::Csv, |w, _| write_qa_csv(&qa, w))?;
+            line.push_str(&format!(" → {} and {}", out.display(), qa_path.display()));
+        }
+    }
+    bar.summary(&line);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merged_warnings(m: &Merged) -> &[String] {
+    match m {
+        Merged::Stats(r) => &r.warnings,
+        Merged::Change(r) => &r.warnings,
+    }
+}
+
+fn merge_cmd(a: MergeArgs) -> Result<ExitCode> {
+    let (manifest, merged, qa) = merge(&a.partials)?;
+    warn(merged_warnings(&merged));
+    let path = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let legend = &manifest.legend;
+    write(&path, format_from(a.format, &a.output), |w, f| {
+        match (&merged, f) {
+            (Merged::Stats(r), Format::Json) => report::write_json(r, w),
+            (Merged::Stats(r), Format::Csv) => report::write_stats_csv(r, legend, w),
+            (Merged::Stats(r), Format::Table) => report::write_stats_table(r, w),
+            (Merged::Change(r), Format::Json) => report::write_json(r, w),
+            (Merged::Change(r), Format::Csv) => report::write_change_csv(r, legend, w),
+            (Merged::Change(r), Format::Table) => report::write_change_table(r, legend, w),
+            (_, Format::GeoJson) => Err(std::io::Error::other(
+                "merge cannot write GeoJSON (partials hold no geometry): use json, csv or table",
+            )),
+        }
+    })?;
+    if let Some(q) = &a.qa {
+        write(q, Format::Csv, |w, _| write_qa_csv(&qa, w))?;
     }
     Ok(ExitCode::SUCCESS)
 }

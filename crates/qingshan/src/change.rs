@@ -25,6 +25,7 @@
 //! # Ok::<(), qingshan::Error>(())
 //! ```
 
+use crate::raster::for_each_pair_streak;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -439,8 +440,8 @@ enum RasterMode {
 }
 
 struct Ctx<'a> {
-    before: &'a LandCover,
-    after: &'a LandCover,
+    before: &'a [Tile],
+    after: &'a [Tile],
     legend: &'a Legend,
     mode: RasterMode,
 }
@@ -471,45 +472,25 @@ fn accumulate_pairs<T: ClassPixel>(
             (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
         let end = start + run.len as usize;
         let (cb, ca) = (&vb[start..end], &va[start..end]);
-        if T::TABLE == 256 {
-            // 8-bit: one combined key per cell, one table lookup per streak.
-            let key = |i: usize| (cb[i].dense_index() << 8) | ca[i].dense_index();
-            let (mut cur, mut n) = (key(0), 1u32);
-            let mut flush = |k: usize, n: u32, ids: &mut PairIds| {
-                let id = match ids.by_value[k] {
+        let bytes = T::TABLE == 256;
+        for_each_pair_streak(cb, ca, |b, a, n| {
+            let id = if bytes {
+                // 8-bit: one table lookup per streak.
+                let k = (b.dense_index() << 8) | a.dense_index();
+                match ids.by_value[k] {
                     u16::MAX => {
-                        let (b, a) = (T::from_dense_index(k >> 8), T::from_dense_index(k & 0xff));
                         let id = ids.id(sb.slot(b), sa.slot(a));
                         ids.by_value[k] = id as u16;
                         ids.used_values.push(k);
                         id
                     }
                     id => id as usize,
-                };
-                add(id, n as f64 * w);
+                }
+            } else {
+                ids.id(sb.slot(b), sa.slot(a))
             };
-            for i in 1..cb.len() {
-                let k = key(i);
-                if k == cur {
-                    n += 1;
-                } else {
-                    flush(cur, n, ids);
-                    (cur, n) = (k, 1);
-                }
-            }
-            flush(cur, n, ids);
-        } else {
-            let (mut cur, mut n) = ((cb[0], ca[0]), 1u32);
-            for (&b, &a) in cb.iter().zip(ca).skip(1) {
-                if (b, a) == cur {
-                    n += 1;
-                } else {
-                    add(ids.id(sb.slot(cur.0), sa.slot(cur.1)), n as f64 * w);
-                    (cur, n) = ((b, a), 1);
-                }
-            }
-            add(ids.id(sb.slot(cur.0), sa.slot(cur.1)), n as f64 * w);
-        }
+            add(id, n as f64 * w);
+        });
     }
 }
 
@@ -520,8 +501,8 @@ fn change_task<T: ClassPixel>(
     plan: &TilePlan,
     task: &Task,
 ) -> Result<Partial> {
-    let tb = &ctx.before.tiles[pair.before];
-    let ta = &ctx.after.tiles[pair.after];
+    let tb = &ctx.before[pair.before];
+    let ta = &ctx.after[pair.after];
     let wa = Window {
         col: (task.window.col as i64 + pair.offset.0) as usize,
         row: (task.window.row as i64 + pair.offset.1) as usize,
@@ -529,11 +510,11 @@ fn change_task<T: ClassPixel>(
     };
     let vb = worker
         .before
-        .get(&ctx.before.tiles, pair.before)?
+        .get(ctx.before, pair.before)?
         .read_view::<T>(task.window, &mut worker.buf_b)?;
     let va = worker
         .after
-        .get(&ctx.after.tiles, pair.after)?
+        .get(ctx.after, pair.after)?
         .read_view::<T>(wa, &mut worker.buf_a)?;
     let (Some(cb), Some(ca)) = (vb.as_slice(), va.as_slice()) else {
         return Err(Error::Invalid(
@@ -645,11 +626,18 @@ pub fn land_cover_change(
     });
     let (zone_areas, (accums, mut warnings)) = (zone_areas?, accums?);
     warnings.splice(0..0, zones.repairs.iter().cloned());
+    let names = |lc: &LandCover| {
+        lc.tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect()
+    };
     Ok(finish_change(
         zones,
         legend,
-        before,
-        after,
+        before.crs().label.clone(),
+        names(before),
+        names(after),
         accums,
         &zone_areas,
         warnings,
@@ -734,10 +722,17 @@ fn one_pass(
         .map(|p| PlanItem {
             tile: p.before,
             region: p.region,
+            exclude: Vec::new(),
         })
         .collect();
     let all_windows = matches!(mode, RasterMode::Transitions(_));
-    let (plans, tasks) = engine::plan_items(&before.tiles, &items, zones, all_windows)?;
+    let (plans, tasks) = engine::plan_items(
+        &before.tiles,
+        &items,
+        zones,
+        &mut engine::Projected::default(),
+        all_windows,
+    )?;
     // plan.tile indexes `before.tiles`; map it back to its pair.
     let pair_of_tile: HashMap<usize, usize> = pairs
         .iter()
@@ -748,8 +743,8 @@ fn one_pass(
     let types_by_plan: Vec<PixelType> =
         plans.iter().map(|p| types[pair_of_tile[&p.tile]]).collect();
     let ctx = Ctx {
-        before,
-        after,
+        before: &before.tiles,
+        after: &after.tiles,
         legend,
         mode,
     };
@@ -764,15 +759,14 @@ fn one_pass(
     };
     let mut accums = vec![TransitionAccum::default(); zones.zones.len()];
     let mut write_err: Option<Error> = None;
-    runner.run_ordered(
+    change_pass(
+        runner,
+        &ctx,
+        &plans,
         &tasks,
-        |t| t.window.cells() as u64,
-        Worker::default,
-        |worker, task| {
-            let (plan, pair) = (&plans[task.plan], pairs_by_plan[task.plan]);
-            crate::with_pixel_type!(types_by_plan[task.plan], T => change_task::<T>(worker, &ctx, pair, plan, task))
-        },
-        |task, partial| {
+        &pairs_by_plan,
+        &types_by_plan,
+        |task, partial, _| {
             for (zone, z) in partial.zones {
                 accums[zone].merge(&z);
             }
@@ -791,6 +785,113 @@ fn one_pass(
         w.finish()?;
     }
     Ok((accums, warnings))
+}
+
+/// Runs planned change tasks; `sink` gets each task's partial in order.
+#[allow(clippy::too_many_arguments)]
+fn change_pass(
+    runner: &Runner<'_>,
+    ctx: &Ctx<'_>,
+    plans: &[TilePlan],
+    tasks: &[Task],
+    pairs_by_plan: &[Pair],
+    types_by_plan: &[PixelType],
+    mut sink: impl FnMut(&Task, Partial, f64),
+) -> Result<()> {
+    runner.run_ordered(
+        tasks,
+        |t| t.window.cells() as u64,
+        Worker::default,
+        |worker, task| {
+            let (plan, pair) = (&plans[task.plan], pairs_by_plan[task.plan]);
+            crate::with_pixel_type!(types_by_plan[task.plan], T => change_task::<T>(worker, ctx, pair, plan, task))
+        },
+        |task, partial, secs| sink(task, partial, secs),
+    )
+}
+
+/// Transitions of tile pairs on identical grids (tile sets of two dates,
+/// as in batch runs): `items` pairs a before-tile plan item with the index
+/// of its after tile; `sink` gets each task's per-zone partials in order,
+/// and whether it was the last task of its tile.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn change_tiles(
+    runner: &Runner<'_>,
+    before: &[Tile],
+    after: &[Tile],
+    items: &[(PlanItem, usize)],
+    zones: &ZoneLayer,
+    projected: &mut engine::Projected,
+    legend: &Legend,
+    mut sink: impl FnMut(&TilePlan, &Task, Vec<(usize, TransitionAccum)>, f64, bool),
+) -> Result<()> {
+    let plan_items: Vec<PlanItem> = items.iter().map(|(i, _)| i.clone()).collect();
+    let (plans, tasks) = engine::plan_items(before, &plan_items, zones, projected, false)?;
+    let mut pairs_by_plan = Vec::with_capacity(plans.len());
+    let mut types_by_plan = Vec::with_capacity(plans.len());
+    for (item, a) in items {
+        let a = *a;
+        pairs_by_plan.push(Pair {
+            before: item.tile,
+            after: a,
+            offset: (0, 0),
+            region: item.region,
+        });
+        types_by_plan.push(common_type(&before[item.tile], &after[a])?);
+    }
+    let ctx = Ctx {
+        before,
+        after,
+        legend,
+        mode: RasterMode::None,
+    };
+    let mut remaining = engine::tasks_per_plan(&plans, &tasks);
+    change_pass(
+        runner,
+        &ctx,
+        &plans,
+        &tasks,
+        &pairs_by_plan,
+        &types_by_plan,
+        |task, partial, secs| {
+            remaining[task.plan] -= 1;
+            sink(
+                &plans[task.plan],
+                task,
+                partial.zones,
+                secs,
+                remaining[task.plan] == 0,
+            )
+        },
+    )
+}
+
+/// The after tile on the same grid as each before tile (tile sets of two
+/// dates must pair one to one), or an error naming the tile without one.
+pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usize>> {
+    let by_grid = |t: &Tile| {
+        let g = &t.grid.transform.0;
+        format!(
+            "{}|{}x{}|{:?}",
+            t.grid.crs.wkt, t.grid.width, t.grid.height, g
+        )
+    };
+    let index: HashMap<String, usize> = after
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (by_grid(t), i))
+        .collect();
+    before
+        .iter()
+        .map(|b| {
+            index.get(&by_grid(b)).copied().ok_or_else(|| {
+                Error::raster(
+                    &b.path,
+                    "no tile of the second date has this tile's exact grid (CRS, origin, size); tile sets of two dates must pair one to one",
+                )
+            })
+        })
+        .collect()
 }
 
 /// Writes the transition GeoTIFF window by window, in task order.
@@ -904,11 +1005,13 @@ impl TransitionWriter {
 }
 
 /// Turns accumulated transitions into the change report.
+#[allow(clippy::too_many_arguments)]
 pub fn finish_change(
     zones: &ZoneLayer,
     legend: &Legend,
-    before: &LandCover,
-    after: &LandCover,
+    crs_label: String,
+    before: Vec<String>,
+    after: Vec<String>,
     accums: Vec<TransitionAccum>,
     zone_areas: &[f64],
     mut warnings: Vec<String>,
@@ -962,18 +1065,12 @@ pub fn finish_change(
             }
         })
         .collect();
-    let names = |lc: &LandCover| {
-        lc.tiles
-            .iter()
-            .map(|t| t.path.display().to_string())
-            .collect()
-    };
     ChangeReport {
         schema: CHANGE_SCHEMA.to_string(),
         legend: legend.name.clone(),
-        crs: before.crs().label.clone(),
-        before: names(before),
-        after: names(after),
+        crs: crs_label,
+        before,
+        after,
         zones: out,
         warnings,
     }

@@ -84,11 +84,51 @@ pub(crate) fn to_pixel_space(
         .collect()
 }
 
-/// A part of a tile to work on: `region` in the tile's pixel coordinates.
-#[derive(Clone, Copy, Debug)]
+/// A part of a tile to work on: `region` in the tile's pixel coordinates,
+/// minus `exclude` (areas in the tile's CRS that another tile covers).
+#[derive(Clone, Debug)]
 pub(crate) struct PlanItem {
     pub(crate) tile: usize,
     pub(crate) region: Window,
+    pub(crate) exclude: Vec<MultiPolygon<f64>>,
+}
+
+/// A zone's geometry in one CRS with its bounding box.
+pub(crate) type ZoneBox = (MultiPolygon<f64>, Option<geo::Rect<f64>>);
+
+/// Zones reprojected to each CRS met so far (with their bounding boxes),
+/// so that many tiles in one CRS reproject the zones once.
+#[derive(Default)]
+pub(crate) struct Projected {
+    by_crs: HashMap<String, Vec<ZoneBox>>,
+}
+
+impl Projected {
+    /// The zones in `tile`'s CRS, densified to about a cell when the zones'
+    /// CRS differs.
+    pub(crate) fn get(&mut self, zones: &ZoneLayer, tile: &Tile) -> Result<&[ZoneBox]> {
+        let crs: &Crs = &tile.grid.crs;
+        if !self.by_crs.contains_key(&crs.wkt) {
+            let (px, py) = tile.grid.transform.pixel_size();
+            let cell_m = if crs.geographic {
+                px.min(py) * 111_320.0
+            } else {
+                px.min(py) * crs.linear_unit_m
+            };
+            let seg = segment_length(&zones.crs, cell_m);
+            let geoms = zones
+                .project(crs, Some(seg))?
+                .into_iter()
+                .map(|g| {
+                    use geo::BoundingRect;
+                    let b = g.bounding_rect();
+                    (g, b)
+                })
+                .collect();
+            self.by_crs.insert(crs.wkt.clone(), geoms);
+        }
+        Ok(&self.by_crs[&crs.wkt])
+    }
 }
 
 /// Builds the plan over whole tiles: see [`plan_items`].
@@ -99,40 +139,31 @@ pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, 
         .map(|(tile, t)| PlanItem {
             tile,
             region: t.grid.full_window(),
+            exclude: Vec::new(),
         })
         .collect();
-    plan_items(tiles, &items, zones, false)
+    plan_items(tiles, &items, zones, &mut Projected::default(), false)
 }
 
-/// Builds the plan: zones reprojected to each tile's CRS (densified to
-/// about a cell when the CRSs differ), coverages per tile, and the task
-/// list in (item, window) order. Windows are the tile's block-aligned
-/// windows clipped to the item's region; only those some zone touches
-/// become tasks, unless `all_windows` (then every window does, e.g. to
-/// write a raster of the whole region).
+/// Builds the plan: zones in each tile's CRS, coverages per item (only for
+/// zones whose box meets the tile's), and the task list in (item, window)
+/// order. Windows are the tile's block-aligned windows clipped to the
+/// item's region; only those some zone touches become tasks, unless
+/// `all_windows` (then every window does, e.g. to write a raster of the
+/// whole region).
 pub(crate) fn plan_items(
     tiles: &[Tile],
     items: &[PlanItem],
     zones: &ZoneLayer,
+    projected: &mut Projected,
     all_windows: bool,
 ) -> Result<(Vec<TilePlan>, Vec<Task>)> {
-    let mut projected: HashMap<String, Vec<MultiPolygon<f64>>> = HashMap::new();
+    use geo::BooleanOps;
     let mut plans = Vec::new();
     let mut tasks = Vec::new();
     for item in items {
         let tile = &tiles[item.tile];
-        let crs: &Crs = &tile.grid.crs;
-        if !projected.contains_key(&crs.wkt) {
-            let (px, py) = tile.grid.transform.pixel_size();
-            let cell_m = if crs.geographic {
-                px.min(py) * 111_320.0
-            } else {
-                px.min(py) * crs.linear_unit_m
-            };
-            let seg = segment_length(&zones.crs, cell_m);
-            projected.insert(crs.wkt.clone(), zones.project(crs, Some(seg))?);
-        }
-        let geoms = &projected[&crs.wkt];
+        let geoms = projected.get(zones, tile)?;
         let (windows, band_height) = tile.windows();
         let cell_areas = CellAreas::of(&tile.grid).map_err(|e| Error::raster(&tile.path, e))?;
         let r = item.region;
@@ -142,8 +173,31 @@ pub(crate) fn plan_items(
             r.col_end() as f64,
             r.row_end() as f64,
         );
+        let (bx0, by0, bx1, by1) = tile.grid.bounds();
+        let excluded = match item.exclude.len() {
+            0 => None,
+            _ => {
+                let polys: Vec<&Polygon<f64>> =
+                    item.exclude.iter().flat_map(|m| m.0.iter()).collect();
+                Some(geo::unary_union(polys))
+            }
+        };
         let mut coverages = Vec::new();
-        for (zi, g) in geoms.iter().enumerate() {
+        for (zi, (g, bbox)) in geoms.iter().enumerate() {
+            match bbox {
+                Some(b)
+                    if b.max().x > bx0 && b.min().x < bx1 && b.max().y > by0 && b.min().y < by1 => {
+                }
+                _ => continue,
+            }
+            let clipped;
+            let g = match &excluded {
+                Some(ex) => {
+                    clipped = g.difference(ex);
+                    &clipped
+                }
+                None => g,
+            };
             let Some(px) = to_pixel_space(g, &tile.grid.transform) else {
                 continue;
             };
@@ -163,13 +217,21 @@ pub(crate) fn plan_items(
                 .filter(|(_, (_, c))| c.touches(window))
                 .map(|(k, _)| k as u32)
                 .collect();
-            if all_windows || !zs.is_empty() {
-                tasks.push(Task {
-                    plan: plan_index,
-                    window,
-                    zones: zs,
-                });
+            if zs.is_empty() && !all_windows {
+                continue;
             }
+            // Read only the blocks the zones' boxes reach (GDAL decodes
+            // whole blocks), unless the whole window is wanted.
+            let read = if all_windows {
+                window
+            } else {
+                zones_extent(&coverages, &zs, window, tile.block).unwrap_or(window)
+            };
+            tasks.push(Task {
+                plan: plan_index,
+                window: read,
+                zones: zs,
+            });
         }
         plans.push(TilePlan {
             tile: item.tile,
@@ -178,6 +240,57 @@ pub(crate) fn plan_items(
         });
     }
     Ok((plans, tasks))
+}
+
+/// The part of `window` the boxes of zones `zs` cover, widened to whole
+/// blocks of size `block` (block-aligned, within the window).
+fn zones_extent(
+    coverages: &[(usize, Coverage)],
+    zs: &[u32],
+    window: Window,
+    block: (usize, usize),
+) -> Option<Window> {
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &k in zs {
+        let (a, b, c, d) = coverages[k as usize].1.bbox()?;
+        x0 = x0.min(a);
+        y0 = y0.min(b);
+        x1 = x1.max(c);
+        y1 = y1.max(d);
+    }
+    let (bw, bh) = (block.0.max(1), block.1.max(1));
+    let floor_to = |v: f64, lo: usize, step: usize| -> usize {
+        let v = v.floor().max(lo as f64) as usize;
+        v / step * step
+    };
+    let ceil_to = |v: f64, hi: usize, step: usize| -> usize {
+        let v = (v.ceil().max(0.0) as usize).min(hi);
+        v.div_ceil(step) * step
+    };
+    let c0 = floor_to(x0, window.col, bw).max(window.col);
+    let r0 = floor_to(y0, window.row, bh).max(window.row);
+    let c1 = ceil_to(x1, window.col_end(), bw).min(window.col_end());
+    let r1 = ceil_to(y1, window.row_end(), bh).min(window.row_end());
+    (c0 < c1 && r0 < r1).then(|| Window {
+        col: c0,
+        row: r0,
+        width: c1 - c0,
+        height: r1 - r0,
+    })
+}
+
+/// Number of tasks of each plan.
+pub(crate) fn tasks_per_plan(plans: &[TilePlan], tasks: &[Task]) -> Vec<usize> {
+    let mut n = vec![0; plans.len()];
+    for t in tasks {
+        n[t.plan] += 1;
+    }
+    n
 }
 
 /// The intersection of two windows, if not empty.
@@ -264,14 +377,20 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Number of worker threads.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// Runs `f` inside the pool (for rayon iterators of the caller's own).
     pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
     }
 
     /// Runs `work` over `tasks` and feeds the results to `merge` in task
-    /// order. Tasks run in chunks so that at most a chunk's partial results
-    /// are held at once. The first error (in task order) wins.
+    /// order, with the seconds each task took. Tasks run in chunks so that
+    /// at most a chunk's partial results are held at once. The first error
+    /// (in task order) wins.
     pub(crate) fn run_ordered<W, P, I, F, M>(
         &self,
         tasks: &[Task],
@@ -285,7 +404,7 @@ impl<'a> Runner<'a> {
         P: Send,
         I: Fn() -> W + Sync,
         F: Fn(&mut W, &Task) -> Result<P> + Sync,
-        M: FnMut(&Task, P),
+        M: FnMut(&Task, P, f64),
     {
         let progress = self.progress;
         let total: u64 = tasks.iter().map(&cells).sum();
@@ -297,7 +416,7 @@ impl<'a> Runner<'a> {
         };
         let chunk = (self.threads * 64).max(64);
         for group in tasks.chunks(chunk) {
-            let results: Vec<Result<P>> = self.pool.install(|| {
+            let results: Vec<(Result<P>, f64)> = self.pool.install(|| {
                 group
                     .par_iter()
                     .map_init(
@@ -314,18 +433,20 @@ impl<'a> Runner<'a> {
                         },
                         |lease, task| {
                             let state = lease.state.as_mut().expect("lease holds a state");
+                            let started = std::time::Instant::now();
                             let r = work(state, task);
+                            let secs = started.elapsed().as_secs_f64();
                             if let Some(p) = progress {
                                 p.advance(cells(task));
                             }
-                            r
+                            (r, secs)
                         },
                     )
                     .collect()
             });
-            for (task, r) in group.iter().zip(results) {
+            for (task, (r, secs)) in group.iter().zip(results) {
                 match r {
-                    Ok(p) => merge(task, p),
+                    Ok(p) => merge(task, p, secs),
                     Err(e) => {
                         if let Some(p) = progress {
                             p.finish();

@@ -57,9 +57,11 @@
 //! - [`change`]: per-zone transition matrices between two dates.
 //! - [`redline`]: red-line version diff (area) and checks (nature, function).
 //! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes.
+//! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
 #![deny(missing_docs)]
 
 pub mod area;
+pub mod batch;
 pub mod change;
 pub mod coverage;
 mod engine;

@@ -47,6 +47,8 @@ pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'sta
     fn from_nodata(v: f64) -> Option<Self>;
     /// This type's buffer in a set of reusable buffers.
     fn buffer(buffers: &mut Buffers) -> &mut Vec<Self>;
+    /// The cells as bytes, for 8-bit types (word-at-a-time scans).
+    fn as_bytes(cells: &[Self]) -> Option<&[u8]>;
 }
 
 /// Reusable window buffers, one per pixel type (one set per worker, so
@@ -61,7 +63,7 @@ pub struct Buffers {
 }
 
 macro_rules! class_pixel {
-    ($t:ident, $table:expr, |$v:ident| $index:expr, |$i:ident| $value:expr) => {
+    ($t:ident, $table:expr, |$v:ident| $index:expr, |$i:ident| $value:expr, |$c:ident| $bytes:expr) => {
         impl ClassPixel for $t {
             const TABLE: usize = $table;
             #[inline]
@@ -84,19 +86,121 @@ macro_rules! class_pixel {
             fn buffer(buffers: &mut Buffers) -> &mut Vec<Self> {
                 &mut buffers.$t
             }
+            #[inline]
+            fn as_bytes($c: &[Self]) -> Option<&[u8]> {
+                $bytes
+            }
         }
     };
 }
-class_pixel!(u8, 256, |v| v as usize, |i| i as u8);
-class_pixel!(u16, 65536, |v| v as usize, |i| i as u16);
+class_pixel!(u8, 256, |v| v as usize, |i| i as u8, |c| Some(c));
+class_pixel!(u16, 65536, |v| v as usize, |i| i as u16, |_c| None);
 class_pixel!(
     i16,
     65536,
     |v| (v as i32 + 32768) as usize,
-    |i| (i as i32 - 32768) as i16
+    |i| (i as i32 - 32768) as i16,
+    |_c| None
 );
-class_pixel!(u32, 0, |v| v as usize, |i| i as u32);
-class_pixel!(i32, 0, |v| v as usize, |i| i as i32);
+class_pixel!(u32, 0, |v| v as usize, |i| i as u32, |_c| None);
+class_pixel!(i32, 0, |v| v as usize, |i| i as i32, |_c| None);
+
+/// Calls `f(value, length)` for each streak of equal values of `cells`, in
+/// order. Land cover comes in long streaks of one class; 8-bit rasters are
+/// scanned eight cells per comparison.
+#[inline]
+pub(crate) fn for_each_streak<T: ClassPixel>(cells: &[T], mut f: impl FnMut(T, u32)) {
+    if let Some(bytes) = T::as_bytes(cells) {
+        let len = bytes.len();
+        let mut i = 0;
+        while i < len {
+            let v = bytes[i];
+            let start = i;
+            i += 1;
+            let pattern = u64::from_le_bytes([v; 8]);
+            while i + 8 <= len {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(&bytes[i..i + 8]);
+                let diff = u64::from_le_bytes(word) ^ pattern;
+                if diff != 0 {
+                    // The first differing byte is the lowest non-zero one.
+                    i += (diff.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            while i < len && bytes[i] == v {
+                i += 1;
+            }
+            f(T::from_dense_index(v as usize), (i - start) as u32);
+        }
+        return;
+    }
+    let mut iter = cells.iter();
+    let Some(&first) = iter.next() else {
+        return;
+    };
+    let (mut cur, mut n) = (first, 1u32);
+    for &v in iter {
+        if v == cur {
+            n += 1;
+        } else {
+            f(cur, n);
+            (cur, n) = (v, 1);
+        }
+    }
+    f(cur, n);
+}
+
+/// Like [`for_each_streak`] over pairs of cells of two equal-length slices:
+/// `f(a, b, length)` for each streak where both stay the same.
+#[inline]
+pub(crate) fn for_each_pair_streak<T: ClassPixel>(a: &[T], b: &[T], mut f: impl FnMut(T, T, u32)) {
+    if let (Some(x), Some(y)) = (T::as_bytes(a), T::as_bytes(b)) {
+        let len = x.len().min(y.len());
+        let mut i = 0;
+        while i < len {
+            let (va, vb) = (x[i], y[i]);
+            let start = i;
+            i += 1;
+            let (pa, pb) = (u64::from_le_bytes([va; 8]), u64::from_le_bytes([vb; 8]));
+            while i + 8 <= len {
+                let (mut wa, mut wb) = ([0u8; 8], [0u8; 8]);
+                wa.copy_from_slice(&x[i..i + 8]);
+                wb.copy_from_slice(&y[i..i + 8]);
+                let diff = (u64::from_le_bytes(wa) ^ pa) | (u64::from_le_bytes(wb) ^ pb);
+                if diff != 0 {
+                    i += (diff.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            while i < len && x[i] == va && y[i] == vb {
+                i += 1;
+            }
+            f(
+                T::from_dense_index(va as usize),
+                T::from_dense_index(vb as usize),
+                (i - start) as u32,
+            );
+        }
+        return;
+    }
+    let mut it = a.iter().zip(b);
+    let Some((&a0, &b0)) = it.next() else {
+        return;
+    };
+    let (mut cur, mut n) = ((a0, b0), 1u32);
+    for (&va, &vb) in it {
+        if (va, vb) == cur {
+            n += 1;
+        } else {
+            f(cur.0, cur.1, n);
+            (cur, n) = ((va, vb), 1);
+        }
+    }
+    f(cur.0, cur.1, n);
+}
 
 /// Runs `$body` with `$T` bound to the Rust type of a [`PixelType`].
 #[macro_export]
@@ -705,4 +809,58 @@ pub fn polygonize(path: &Path) -> Result<Vec<(i64, geo::MultiPolygon<f64>)>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive<T: Copy + PartialEq>(cells: &[T]) -> Vec<(T, u32)> {
+        let mut out: Vec<(T, u32)> = Vec::new();
+        for &v in cells {
+            match out.last_mut() {
+                Some((w, n)) if *w == v => *n += 1,
+                _ => out.push((v, 1)),
+            }
+        }
+        out
+    }
+
+    /// Cells as streaks: (value, length) pairs expanded.
+    fn expand<T: Copy>(streaks: &[(T, usize)]) -> Vec<T> {
+        streaks
+            .iter()
+            .flat_map(|&(v, n)| std::iter::repeat_n(v, n))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn streaks_match_a_naive_scan(streaks in proptest::collection::vec((0u8..4, 1usize..40), 0..60)) {
+            let bytes: Vec<u8> = expand(&streaks);
+            let mut got = Vec::new();
+            for_each_streak(&bytes, |v, n| got.push((v, n)));
+            prop_assert_eq!(&got, &naive(&bytes));
+            // The same through the generic path (16-bit cells).
+            let wide: Vec<u16> = bytes.iter().map(|&b| b as u16 * 300).collect();
+            let mut got16 = Vec::new();
+            for_each_streak(&wide, |v, n| got16.push((v, n)));
+            prop_assert_eq!(got16, naive(&wide));
+        }
+
+        #[test]
+        fn pair_streaks_match_a_naive_scan(
+            a in proptest::collection::vec((0u8..3, 1usize..30), 1..40),
+            b in proptest::collection::vec((0u8..3, 1usize..30), 1..40),
+        ) {
+            let (x, y) = (expand(&a), expand(&b));
+            let len = x.len().min(y.len());
+            let (x, y) = (&x[..len], &y[..len]);
+            let pairs: Vec<(u8, u8)> = x.iter().copied().zip(y.iter().copied()).collect();
+            let mut got = Vec::new();
+            for_each_pair_streak(x, y, |p, q, n| got.push(((p, q), n)));
+            prop_assert_eq!(got, naive(&pairs));
+        }
+    }
 }

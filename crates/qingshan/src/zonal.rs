@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use crate::engine::{self, Readers, RunOptions, Runner, Task, TilePlan};
 use crate::legend::{ClassCode, Legend};
-use crate::raster::{Buffers, ClassPixel, LandCover, Tile};
+use crate::raster::{Buffers, ClassPixel, LandCover, Tile, for_each_streak};
 use crate::zones::{ZoneId, ZoneLayer};
 use crate::{Result, with_pixel_type};
 
@@ -147,10 +147,6 @@ impl<T: ClassPixel> Slots<T> {
         }
         self.assign(v)
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.codes.len()
-    }
 }
 
 /// Per-worker state: open datasets and reusable buffers.
@@ -173,10 +169,37 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
     slots: &mut Slots<T>,
     acc: &mut Vec<f64>,
 ) {
+    if let Some(bytes) = T::as_bytes(block) {
+        // 8-bit: a histogram by byte value, one add per streak; slots once
+        // per value at the end.
+        let mut hist = [0.0f64; 256];
+        for run in runs {
+            let w = run.frac * cell_area(run.row as usize);
+            let start =
+                (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+            if run.len == 1 {
+                hist[bytes[start] as usize] += w;
+                continue;
+            }
+            for_each_streak(&bytes[start..start + run.len as usize], |v, n| {
+                hist[v as usize] += n as f64 * w;
+            });
+        }
+        for (v, &a) in hist.iter().enumerate() {
+            if a != 0.0 {
+                let s = slots.slot(T::from_dense_index(v));
+                if s >= acc.len() {
+                    acc.resize((s + 1).max(8), 0.0);
+                }
+                acc[s] += a;
+            }
+        }
+        return;
+    }
     let mut add = |v: T, a: f64| {
         let s = slots.slot(v);
         if s >= acc.len() {
-            acc.resize(slots.len().max(s + 1), 0.0);
+            acc.resize((s + 1).max(8), 0.0);
         }
         acc[s] += a;
     };
@@ -184,36 +207,28 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
         let w = run.frac * cell_area(run.row as usize);
         let start =
             (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
-        let cells = &block[start..start + run.len as usize];
-        // Land cover comes in streaks of one class: add each streak once.
-        let mut iter = cells.iter();
-        let Some(&first) = iter.next() else {
+        if run.len == 1 {
+            add(block[start], w);
             continue;
-        };
-        let (mut cur, mut n) = (first, 1u32);
-        for &v in iter {
-            if v == cur {
-                n += 1;
-            } else {
-                add(cur, n as f64 * w);
-                (cur, n) = (v, 1);
-            }
         }
-        add(cur, n as f64 * w);
+        // Land cover comes in streaks of one class: add each streak once.
+        for_each_streak(&block[start..start + run.len as usize], |v, n| {
+            add(v, n as f64 * w)
+        });
     }
 }
 
 fn stats_task<T: ClassPixel>(
     worker: &mut Worker,
-    lc: &LandCover,
+    tiles: &[Tile],
     plan: &TilePlan,
     task: &Task,
     legend: &Legend,
 ) -> Result<Vec<(usize, ZoneAccum)>> {
-    let tile = &lc.tiles[plan.tile];
+    let tile = &tiles[plan.tile];
     let view = worker
         .readers
-        .get(&lc.tiles, plan.tile)?
+        .get(tiles, plan.tile)?
         .read_view::<T>(task.window, &mut worker.buffers)?;
     let Some(block) = view.as_slice() else {
         return Err(crate::Error::Invalid(
@@ -304,21 +319,41 @@ fn accumulate_with(
 ) -> Result<Vec<ZoneAccum>> {
     let (plans, tasks) = engine::plan(&lc.tiles, zones)?;
     let mut accums = vec![ZoneAccum::default(); zones.zones.len()];
-    runner.run_ordered(
+    stats_pass(
+        runner,
+        &lc.tiles,
+        &plans,
         &tasks,
-        |t| t.window.cells() as u64,
-        Worker::default,
-        |worker, task| {
-            let plan = &plans[task.plan];
-            with_pixel_type!(lc.tiles[plan.tile].pixel_type, T => stats_task::<T>(worker, lc, plan, task, legend))
-        },
-        |_, partial| {
+        legend,
+        |_, partial, _| {
             for (zone, z) in partial {
                 accums[zone].merge(&z);
             }
         },
     )?;
     Ok(accums)
+}
+
+/// Runs planned stats tasks and hands each task's per-zone partials to
+/// `sink`, in task order.
+pub(crate) fn stats_pass(
+    runner: &Runner<'_>,
+    tiles: &[Tile],
+    plans: &[TilePlan],
+    tasks: &[Task],
+    legend: &Legend,
+    mut sink: impl FnMut(&Task, Vec<(usize, ZoneAccum)>, f64),
+) -> Result<()> {
+    runner.run_ordered(
+        tasks,
+        |t| t.window.cells() as u64,
+        Worker::default,
+        |worker, task| {
+            let plan = &plans[task.plan];
+            with_pixel_type!(tiles[plan.tile].pixel_type, T => stats_task::<T>(worker, tiles, plan, task, legend))
+        },
+        |task, partial, secs| sink(task, partial, secs),
+    )
 }
 
 /// Turns accumulated class areas into the stats report (forest, cover,

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""The batch benchmark: throughput against raw decoding, thread scaling,
+peak memory against the number of tiles, and shard/merge byte identity.
+
+    python3 benches/peers/batch_bench.py [--workdir DIR] [--tile 5000] [--zones 400]
+        [--repeat 3] [--skip-64] [--qingshan BIN]
+
+Sets (made with `qingshan-fixtures synthetic`, 30 m CLCD-coded u8 tiles):
+16 tiles of TILE×TILE cells (4×4; 400 Mpixel at the default 5000) and 64
+tiles (8×8) of the same size, each with ZONES zones. Measured, each the
+fastest of --repeat runs, every run a fresh process (peak RSS from wait4):
+
+- raw decode: `qingshan batch --read-only` (every block of every tile read
+  through GDAL, nothing computed) on 1 and 2 threads;
+- `qingshan batch` on 1 and 2 threads;
+- a 4-shard run (shards one after another, 2 threads) + `qingshan merge`,
+  compared byte for byte with the single run's stats.json;
+- `qingshan batch` on the 64-tile set (peak RSS, to show it does not grow).
+
+Targets (issue 4): batch ≥ 70 % of the raw decode rate; 2 threads ≥ 1.8× 1;
+peak RSS ≤ 500 MB and not growing from 16 to 64 tiles; shards identical.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    err = p.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    return dt, ru.ru_maxrss / 1024.0
+
+
+def best(cmd, repeat, before=None):
+    out = (float("inf"), 0.0)
+    for _ in range(repeat):
+        if before:
+            before()
+        out = min(out, run(cmd))
+    return out
+
+
+def generate(q_fix, out, tiles, tile, zones):
+    if (out / "clcd_2019").is_dir():
+        return
+    n = tiles * tile
+    subprocess.run([q_fix, "synthetic", "--out", str(out), "--width", str(n), "--height", str(n),
+                    "--tiles-x", str(tiles), "--tiles-y", str(tiles), "--zones", str(zones), "--years", "2019"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", default=str(ROOT / "benches/peers/out-batch"))
+    ap.add_argument("--tile", type=int, default=5000)
+    ap.add_argument("--zones", type=int, default=400)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-64", action="store_true")
+    ap.add_argument("--qingshan", default=str(ROOT / "target/release/qingshan"))
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "qingshan-cli", "-p", "qingshan-fixtures"],
+                   cwd=ROOT, check=True)
+    q, fix = a.qingshan, str(ROOT / "target/release/qingshan-fixtures")
+    work = Path(a.workdir)
+    s16, s64 = work / "set16", work / "set64"
+    generate(fix, s16, 4, a.tile, a.zones)
+    if not a.skip_64:
+        generate(fix, s64, 8, a.tile, a.zones)
+    mpx16 = 16 * a.tile * a.tile / 1e6
+
+    def batch_cmd(s, out, threads, *extra):
+        return [q, "batch", "--tiles", str(s / "clcd_2019"), "--zones", str(s / "zones.geojson"), "--id-field",
+                "zone_id", "--out-dir", str(out), "--threads", str(threads), "-q", *extra]
+
+    def fresh(d):
+        return lambda: shutil.rmtree(d, ignore_errors=True)
+
+    res = {}
+    for t in (1, 2):
+        res[f"read{t}"] = best([q, "batch", "--tiles", str(s16 / "clcd_2019"), "--read-only", "--out-dir",
+                                str(work / "ro"), "--threads", str(t), "-q"], a.repeat)
+        out = work / f"b{t}"
+        res[f"batch{t}"] = best(batch_cmd(s16, out, t), a.repeat, fresh(out))
+    # Four shards, then merge.
+    shard_dirs = []
+    t_shards = 0.0
+    rss_shards = 0.0
+    for i in range(4):
+        d = work / f"shard{i}"
+        shutil.rmtree(d, ignore_errors=True)
+        dt, rss = run(batch_cmd(s16, d, 2, "--shard", f"{i}/4"))
+        t_shards += dt
+        rss_shards = max(rss_shards, rss)
+        shard_dirs.append(str(d))
+    merged = work / "merged.json"
+    dt_merge, _ = run([q, "merge", *shard_dirs, "-o", str(merged)])
+    identical = merged.read_bytes() == (work / "b2" / "stats.json").read_bytes()
+    identical_threads = (work / "b1" / "stats.json").read_bytes() == (work / "b2" / "stats.json").read_bytes()
+    if not a.skip_64:
+        out = work / "b64"
+        res["batch64"] = best(batch_cmd(s64, out, 2), 1, fresh(out))
+
+    print(f"machine: {os.cpu_count()} cores; tiles {a.tile}×{a.tile} cells (25 Mpixel at 5000), {a.zones} zones")
+    print(f"16 tiles = {mpx16:.0f} Mpixel; fastest of {a.repeat}")
+    print(f"{'run':<34}{'wall s':>8}{'Mpixel/s':>10}{'peak RSS MB':>13}")
+    for k, label in [("read1", "raw decode, 1 thread"), ("read2", "raw decode, 2 threads"),
+                     ("batch1", "batch, 1 thread"), ("batch2", "batch, 2 threads")]:
+        dt, rss = res[k]
+        print(f"{label:<34}{dt:>8.2f}{mpx16 / dt:>10.0f}{rss:>13.0f}")
+    print(f"{'4 shards (sequential) + merge':<34}{t_shards + dt_merge:>8.2f}{'':>10}{rss_shards:>13.0f}")
+    if not a.skip_64:
+        dt, rss = res["batch64"]
+        print(f"{'batch, 64 tiles, 2 threads':<34}{dt:>8.2f}{4 * mpx16 / dt:>10.0f}{rss:>13.0f}")
+    print()
+    print(f"batch / raw decode rate (2 threads): {res['read2'][0] / res['batch2'][0]:.2f}  (target ≥ 0.70)")
+    print(f"batch / raw decode rate (1 thread):  {res['read1'][0] / res['batch1'][0]:.2f}")
+    print(f"batch speed-up 1 → 2 threads:        {res['batch1'][0] / res['batch2'][0]:.2f}  (target ≥ 1.8)")
+    print(f"raw decode speed-up 1 → 2 threads:   {res['read1'][0] / res['read2'][0]:.2f}")
+    print(f"4 shards + merge == single run:      {identical}")
+    print(f"1 thread == 2 threads (bytes):       {identical_threads}")
+    if not a.skip_64:
+        print(f"peak RSS 16 → 64 tiles:              {res['batch2'][1]:.0f} → {res['batch64'][1]:.0f} MB")
+    return 0 if identical and identical_threads else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
