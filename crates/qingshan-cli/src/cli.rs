@@ -34,8 +34,60 @@ pub enum Command {
     Batch(BatchArgs),
     /// Combines the partials of batch shards into the final stats or change output.
     Merge(MergeArgs),
-    /// Runs qingshan on the bundled synthetic fixtures (Jinsuoguan and Azhuang towns).
+    /// Checks a plan's targets (forest cover, forest land, red lines) and writes audit.json and the report.
+    /// Exit 3 when a target is missed.
+    Audit(AuditArgs),
+    /// Renders the HTML report of an audit (audit.json) with its maps.
+    Report(ReportArgs),
+    /// Runs the audit on the bundled synthetic fixtures (Jinsuoguan and Azhuang towns) and shows the report.
     Demo(DemoArgs),
+}
+
+/// Report language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// Chinese, with English subtitles.
+    Zh,
+    /// English, with Chinese subtitles.
+    En,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The audit file (TOML): inputs and targets.
+    #[arg(long, value_name = "AUDIT.toml")]
+    pub config: PathBuf,
+    /// Output directory for audit.json and report.html.
+    #[arg(short, long, default_value = "qingshan-audit", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Report language (default zh: Chinese with English subtitles).
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+    /// Longest side of the report's maps, in pixels.
+    #[arg(long, default_value_t = 900, value_name = "PX")]
+    pub map_size: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The audit document (audit.json written by `qingshan audit`).
+    #[arg(long, value_name = "audit.json")]
+    pub audit: PathBuf,
+    /// Output HTML file.
+    #[arg(short, long, default_value = "report.html", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Report language (default zh: Chinese with English subtitles).
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+    /// Longest side of the maps, in pixels.
+    #[arg(long, default_value_t = 900, value_name = "PX")]
+    pub map_size: usize,
 }
 
 /// Where tiles overlap.
@@ -232,6 +284,9 @@ pub struct DemoArgs {
     /// Where to write the demo's outputs.
     #[arg(short, long, default_value = "qingshan-demo", value_name = "DIR")]
     pub out: PathBuf,
+    /// Report language (default zh: Chinese with English subtitles).
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

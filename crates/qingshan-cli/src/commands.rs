@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use qingshan::RunOptions;
+use qingshan::audit::{AuditConfig, run_audit};
 use qingshan::batch::{
     Batch, BatchConfig, Merged, OverlapPolicy, Shard, ZoneInput, discover_tiles, merge, read_tiles,
     write_qa_csv,
@@ -17,13 +18,14 @@ use qingshan::raster::LandCover;
 use qingshan::redline::{
     CheckLimits, DiffOptions, conversion_patches, redline_check, redline_diff,
 };
+use qingshan::report::html::{Lang, ReportOptions, render_html};
 use qingshan::report::{self, Format};
 use qingshan::zonal::zonal_stats;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
 use crate::cli::{
-    BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg, MergeArgs,
-    OutputArgs, OverlapArg, RedlineCommand, StatsArgs, ZoneArgs,
+    AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg,
+    LangArg, MergeArgs, OutputArgs, OverlapArg, RedlineCommand, ReportArgs, StatsArgs, ZoneArgs,
 };
 use crate::progress::Bar;
 
@@ -42,6 +44,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Batch(a) => batch_cmd(a),
         Command::Merge(a) => merge_cmd(a),
         Command::Demo(a) => demo(a),
+        Command::Audit(a) => audit_cmd(a),
+        Command::Report(a) => report_cmd(a),
     };
     match result {
         Ok(code) => code,
@@ -475,42 +479,138 @@ fn fixtures_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 
 fn demo(a: DemoArgs) -> Result<ExitCode> {
     let fx = fixtures_dir(a.fixtures)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let legend = Legend::load("clcd")?;
-    let towns = ZoneLayer::read(&fx.join("towns.geojson"), &ZoneOptions::default())?;
+    let shown = fx.canonicalize().unwrap_or_else(|_| fx.clone());
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "qingshan demo: synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns, CLCD land cover, 30 m"
+        "qingshan demo: the plan's targets on synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns"
     )?;
-    let shown = fx.canonicalize().unwrap_or_else(|_| fx.clone());
     writeln!(
         out,
         "(fixtures in {}; all data is synthetic)\n",
         shown.display()
     )?;
-    for year in [2019, 2024] {
-        let raster = fx.join(format!("landcover/clcd_{year}.vrt"));
-        let lc = LandCover::open(&[raster.to_string_lossy()], 1)?;
-        let report = zonal_stats(
-            &lc,
-            &towns,
-            &legend,
-            &RunOptions {
-                threads: a.threads,
-                progress: None,
-            },
-        )?;
-        warn(&report.warnings);
-        let json = a.out.join(format!("stats_{year}.json"));
-        let csv = a.out.join(format!("stats_{year}.csv"));
-        write(&json, Format::Json, |w, _| report::write_json(&report, w))?;
-        write(&csv, Format::Csv, |w, _| {
-            report::write_stats_csv(&report, &legend, w)
-        })?;
-        writeln!(out, "{year}: forest cover per town (target 47 %)")?;
-        report::write_stats_table(&report, &mut out)?;
-        writeln!(out, "   → {} and {}\n", json.display(), csv.display())?;
+    drop(out);
+    let audit = run_and_report(
+        &fx.join("audit.toml"),
+        &a.out,
+        a.lang,
+        900,
+        &RunOptions {
+            threads: a.threads,
+            progress: None,
+        },
+    )?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\nThe demo data are built to miss some targets ({} of {} here), as a real audit may; \
+         `qingshan audit` exits 3 in that case, the demo exits 0. Open the report in a browser.",
+        audit.missed,
+        audit.targets.len()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs an audit, writes audit.json and report.html into `dir`, prints the
+/// target table, and returns the audit.
+fn run_and_report(
+    config: &Path,
+    dir: &Path,
+    lang: LangArg,
+    map_size: usize,
+    run: &RunOptions<'_>,
+) -> Result<qingshan::audit::AuditReport> {
+    let cfg = AuditConfig::load(config)?;
+    let audit = run_audit(&cfg, config, run)?;
+    warn(&audit.warnings);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = dir.join("audit.json");
+    write(&json, Format::Json, |w, _| report::write_json(&audit, w))?;
+    let html = render_html(
+        &audit,
+        &ReportOptions {
+            lang: lang_of(lang),
+            map_size,
+        },
+    )?;
+    let page = dir.join("report.html");
+    write(&page, Format::Json, |w, _| w.write_all(html.as_bytes()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}",
+        audit
+            .title
+            .as_deref()
+            .or(audit.title_en.as_deref())
+            .unwrap_or("qingshan audit")
+    )?;
+    report::write_audit_table(&audit, &mut out)?;
+    writeln!(
+        out,
+        "\n{} → {} and {}",
+        if audit.passed {
+            "every target met".to_string()
+        } else {
+            format!("{} of {} targets missed", audit.missed, audit.targets.len())
+        },
+        json.display(),
+        page.display()
+    )?;
+    Ok(audit)
+}
+
+fn lang_of(l: LangArg) -> Lang {
+    match l {
+        LangArg::Zh => Lang::Zh,
+        LangArg::En => Lang::En,
     }
+}
+
+fn audit_cmd(a: AuditArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.quiet, "audit");
+    let audit = run_and_report(
+        &a.config,
+        &a.out,
+        a.lang,
+        a.map_size,
+        &RunOptions {
+            threads: a.threads,
+            progress: Some(&bar),
+        },
+    )?;
+    if !audit.passed {
+        for t in audit.targets.iter().filter(|t| !t.passed) {
+            eprintln!(
+                "audit: missed {} ({}): {}",
+                t.target,
+                t.id.as_deref().unwrap_or("total"),
+                t.verdict
+            );
+        }
+        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_cmd(a: ReportArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.audit)
+        .with_context(|| format!("reading {}", a.audit.display()))?;
+    let audit: qingshan::audit::AuditReport = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a qingshan.audit/1 document ({e})",
+            a.audit.display()
+        )
+    })?;
+    let html = render_html(
+        &audit,
+        &ReportOptions {
+            lang: lang_of(a.lang),
+            map_size: a.map_size,
+        },
+    )?;
+    write(&a.output, Format::Json, |w, _| w.write_all(html.as_bytes()))?;
+    eprintln!("report → {}", a.output.display());
     Ok(ExitCode::SUCCESS)
 }

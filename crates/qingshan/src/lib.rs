@@ -56,11 +56,14 @@
 //! - [`zonal`]: per-zone class areas and forest cover.
 //! - [`change`]: per-zone transition matrices between two dates.
 //! - [`redline`]: red-line version diff (area) and checks (nature, function).
-//! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes.
+//! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes; the
+//!   HTML audit report and its PNG maps.
+//! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
 #![deny(missing_docs)]
 
 pub mod area;
+pub mod audit;
 pub mod batch;
 pub mod change;
 pub mod coverage;

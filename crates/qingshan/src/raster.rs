@@ -551,6 +551,36 @@ impl TileReader {
             .map_err(|e| Error::raster(&self.path, e))
     }
 
+    /// Reads `window` resampled (nearest neighbour) to `size` = (columns,
+    /// rows): an overview for maps.
+    pub fn read_resampled<T: ClassPixel>(
+        &self,
+        window: Window,
+        size: (usize, usize),
+    ) -> Result<Vec<T>> {
+        let mut buf = vec![T::default(); size.0 * size.1];
+        let band = self
+            .ds
+            .rasterband(self.band)
+            .map_err(|e| Error::raster(&self.path, gdal_msg(&e)))?;
+        band.read_into_slice::<T>(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            size,
+            &mut buf,
+            None,
+        )
+        .map_err(|e| Error::RasterRead {
+            path: self.path.clone(),
+            col: window.col,
+            row: window.row,
+            width: window.width,
+            height: window.height,
+            reason: gdal_msg(&e),
+        })?;
+        Ok(buf)
+    }
+
     /// Reads `window` into a reusable buffer and returns a view of it
     /// (rows × columns).
     pub fn read_view<'b, T: ClassPixel>(

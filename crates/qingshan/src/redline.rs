@@ -144,7 +144,11 @@ pub struct RedlineDiff {
     /// tolerance (reprojection slivers) are left out.
     #[serde(skip)]
     pub lost_pieces: Vec<(ZoneId, MultiPolygon<f64>)>,
-    /// The CRS of `lost_pieces`.
+    /// The gained pieces (new ∖ old union) by the id of the new polygon
+    /// they belong to, in [`RedlineDiff::ops_crs`] (slivers left out).
+    #[serde(skip)]
+    pub gained_pieces: Vec<(ZoneId, MultiPolygon<f64>)>,
+    /// The CRS of `lost_pieces` and `gained_pieces`.
     #[serde(skip)]
     pub ops: Option<Crs>,
     /// Things the user should know.
@@ -359,7 +363,17 @@ pub fn redline_diff(
         };
         polygons.push(d);
     }
+    let mut gained_pieces = Vec::new();
     for (j, z) in new.zones.iter().enumerate() {
+        let mut parts = Vec::new();
+        for part in new_g[j].difference(&union_old).0 {
+            if meter.area(&MultiPolygon(vec![part.clone()]))? > tol {
+                parts.push(part);
+            }
+        }
+        if !parts.is_empty() {
+            gained_pieces.push((z.id.clone(), MultiPolygon(parts)));
+        }
         if old_index.contains_key(z.id.as_str()) {
             continue;
         }
@@ -437,6 +451,7 @@ pub fn redline_diff(
         polygons,
         towns: town_rows,
         lost_pieces,
+        gained_pieces,
         ops: Some(ops),
         warnings,
     })

@@ -6,6 +6,9 @@
 //! renamed into place, so a failed or interrupted run never leaves a
 //! half-written output.
 
+pub mod html;
+pub mod map;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -797,6 +800,46 @@ pub fn write_stats_geojson(
         (zone.geometry.clone(), p)
     });
     write_feature_collection(&layer.crs, features, w)
+}
+
+/// Writes an audit's targets as a terminal table: target, scope, measured,
+/// limit, met or missed.
+pub fn write_audit_table(a: &crate::audit::AuditReport, w: &mut dyn Write) -> io::Result<()> {
+    let show = |v: f64, unit: &str| match unit {
+        "fraction" => format!("{:.2} %", 100.0 * v),
+        "mu" => format!("{v:.0} mu"),
+        _ => format!("{:.1} m²", v),
+    };
+    let mut rows = vec![vec![
+        "target".to_string(),
+        "scope".to_string(),
+        "measured".to_string(),
+        "limit".to_string(),
+        "verdict".to_string(),
+    ]];
+    for t in &a.targets {
+        let target = match t.target.as_str() {
+            "forest_cover_min" => "forest cover ≥ (森林覆盖率)",
+            "forest_area_min_mu" => "forest land ≥ (林地保有量)",
+            "redline_not_shrunk" => "red line not reduced (面积不减少)",
+            "redline_max_conversion_m2" => "nature not changed (性质不改变)",
+            "redline_max_vegetation_loss" => "function not lowered (功能不降低)",
+            other => other,
+        };
+        let scope = match (&t.id, &t.name) {
+            (Some(id), Some(n)) => format!("{n} {id}"),
+            (Some(id), None) => id.clone(),
+            _ => "total".to_string(),
+        };
+        rows.push(vec![
+            target.to_string(),
+            scope,
+            show(t.measured, &t.unit),
+            show(t.limit, &t.unit),
+            if t.passed { "met" } else { "MISSED" }.to_string(),
+        ]);
+    }
+    write_table(&rows, w)
 }
 
 #[cfg(test)]
