@@ -21,7 +21,6 @@ the reference could not be computed).
 import argparse
 import os
 import sys
-import time
 
 import exactextract_check
 import peerlib
@@ -66,21 +65,15 @@ def build_reference(args, tmp):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        t0 = time.perf_counter()
+    def compute():
         qdoc = peerlib.load_qingshan(args.qingshan, schema=peerlib.CHANGE_SCHEMA)
         with peerlib.temp_dir() as tmp:
-            ref, before = build_reference(args, tmp)
-        elapsed = time.perf_counter() - t0
-    except peerlib.UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return peerlib.EXIT_USAGE
-    except Exception as e:  # noqa: BLE001 - a crashed reference is not a disagreement
-        import traceback
+            return qdoc, *build_reference(args, tmp)
 
-        traceback.print_exc()
-        print(f"error: the reference could not be computed: {e}", file=sys.stderr)
-        return peerlib.EXIT_USAGE
+    got = peerlib.compute_reference(compute)
+    if isinstance(got, int):
+        return got
+    (qdoc, ref, before), elapsed = got
     if args.save_reference:
         peerlib.write_json(args.save_reference, ref)
 

@@ -679,13 +679,19 @@ def zone_area_notes(qdoc: dict, ref: dict) -> list[str]:
 
 def print_summary(title: str, ref: dict, cmp: Comparison, rtol: float, atol: float,
                   out=sys.stdout, max_lines: int = 50) -> None:
-    verdict = "AGREE" if cmp.ok else "DISAGREE"
-    print(f"{title}: {verdict}", file=out)
+    """The summary of a per-zone per-class comparison with a reference
+    computed by ``ref['method']``."""
+    print(f"{title}: {'AGREE' if cmp.ok else 'DISAGREE'}", file=out)
     print(f"  reference   {ref['method']}  ({ref['crs']})", file=out)
     print(f"  compared    {cmp.zones} zones, {cmp.classes} zone×class areas "
           f"(rtol {rtol:g}, atol {atol:g} m²)", file=out)
     print(f"  max rel     {cmp.max_rel_class:.3e} of the class area, "
           f"{cmp.max_rel_zone:.3e} of the zone's valid area", file=out)
+    print_findings(cmp, out, max_lines)
+
+
+def print_findings(cmp: Comparison, out=sys.stdout, max_lines: int = 50) -> None:
+    """The worst difference, the notes and the disagreements of a comparison."""
     print(f"  worst       {cmp.worst}", file=out)
     for n in cmp.notes[:10]:
         print(f"  note        {n}", file=out)
@@ -734,19 +740,16 @@ def check_arg_parser(description: str, default_rtol: float, default_atol: float,
     return p
 
 
-def run_check(args, title: str, build_reference, check_zone_area: bool) -> int:
-    """Builds the reference with ``build_reference(raster_info, zones)``,
-    compares, prints the summary; returns the exit code."""
+def compute_reference(compute):
+    """Runs ``compute()`` and times it: returns ``(result, seconds)``, or,
+    after printing why, ``EXIT_USAGE`` on a usage error or when the
+    reference itself crashed (that is not a disagreement)."""
     import time
 
     try:
         t0 = time.perf_counter()
-        with temp_dir() as tmp:
-            info = open_raster(mosaic_path(list(args.raster), tmp))
-            zones = load_zones(args.zones, args.id_field)
-            qdoc = load_qingshan(args.qingshan)
-            ref = build_reference(info, zones)
-        elapsed = time.perf_counter() - t0
+        result = compute()
+        return result, time.perf_counter() - t0
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -756,6 +759,22 @@ def run_check(args, title: str, build_reference, check_zone_area: bool) -> int:
         traceback.print_exc()
         print(f"error: the reference could not be computed: {e}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def run_check(args, title: str, build_reference, check_zone_area: bool) -> int:
+    """Builds the reference with ``build_reference(raster_info, zones)``,
+    compares, prints the summary; returns the exit code."""
+    def compute():
+        with temp_dir() as tmp:
+            info = open_raster(mosaic_path(list(args.raster), tmp))
+            zones = load_zones(args.zones, args.id_field)
+            qdoc = load_qingshan(args.qingshan)
+            return info, qdoc, build_reference(info, zones)
+
+    got = compute_reference(compute)
+    if isinstance(got, int):
+        return got
+    (info, qdoc, ref), elapsed = got
     if args.save_reference:
         write_json(args.save_reference, ref)
     cmp = compare(qdoc, ref, args.rtol, args.atol_m2, check_zone_area=check_zone_area)
@@ -868,17 +887,7 @@ def print_items_summary(title: str, method: str, cmp: Comparison, rtol: float, a
     print(f"  compared    {items}, {cmp.classes} values (rtol {rtol:g}, atol {atol:g} m²)", file=out)
     extra = f", {cmp.max_rel_zone:.3e} of the zone's valid area" if zone_rel else ""
     print(f"  max rel     {cmp.max_rel_class:.3e} of the value (differences above atol){extra}", file=out)
-    print(f"  worst       {cmp.worst}", file=out)
-    for n in cmp.notes[:10]:
-        print(f"  note        {n}", file=out)
-    if len(cmp.notes) > 10:
-        print(f"  note        … {len(cmp.notes) - 10} more notes", file=out)
-    if cmp.mismatches:
-        print(f"  {len(cmp.mismatches)} disagreements:", file=out)
-        for m in cmp.mismatches[:max_lines]:
-            print(m.line(), file=out)
-        if len(cmp.mismatches) > max_lines:
-            print(f"  … {len(cmp.mismatches) - max_lines} more", file=out)
+    print_findings(cmp, out, max_lines)
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,6 @@ disagreements, 2 on usage or input errors (or if the reference failed).
 
 import argparse
 import sys
-import time
 
 import peerlib
 
@@ -41,8 +40,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        t0 = time.perf_counter()
+    def compute():
         qdoc = peerlib.load_qingshan(args.qingshan, schema=peerlib.REDLINE_SCHEMA, list_key="polygons")
         tol = qdoc.get("tolerance_m2")
         if not peerlib._is_num(tol) or tol < 0:
@@ -50,17 +48,12 @@ def main(argv=None) -> int:
         old = peerlib.load_zones(args.old, args.id_field)
         new = peerlib.load_zones(args.new, args.id_field)
         towns = peerlib.load_zones(args.towns, args.towns_id_field) if args.towns else None
-        ref = peerlib.redline_reference(old, new, towns, float(tol), make_valid=args.make_valid)
-        elapsed = time.perf_counter() - t0
-    except peerlib.UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return peerlib.EXIT_USAGE
-    except Exception as e:  # noqa: BLE001 - a crashed reference is not a disagreement
-        import traceback
+        return qdoc, peerlib.redline_reference(old, new, towns, float(tol), make_valid=args.make_valid)
 
-        traceback.print_exc()
-        print(f"error: the reference could not be computed: {e}", file=sys.stderr)
-        return peerlib.EXIT_USAGE
+    got = peerlib.compute_reference(compute)
+    if isinstance(got, int):
+        return got
+    (qdoc, ref), elapsed = got
     if args.save_reference:
         peerlib.write_json(args.save_reference, ref)
     cmp = peerlib.compare_redline(qdoc, ref, args.rtol, args.atol_m2)

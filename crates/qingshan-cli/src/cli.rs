@@ -122,12 +122,8 @@ pub struct BatchArgs {
     /// Repair invalid polygons with GEOS MakeValid instead of failing.
     #[arg(long)]
     pub make_valid: bool,
-    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
-    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
-    pub legend: String,
-    /// Raster band holding the classes.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub band: usize,
+    #[command(flatten)]
+    pub classes: ClassArgs,
     /// Output directory: run.json, partials/, and (unsharded) stats.json or change.json and tiles_qa.csv.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
@@ -234,12 +230,8 @@ pub struct CheckArgs {
     /// Repair invalid polygons with GEOS MakeValid instead of failing.
     #[arg(long)]
     pub make_valid: bool,
-    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
-    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
-    pub legend: String,
-    /// Raster band holding the classes.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub band: usize,
+    #[command(flatten)]
+    pub classes: ClassArgs,
     /// Largest natural → artificial conversion allowed per red-line polygon (m²).
     #[arg(long, default_value_t = 0.0, value_name = "M2")]
     pub max_conversion_m2: f64,
@@ -263,12 +255,8 @@ pub struct ChangeArgs {
     pub after: Vec<String>,
     #[command(flatten)]
     pub zones: ZoneArgs,
-    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
-    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
-    pub legend: String,
-    /// Raster band holding the classes.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub band: usize,
+    #[command(flatten)]
+    pub classes: ClassArgs,
     /// Also write a GeoTIFF coding each cell's transition as from × 10ⁿ + to.
     #[arg(long, value_name = "OUT.tif")]
     pub change_raster: Option<PathBuf>,
@@ -325,6 +313,17 @@ pub struct ZoneArgs {
     pub make_valid: bool,
 }
 
+/// How the land-cover classes are read.
+#[derive(Args, Debug, Clone)]
+pub struct ClassArgs {
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
+    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
+    pub legend: String,
+    /// Raster band holding the classes.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+}
+
 /// Options shared by commands that write one result.
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
@@ -350,12 +349,8 @@ pub struct StatsArgs {
     pub landcover: Vec<String>,
     #[command(flatten)]
     pub zones: ZoneArgs,
-    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
-    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
-    pub legend: String,
-    /// Raster band holding the classes.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub band: usize,
+    #[command(flatten)]
+    pub classes: ClassArgs,
     #[command(flatten)]
     pub out: OutputArgs,
 }

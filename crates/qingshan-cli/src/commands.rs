@@ -118,8 +118,8 @@ fn open_inputs(
 }
 
 fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.legend)?;
-    let (lc, zones) = open_inputs(&a.landcover, a.band, &a.zones)?;
+    let legend = Legend::load(&a.classes.legend)?;
+    let (lc, zones) = open_inputs(&a.landcover, a.classes.band, &a.zones)?;
     let bar = Bar::new(a.out.quiet, "stats");
     let report = zonal_stats(
         &lc,
@@ -154,9 +154,9 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
 }
 
 fn change(a: ChangeArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.legend)?;
-    let after = LandCover::open(&a.after, a.band)?;
-    let (before, zones) = open_inputs(&a.before, a.band, &a.zones)?;
+    let legend = Legend::load(&a.classes.legend)?;
+    let after = LandCover::open(&a.after, a.classes.band)?;
+    let (before, zones) = open_inputs(&a.before, a.classes.band, &a.zones)?;
     let bar = Bar::new(a.out.quiet, "change");
     let raster = a
         .change_raster
@@ -255,7 +255,7 @@ fn redline_diff_cmd(a: DiffArgs) -> Result<ExitCode> {
 }
 
 fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.legend)?;
+    let legend = Legend::load(&a.classes.legend)?;
     let zone_args = ZoneArgs {
         zones: a.redlines.clone(),
         id_field: a.id_field.clone(),
@@ -263,8 +263,8 @@ fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
         layer: a.layer.clone(),
         make_valid: a.make_valid,
     };
-    let after = LandCover::open(&a.after, a.band)?;
-    let (before, redlines) = open_inputs(&a.before, a.band, &zone_args)?;
+    let after = LandCover::open(&a.after, a.classes.band)?;
+    let (before, redlines) = open_inputs(&a.before, a.classes.band, &zone_args)?;
     let bar = Bar::new(a.out.quiet, "check");
     let run = RunOptions {
         threads: a.out.threads,
@@ -321,7 +321,7 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
     if a.read_only {
         let t = tiles
             .iter()
-            .map(|p| qingshan::raster::Tile::open(p, a.band))
+            .map(|p| qingshan::raster::Tile::open(p, a.classes.band))
             .collect::<qingshan::Result<Vec<_>>>()?;
         let cells = read_tiles(&t, &run)?;
         bar.summary(&format!(
@@ -333,7 +333,7 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let legend = Legend::load(&a.legend)?;
+    let legend = Legend::load(&a.classes.legend)?;
     let zone_args = ZoneArgs {
         zones: a.zones.clone().unwrap_or_default(),
         id_field: a.id_field.clone(),
@@ -351,7 +351,7 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
         BatchConfig {
             tiles,
             after_tiles: after,
-            band: a.band,
+            band: a.classes.band,
             out_dir: a.out_dir.clone(),
             shard,
             resume: a.resume,

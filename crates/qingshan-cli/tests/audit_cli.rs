@@ -3,40 +3,14 @@
 //! audit.json; the report loads in headless Chromium with its maps; the
 //! maps show the land cover's colours where it is known.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn fx(name: &str) -> String {
-    repo().join("fixtures").join(name).display().to_string()
-}
-
-fn qingshan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .args(args)
-        .output()
-        .expect("run qingshan")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_out(args: &[&str]) -> Value {
-    let o = qingshan(args);
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(3)),
-        "{}",
-        stderr(&o)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use support::{fx, json_out, qingshan, repo, stderr};
 
 /// Runs the fixtures' audit once into a temp dir.
 fn audit_dir() -> (tempfile::TempDir, Value, String) {

@@ -1,6 +1,8 @@
 //! `qingshan batch` and `qingshan merge` on generated tile sets: shards,
 //! a real kill -9 and resume, change, overlaps, bad tiles.
 
+mod support;
+
 #[path = "../../qingshan/tests/common/mod.rs"]
 mod common;
 
@@ -9,20 +11,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use qingshan_fixtures::{SyntheticManifest, SyntheticOptions, write_synthetic};
+use support::{qingshan, stderr};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_qingshan")
-}
-
-fn qingshan(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .output()
-        .expect("run qingshan")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn set(dir: &Path, width: usize, tiles: usize) -> SyntheticManifest {

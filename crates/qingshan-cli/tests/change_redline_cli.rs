@@ -5,36 +5,10 @@
 //! HX-AZ-02 grows ×1.25, HX-AZ-04 is added; a mine grows into HX-JSG-02 and
 //! built-up land into HX-AZ-03.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn fx(name: &str) -> String {
-    repo().join("fixtures").join(name).display().to_string()
-}
-
-fn qingshan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .args(args)
-        .output()
-        .expect("run qingshan")
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(
-        o.status.code() == Some(0) || o.status.code() == Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Output;
+use support::{fx, json, qingshan, stderr};
 
 #[test]
 fn redline_diff_on_the_fixtures() {

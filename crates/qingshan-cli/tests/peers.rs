@@ -4,12 +4,11 @@
 //! installed by `.ci/setup --peers`; without them these tests fail, they do
 //! not skip.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
+use std::process::Command;
+use support::{fx, repo};
 
 fn stats(raster: &str, zones: &str, extra: &[&str], out: &Path) {
     let r = repo();
@@ -28,26 +27,19 @@ fn stats(raster: &str, zones: &str, extra: &[&str], out: &Path) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// Runs a peer script; returns (exit code, output).
+/// Runs a peer script on a fixture raster and zone layer against the
+/// qingshan output `q`; returns (exit code, output).
 fn peer(script: &str, raster: &str, zones: &str, extra: &[&str], q: &Path) -> (i32, String) {
     let r = repo();
-    let o = Command::new("python3")
-        .arg(r.join("benches/peers").join(script))
-        .arg("--raster")
-        .arg(r.join(raster))
-        .arg("--zones")
-        .arg(r.join(zones))
-        .args(extra)
-        .arg("--qingshan")
-        .arg(q)
-        .output()
-        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
+    let mut args = vec![
+        "--raster".to_string(),
+        r.join(raster).display().to_string(),
+        "--zones".to_string(),
+        r.join(zones).display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--qingshan".to_string(), q.display().to_string()]);
+    peer_args(script, &args)
 }
 
 /// Runs a peer script with arbitrary arguments; returns (exit code, output).
@@ -78,10 +70,6 @@ fn run_qingshan(args: &[String], out: &Path) {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn fx(name: &str) -> String {
-    repo().join("fixtures").join(name).display().to_string()
 }
 
 /// Multiplies one class area of the first zone by (1 + 1e-4).

@@ -1,25 +1,17 @@
 //! `qingshan stats` as a user runs it: the real binary, real files, exit
 //! codes and one-line errors.
 
+mod support;
+
 #[path = "../../qingshan/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use approx::assert_relative_eq;
 use common::{geojson, grid, pixel_rect, write_raster};
-
-fn qingshan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .args(args)
-        .output()
-        .expect("run qingshan")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{qingshan, stderr};
 
 /// Asserts exit 1 with one `error:` line naming `file` and containing
 /// `what`, and no panic.

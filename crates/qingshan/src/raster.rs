@@ -650,21 +650,7 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
         if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
             return Err(Error::write(path, "exists and is not a regular file"));
         }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::write(
-                path,
-                format!("directory {} does not exist", dir.display()),
-            ));
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out.tif".into());
-        let tmp = dir.join(format!(".{name}.{}.tmp.tif", std::process::id()));
+        let tmp = crate::report::temp_path_beside(path, "tmp.tif")?;
         let mut writer = ClassRasterWriter {
             ds: None,
             tmp: tmp.clone(),

@@ -213,7 +213,7 @@ fn versions_in_different_crss_compare_on_the_ellipsoid() {
         new.zones
             .iter()
             .map(|z| {
-                let d = densify(&z.geometry, 5.0);
+                let d = common::densify(&z.geometry, 5.0);
                 (z.id.as_str(), d)
             })
             .collect(),
@@ -236,31 +236,6 @@ fn versions_in_different_crss_compare_on_the_ellipsoid() {
         assert_relative_eq!(p.new_m2, q.new_m2, max_relative = 1e-6);
     }
     assert_relative_eq!(a.new_total_m2, b.new_total_m2, max_relative = 1e-6);
-}
-
-fn densify(mp: &MultiPolygon<f64>, step: f64) -> MultiPolygon<f64> {
-    let ring = |r: &LineString<f64>| {
-        let mut out = Vec::new();
-        for w in r.0.windows(2) {
-            let n = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / step)
-                .ceil()
-                .max(1.0) as usize;
-            for k in 0..n {
-                let t = k as f64 / n as f64;
-                out.push((
-                    w[0].x + t * (w[1].x - w[0].x),
-                    w[0].y + t * (w[1].y - w[0].y),
-                ));
-            }
-        }
-        out.push((r.0[0].x, r.0[0].y));
-        LineString::from(out)
-    };
-    MultiPolygon(
-        mp.0.iter()
-            .map(|p| Polygon::new(ring(p.exterior()), vec![]))
-            .collect(),
-    )
 }
 
 #[test]

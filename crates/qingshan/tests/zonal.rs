@@ -252,38 +252,11 @@ fn geographic_raster_with_projected_zones_matches_karney_areas() {
     let total = ell.multipolygon_area(&ll);
     // Karney's edges are geodesics; the clip edge is a parallel, so it is
     // densified (≈1 m steps) to follow the parallel, not the geodesic.
-    let n_area = ell.multipolygon_area(&densify_lonlat(&ll.intersection(&north), 1e-5));
+    let n_area = ell.multipolygon_area(&common::densify(&ll.intersection(&north), 1e-5));
     assert_relative_eq!(z.zone_area_m2, total, max_relative = 1e-7);
     assert_relative_eq!(z.valid_area_m2, total, max_relative = 1e-6);
     assert_relative_eq!(z.classes[&2], n_area, max_relative = 1e-6);
     assert_relative_eq!(z.classes[&4], total - n_area, max_relative = 1e-6);
-}
-
-fn densify_lonlat(mp: &geo::MultiPolygon<f64>, step: f64) -> geo::MultiPolygon<f64> {
-    let ring = |r: &geo::LineString<f64>| {
-        let mut out = Vec::new();
-        for w in r.0.windows(2) {
-            let n = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / step)
-                .ceil()
-                .max(1.0) as usize;
-            for k in 0..n {
-                let t = k as f64 / n as f64;
-                out.push((
-                    w[0].x + t * (w[1].x - w[0].x),
-                    w[0].y + t * (w[1].y - w[0].y),
-                ));
-            }
-        }
-        out.push((r.0[0].x, r.0[0].y));
-        geo::LineString::from(out)
-    };
-    geo::MultiPolygon(
-        mp.0.iter()
-            .map(|p| {
-                geo::Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-            })
-            .collect(),
-    )
 }
 
 #[test]

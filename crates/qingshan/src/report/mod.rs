@@ -54,6 +54,28 @@ impl Format {
     }
 }
 
+/// The temporary path an output is first written to: a hidden file beside
+/// `path` (same directory, so the final rename stays on one filesystem),
+/// named after it, the process id and `ext`. Fails with a write error naming
+/// `path` when its directory does not exist.
+pub(crate) fn temp_path_beside(path: &Path, ext: &str) -> Result<std::path::PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::write(
+            path,
+            format!("directory {} does not exist", dir.display()),
+        ));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    Ok(dir.join(format!(".{name}.{}.{ext}", std::process::id())))
+}
+
 /// Writes `path` atomically: `write` fills a temporary file in the same
 /// directory, which is then renamed over `path`. `-` writes to stdout; an
 /// existing special file (`/dev/null`, a FIFO, a terminal) is written in
@@ -83,21 +105,7 @@ pub fn write_atomic(
             .and_then(|_| f.flush())
             .map_err(|e| Error::write(path, e));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::write(
-            path,
-            format!("directory {} does not exist", dir.display()),
-        ));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temp_path_beside(path, "tmp")?;
     let result = (|| -> io::Result<()> {
         let f = File::create(&tmp)?;
         let mut w = BufWriter::new(f);

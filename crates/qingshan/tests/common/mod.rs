@@ -98,3 +98,33 @@ pub fn pixel_rect(grid: &Grid, c0: f64, r0: f64, c1: f64, r1: f64) -> Vec<(f64, 
         t.to_map(c0, r1),
     ]
 }
+
+/// `mp` with straight edges split into pieces no longer than `step` (in its
+/// own units), holes kept: the same shape with more vertices, so that a
+/// reprojection or a geodesic area follows the original straight edges.
+pub fn densify(mp: &geo::MultiPolygon<f64>, step: f64) -> geo::MultiPolygon<f64> {
+    let ring = |r: &geo::LineString<f64>| {
+        let mut out = Vec::new();
+        for w in r.0.windows(2) {
+            let n = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / step)
+                .ceil()
+                .max(1.0) as usize;
+            for k in 0..n {
+                let t = k as f64 / n as f64;
+                out.push((
+                    w[0].x + t * (w[1].x - w[0].x),
+                    w[0].y + t * (w[1].y - w[0].y),
+                ));
+            }
+        }
+        out.push((r.0[0].x, r.0[0].y));
+        geo::LineString::from(out)
+    };
+    geo::MultiPolygon(
+        mp.0.iter()
+            .map(|p| {
+                geo::Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+            })
+            .collect(),
+    )
+}

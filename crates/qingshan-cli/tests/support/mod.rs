@@ -1,0 +1,45 @@
+//! Helpers shared by the CLI's integration tests: the repository's paths
+//! and the real `qingshan` binary run as a user runs it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of the repository's `fixtures/`, as an argument.
+pub fn fx(name: &str) -> String {
+    repo().join("fixtures").join(name).display().to_string()
+}
+
+/// Runs the `qingshan` binary with `args`.
+pub fn qingshan<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qingshan"))
+        .args(args)
+        .output()
+        .expect("run qingshan")
+}
+
+/// The run's standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The JSON on a run's standard output; the run must have exited 0 or 3
+/// (a check failed, which the fixtures make happen on purpose).
+pub fn json(o: &Output) -> serde_json::Value {
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(3)),
+        "{}",
+        stderr(o)
+    );
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+/// Runs `qingshan args` and returns the JSON on its standard output.
+pub fn json_out(args: &[&str]) -> serde_json::Value {
+    json(&qingshan(args))
+}
