@@ -7,10 +7,10 @@
 //! output is the same bytes at any thread count.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use rayon::prelude::*;
 
 use crate::area::CellAreas;
 use crate::coverage::{Coverage, PixelPolygon};
@@ -331,22 +331,54 @@ impl Readers {
     }
 }
 
-/// A pool of per-worker states, so GDAL datasets stay open across tasks.
-struct StatePool<W> {
-    free: Mutex<Vec<W>>,
+/// Hand-over between the workers of [`Runner::run_ordered`] and the thread
+/// that merges: how many results are merged, and whether to stop.
+struct Gate {
+    merged: Mutex<usize>,
+    moved: Condvar,
+    stop: AtomicBool,
 }
 
-struct Lease<'p, W> {
-    pool: &'p StatePool<W>,
-    state: Option<W>,
+impl Gate {
+    /// Blocks until task `index` may start (fewer than `ahead` results
+    /// wait unmerged before it); false when the run stops.
+    fn wait_turn(&self, index: usize, ahead: usize) -> bool {
+        let mut merged = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        while index >= *merged + ahead && !self.stop.load(Ordering::Acquire) {
+            merged = self.moved.wait(merged).unwrap_or_else(|e| e.into_inner());
+        }
+        !self.stop.load(Ordering::Acquire)
+    }
+
+    fn set_merged(&self, n: usize) {
+        *self.merged.lock().unwrap_or_else(|e| e.into_inner()) = n;
+        self.moved.notify_all();
+    }
+
+    fn halt(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _guard = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        self.moved.notify_all();
+    }
 }
 
-impl<W> Drop for Lease<'_, W> {
+/// Takes the next task index for the merging thread, if it is below `limit`.
+fn claim(next: &AtomicUsize, limit: usize) -> Option<usize> {
+    next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
+        (i < limit).then_some(i + 1)
+    })
+    .ok()
+}
+
+/// Stops the run if a worker unwinds (a panic), so that neither the
+/// merging thread nor the other workers wait for its task forever; the
+/// panic itself is re-raised when the scope ends.
+struct HaltOnUnwind<'g>(&'g Gate);
+
+impl Drop for HaltOnUnwind<'_> {
     fn drop(&mut self) {
-        if let Some(s) = self.state.take()
-            && let Ok(mut free) = self.pool.free.lock()
-        {
-            free.push(s);
+        if std::thread::panicking() {
+            self.0.halt();
         }
     }
 }
@@ -388,9 +420,13 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs `work` over `tasks` and feeds the results to `merge` in task
-    /// order, with the seconds each task took. Tasks run in chunks so that
-    /// at most a chunk's partial results are held at once. The first error
-    /// (in task order) wins.
+    /// order, with the seconds each task took. Each worker keeps one state
+    /// (`init`, e.g. its GDAL datasets) and takes the next task in order;
+    /// the calling thread is one of the workers and merges whenever the
+    /// next result in order is done, so merging never stops the others.
+    /// No task starts more than `4 × threads` tasks ahead of the merge, so
+    /// only that many partial results are held at once. The first error
+    /// (in task order) wins and stops the run.
     pub(crate) fn run_ordered<W, P, I, F, M>(
         &self,
         tasks: &[Task],
@@ -400,7 +436,6 @@ impl<'a> Runner<'a> {
         mut merge: M,
     ) -> Result<()>
     where
-        W: Send,
         P: Send,
         I: Fn() -> W + Sync,
         F: Fn(&mut W, &Task) -> Result<P> + Sync,
@@ -411,54 +446,239 @@ impl<'a> Runner<'a> {
         if let Some(p) = progress {
             p.start(total);
         }
-        let states = StatePool {
-            free: Mutex::new(Vec::new()),
+        let ahead = self.threads * 4;
+        let next = AtomicUsize::new(0);
+        let gate = Gate {
+            merged: Mutex::new(0),
+            moved: Condvar::new(),
+            stop: AtomicBool::new(false),
         };
-        let chunk = (self.threads * 64).max(64);
-        for group in tasks.chunks(chunk) {
-            let results: Vec<(Result<P>, f64)> = self.pool.install(|| {
-                group
-                    .par_iter()
-                    .map_init(
-                        || Lease {
-                            pool: &states,
-                            state: Some(
-                                states
-                                    .free
-                                    .lock()
-                                    .ok()
-                                    .and_then(|mut f| f.pop())
-                                    .unwrap_or_else(&init),
-                            ),
-                        },
-                        |lease, task| {
-                            let state = lease.state.as_mut().expect("lease holds a state");
-                            let started = std::time::Instant::now();
-                            let r = work(state, task);
-                            let secs = started.elapsed().as_secs_f64();
-                            if let Some(p) = progress {
-                                p.advance(cells(task));
-                            }
-                            (r, secs)
-                        },
-                    )
-                    .collect()
-            });
-            for (task, (r, secs)) in group.iter().zip(results) {
-                match r {
-                    Ok(p) => merge(task, p, secs),
-                    Err(e) => {
-                        if let Some(p) = progress {
-                            p.finish();
+        let n = tasks.len();
+        // One task, timed, with progress.
+        let execute = |state: &mut W, index: usize| -> (Result<P>, f64) {
+            let task = &tasks[index];
+            let started = std::time::Instant::now();
+            let r = work(state, task);
+            let secs = started.elapsed().as_secs_f64();
+            if let Some(p) = progress {
+                p.advance(cells(task));
+            }
+            (r, secs)
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<P>, f64)>();
+        let result = self.pool.in_place_scope(|scope| {
+            // A panic here (in a task or in `merge`) must release the
+            // helpers before the scope waits for them.
+            let _halt = HaltOnUnwind(&gate);
+            // The calling thread is the last worker: it merges, and works
+            // whenever the next result in order is not there yet.
+            for _ in 0..self.threads.saturating_sub(1).min(n) {
+                let tx = tx.clone();
+                let (next, gate, init, execute) = (&next, &gate, &init, &execute);
+                scope.spawn(move |_| {
+                    let _halt = HaltOnUnwind(gate);
+                    let mut state = init();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= n || !gate.wait_turn(index, ahead) {
+                            break;
                         }
-                        return Err(e);
+                        let (r, secs) = execute(&mut state, index);
+                        if tx.send((index, r, secs)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut own: Option<W> = None;
+            // Results done before their turn, by task index.
+            let mut early: HashMap<usize, (Result<P>, f64)> = HashMap::new();
+            let mut result = Ok(());
+            let mut want = 0;
+            while want < n {
+                while let Ok((i, r, secs)) = rx.try_recv() {
+                    early.insert(i, (r, secs));
+                }
+                let (r, secs) = match early.remove(&want) {
+                    Some(got) => got,
+                    None if let Some(index) = claim(&next, n.min(want + ahead)) => {
+                        let got = execute(own.get_or_insert_with(&init), index);
+                        early.insert(index, got);
+                        continue;
+                    }
+                    None => match rx.recv() {
+                        Ok((i, r, secs)) => {
+                            early.insert(i, (r, secs));
+                            continue;
+                        }
+                        // Every helper is gone without this task: one panicked.
+                        Err(_) => break,
+                    },
+                };
+                match r {
+                    Ok(p) => merge(&tasks[want], p, secs),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
                     }
                 }
+                want += 1;
+                gate.set_merged(want);
             }
-        }
+            gate.halt();
+            result
+        });
         if let Some(p) = progress {
             p.finish();
         }
-        Ok(())
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicIsize;
+
+    fn tasks(n: usize) -> Vec<Task> {
+        (0..n)
+            .map(|i| Task {
+                plan: i,
+                window: Window {
+                    col: 0,
+                    row: i,
+                    width: 1,
+                    height: 1,
+                },
+                zones: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn runner(threads: usize) -> Runner<'static> {
+        Runner::new(&RunOptions {
+            threads: Some(threads),
+            progress: None,
+        })
+        .unwrap()
+    }
+
+    /// A few microseconds to a millisecond of spinning, different per task,
+    /// so tasks finish out of order.
+    fn busy(i: usize) {
+        let until = std::time::Instant::now()
+            + std::time::Duration::from_micros(((i * 7919) % 13) as u64 * 80);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn merges_in_task_order_and_holds_few_results() {
+        for threads in [1, 2, 3, 4] {
+            let tasks = tasks(300);
+            // Tasks started and not yet merged.
+            let open = AtomicIsize::new(0);
+            let most = AtomicIsize::new(0);
+            let mut order = Vec::new();
+            runner(threads)
+                .run_ordered(
+                    &tasks,
+                    |_| 1,
+                    || 0usize,
+                    |done, t| {
+                        let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        busy(t.plan);
+                        *done += 1;
+                        Ok(t.plan * 10)
+                    },
+                    |t, p, secs| {
+                        open.fetch_sub(1, Ordering::SeqCst);
+                        assert_eq!(p, t.plan * 10);
+                        assert!(secs >= 0.0);
+                        order.push(t.plan);
+                    },
+                )
+                .unwrap();
+            assert_eq!(order, (0..300).collect::<Vec<_>>(), "{threads} threads");
+            // At most 4 × threads tasks ahead of the merge, plus the one
+            // being merged.
+            let most = most.load(Ordering::SeqCst);
+            assert!(
+                most <= 4 * threads as isize + 1,
+                "{threads} threads held {most} results"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_error_in_task_order_wins() {
+        for threads in [1, 2, 4] {
+            let tasks = tasks(200);
+            let mut merged = Vec::new();
+            let err = runner(threads)
+                .run_ordered(
+                    &tasks,
+                    |_| 1,
+                    || (),
+                    |_, t| {
+                        // Task 150 fails fast; task 40 fails slowly, so a
+                        // worker may meet 150 first.
+                        match t.plan {
+                            40 => {
+                                busy(5);
+                                Err(Error::Invalid("task 40".into()))
+                            }
+                            150 => Err(Error::Invalid("task 150".into())),
+                            _ => Ok(()),
+                        }
+                    },
+                    |t, _, _| merged.push(t.plan),
+                )
+                .unwrap_err();
+            assert!(err.to_string().contains("task 40"), "{err}");
+            assert_eq!(merged, (0..40).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "task 77 panicked")]
+    fn a_panicking_task_ends_the_run_instead_of_hanging() {
+        let tasks = tasks(500);
+        let _ = runner(2).run_ordered(
+            &tasks,
+            |_| 1,
+            || (),
+            |_, t| {
+                if t.plan == 77 {
+                    panic!("task 77 panicked");
+                }
+                busy(t.plan);
+                Ok(())
+            },
+            |_, _, _| {},
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "merge of task 10 panicked")]
+    fn a_panicking_merge_releases_the_helpers() {
+        let tasks = tasks(500);
+        let _ = runner(3).run_ordered(
+            &tasks,
+            |_| 1,
+            || (),
+            |_, t| {
+                busy(t.plan);
+                Ok(())
+            },
+            |t, _, _| {
+                if t.plan == 10 {
+                    panic!("merge of task 10 panicked");
+                }
+            },
+        );
     }
 }
