@@ -650,9 +650,15 @@ def compare(qdoc: dict, ref: dict, rtol: float, atol: float,
             fa = sum(r["classes"].get(c, 0.0) for c in forest)
             check("forest_area_m2", num(q, "forest_area_m2"), fa)
             fc = num(q, "forest_cover")
-            rc = fa / valid_ref if valid_ref > 0 else 0.0
-            if fc is None or abs(fc - rc) > max(rtol, atol / valid_ref if valid_ref > 0 else 0):
-                cmp.mismatches.append(Mismatch(zid, "forest_cover", fc, rc, _rel(fc or 0.0, rc)))
+            if valid_ref <= 0:
+                # No valid cell: the cover is undefined, and qingshan writes null.
+                if q.get("forest_cover") is not None:
+                    cmp.mismatches.append(Mismatch(zid, "forest_cover", fc, None, math.inf,
+                                                   "no valid area, so forest_cover must be null"))
+            else:
+                rc = fa / valid_ref
+                if fc is None or abs(fc - rc) > max(rtol, atol / valid_ref):
+                    cmp.mismatches.append(Mismatch(zid, "forest_cover", fc, rc, _rel(fc or 0.0, rc)))
     return cmp
 
 

@@ -706,7 +706,21 @@ fn one_pass(
     mode: RasterMode,
     raster_path: Option<&Path>,
 ) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
-    let (pairs, warnings) = pair_tiles(before, after)?;
+    // Plain mosaic VRTs are read through their tiles when both dates'
+    // tiles pair up one to one (and no single output raster is wanted).
+    let expanded;
+    let (before, after, (pairs, warnings)) = match raster_path {
+        None => {
+            expanded = (before.read_through_mosaics(), after.read_through_mosaics());
+            match pair_tiles(&expanded.0, &expanded.1) {
+                Ok(p) if expanded.0.tiles.len() > 1 || expanded.1.tiles.len() > 1 => {
+                    (&expanded.0, &expanded.1, p)
+                }
+                _ => (before, after, pair_tiles(before, after)?),
+            }
+        }
+        Some(_) => (before, after, pair_tiles(before, after)?),
+    };
     let types = pairs
         .iter()
         .map(|p| common_type(&before.tiles[p.before], &after.tiles[p.after]))

@@ -71,6 +71,7 @@ mod engine;
 mod error;
 pub mod grid;
 pub mod legend;
+pub mod mosaic;
 pub mod raster;
 pub mod redline;
 pub mod report;

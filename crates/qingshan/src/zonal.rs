@@ -317,6 +317,7 @@ fn accumulate_with(
     zones: &ZoneLayer,
     legend: &Legend,
 ) -> Result<Vec<ZoneAccum>> {
+    let lc = &lc.read_through_mosaics();
     let (plans, tasks) = engine::plan(&lc.tiles, zones)?;
     let mut accums = vec![ZoneAccum::default(); zones.zones.len()];
     stats_pass(

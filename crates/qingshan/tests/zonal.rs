@@ -135,12 +135,49 @@ fn tiles_and_vrt_agree_with_the_single_file() {
         "clcd",
         2,
     );
+    // The same two tiles as VRTs, written by hand: a plain mosaic (read
+    // through its tiles) and one whose identity lookup table makes GDAL
+    // read it as a VRT. Both give the single file's areas.
+    let vrt = |name: &str, extra: &str| {
+        let t = g.transform.0;
+        let source = |file: &std::path::Path, x: usize, w: usize| {
+            format!(
+                r#"<ComplexSource><SourceFilename relativeToVRT="1">{}</SourceFilename><SourceBand>1</SourceBand>
+<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="200"/><DstRect xOff="{x}" yOff="0" xSize="{w}" ySize="200"/>{extra}</ComplexSource>"#,
+                file.file_name().unwrap().to_str().unwrap()
+            )
+        };
+        let text = format!(
+            r#"<VRTDataset rasterXSize="300" rasterYSize="200"><SRS>EPSG:4545</SRS>
+<GeoTransform>{}, {}, {}, {}, {}, {}</GeoTransform>
+<VRTRasterBand dataType="Byte" band="1"><NoDataValue>0</NoDataValue>{}{}</VRTRasterBand></VRTDataset>"#,
+            t[0],
+            t[1],
+            t[2],
+            t[3],
+            t[4],
+            t[5],
+            source(&lt, 0, 130),
+            source(&rt, 130, 170)
+        );
+        let path = d.join(name);
+        std::fs::write(&path, text).unwrap();
+        run(&[path.to_str().unwrap()], &zones, "clcd", 2)
+    };
+    let mosaic = vrt("mosaic.vrt", "<NODATA>0</NODATA>");
+    let through_gdal = vrt("lut.vrt", "<LUT>0:0,255:255</LUT>");
     // The directory holds whole.tif too: as one source, it overlaps the tiles.
     let err = LandCover::open(&[d.to_str().unwrap()], 1)
         .unwrap_err()
         .to_string();
     assert!(err.contains("overlap"), "{err}");
-    for (a, b) in single.zones.iter().zip(&tiled.zones) {
+    let others = tiled
+        .zones
+        .iter()
+        .chain(&mosaic.zones)
+        .chain(&through_gdal.zones);
+    for (a, b) in single.zones.iter().cycle().zip(others) {
+        assert_eq!(a.id, b.id);
         assert_eq!(
             a.classes.keys().collect::<Vec<_>>(),
             b.classes.keys().collect::<Vec<_>>()
