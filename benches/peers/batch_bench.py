@@ -14,7 +14,7 @@ fastest of --repeat runs, every run a fresh process (peak RSS from wait4):
   through GDAL, nothing computed) on 1 and 2 threads;
 - `qingshan batch` on 1 and 2 threads;
 - a 4-shard run (shards one after another, 2 threads) + `qingshan merge`,
-  compared byte for byte with the single run's stats.json;
+  compared byte for byte with the single run's stats.json, on each set;
 - the same four runs on the 64-tile set (1.6 Gpixel at the default size):
   peak RSS must not grow, and the fixed start-up cost (≈ 45 ms of dynamic
   linking of GDAL's libraries, zone preparation) weighs less there, so the
@@ -98,20 +98,24 @@ def main() -> int:
                                            str(work / "ro"), "--threads", str(t), "-q"], a.repeat)
             out = work / f"b{t}-{name}"
             res[f"batch{t}-{name}"] = best(batch_cmd(s, out, t), a.repeat, fresh(out))
-    # Four shards, then merge.
-    shard_dirs = []
-    t_shards = 0.0
-    rss_shards = 0.0
-    for i in range(4):
-        d = work / f"shard{i}"
-        shutil.rmtree(d, ignore_errors=True)
-        dt, rss = run(batch_cmd(s16, d, 2, "--shard", f"{i}/4"))
-        t_shards += dt
-        rss_shards = max(rss_shards, rss)
-        shard_dirs.append(str(d))
-    merged = work / "merged.json"
-    dt_merge, _ = run([q, "merge", *shard_dirs, "-o", str(merged)])
-    identical = merged.read_bytes() == (work / "b2-16" / "stats.json").read_bytes()
+    # Four shards, then merge, on each set.
+    shards = {}
+    for name, s, _ in sets:
+        shard_dirs = []
+        t_shards = 0.0
+        rss_shards = 0.0
+        for i in range(4):
+            d = work / f"shard{i}-{name}"
+            shutil.rmtree(d, ignore_errors=True)
+            dt, rss = run(batch_cmd(s, d, 2, "--shard", f"{i}/4"))
+            t_shards += dt
+            rss_shards = max(rss_shards, rss)
+            shard_dirs.append(str(d))
+        merged = work / f"merged-{name}.json"
+        dt_merge, _ = run([q, "merge", *shard_dirs, "-o", str(merged)])
+        same = merged.read_bytes() == (work / f"b2-{name}" / "stats.json").read_bytes()
+        shards[name] = (t_shards + dt_merge, rss_shards, same)
+    identical = all(v[2] for v in shards.values())
     identical_threads = all((work / f"b1-{n}" / "stats.json").read_bytes() ==
                             (work / f"b2-{n}" / "stats.json").read_bytes() for n, _, _ in sets)
 
@@ -123,14 +127,16 @@ def main() -> int:
                          ("batch1", "batch, 1 thread"), ("batch2", "batch, 2 threads")]:
             dt, rss = res[f"{k}-{name}"]
             print(f"{name} tiles ({mpx:.0f} Mpx), {label:<26}{dt:>8.2f}{mpx / dt:>10.0f}{rss:>13.0f}")
-    print(f"{'16 tiles, 4 shards (sequential) + merge':<40}{t_shards + dt_merge:>8.2f}{'':>10}{rss_shards:>13.0f}")
+    for name, (dt, rss, _) in shards.items():
+        print(f"{name + ' tiles, 4 shards (in turn) + merge':<40}{dt:>8.2f}{'':>10}{rss:>13.0f}")
     print()
     for name, _, _ in sets:
         r = lambda k: res[f"{k}-{name}"][0]  # noqa: E731
         print(f"{name} tiles: batch / raw decode rate (2 threads) {r('read2') / r('batch2'):.2f} (target ≥ 0.70), "
               f"(1 thread) {r('read1') / r('batch1'):.2f}; speed-up 1 → 2 threads: batch {r('batch1') / r('batch2'):.2f} "
               f"(target ≥ 1.8), raw decode {r('read1') / r('read2'):.2f}")
-    print(f"4 shards + merge == single run:      {identical}")
+    for name, (_, _, same) in shards.items():
+        print(f"{name} tiles: 4 shards + merge == single run (bytes): {same}")
     print(f"1 thread == 2 threads (bytes):       {identical_threads}")
     if not a.skip_64:
         print(f"peak RSS 16 → 64 tiles (2 threads):  {res['batch2-16'][1]:.0f} → {res['batch2-64'][1]:.0f} MB")
