@@ -7,7 +7,11 @@
 //! no natural → artificial conversion inside it (性质不改变), vegetated share
 //! not lowered (功能不降低). [`run_audit`] computes everything with the same
 //! library functions as `stats`, `change` and `redline`, so every number in
-//! the `qingshan.audit/1` document equals what those commands give.
+//! the `qingshan.audit/1` document equals what those commands give, bit for
+//! bit. It reads the two dates once: the towns' transitions, the red
+//! lines' transitions and the towns' after-date class areas come out of one
+//! pass (the class areas take a pass of their own only when the after
+//! date's tiles are not on the before date's grids and blocks).
 //!
 //! # Configuration
 //! ```toml
@@ -51,14 +55,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::area::M2_PER_MU;
-use crate::change::{ChangeReport, land_cover_change};
+use crate::change::{ChangeReport, change_layers_and_stats};
 use crate::engine::RunOptions;
 use crate::legend::{ClassCode, Legend};
 use crate::raster::LandCover;
 use crate::redline::{
     CheckLimits, DiffOptions, RedlineCheck, RedlineDiff, check_from_change, redline_diff,
 };
-use crate::zonal::{StatsReport, zonal_stats};
+use crate::zonal::StatsReport;
 use crate::zones::{Zone, ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
@@ -412,16 +416,22 @@ pub fn run_audit(
             ))
         }
     };
-    let stats = zonal_stats(&after, &zones, &legend, opts)?;
-    let change = land_cover_change(&before, &after, &zones, &legend, opts, None)?;
+    // One pass over both dates for the towns' change, the red lines'
+    // change and the towns' after-date class areas.
+    let mut layers = vec![&zones];
+    if let Some((_, new)) = &red {
+        layers.push(new);
+    }
+    let (mut changes, stats) = change_layers_and_stats(&before, &after, &layers, &legend, opts)?;
+    let red_change = (changes.len() > 1).then(|| changes.remove(1));
+    let change = changes.remove(0);
     let t = &config.targets;
     let limits = CheckLimits {
         max_conversion_m2: t.redline_max_conversion_m2.unwrap_or(0.0),
         max_vegetation_loss: t.redline_max_vegetation_loss.unwrap_or(0.0),
     };
-    let (redline_diff, redline_check) = match &red {
-        None => (None, None),
-        Some((old, new)) => {
+    let (redline_diff, redline_check) = match (&red, &red_change) {
+        (Some((old, new)), Some(ch)) => {
             let d = redline_diff(
                 old,
                 new,
@@ -432,9 +442,9 @@ pub fn run_audit(
                 },
             )?;
             // Nature and function of the audited (new) red lines.
-            let ch = land_cover_change(&before, &after, new, &legend, opts, None)?;
-            (Some(d), Some(check_from_change(&ch, &legend, &limits)))
+            (Some(d), Some(check_from_change(ch, &legend, &limits)))
         }
+        _ => (None, None),
     };
 
     let mut targets = Vec::new();

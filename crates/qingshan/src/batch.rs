@@ -595,7 +595,7 @@ impl Batch {
                     let (plans, tasks) = crate::engine::plan_items(
                         &self.tiles,
                         &items,
-                        &self.zones,
+                        &[&self.zones],
                         &mut projected,
                         false,
                     )?;

@@ -40,7 +40,7 @@ use crate::legend::{ClassCode, Legend};
 use crate::raster::{
     Buffers, ClassPixel, ClassRasterWriter, LandCover, PixelType, RasterSpec, Tile,
 };
-use crate::zonal::Slots;
+use crate::zonal::{Slots, StatsReport, ZoneAccum, accumulate_runs, finish_stats, fold_slots};
 use crate::zones::{ZoneId, ZoneLayer};
 use crate::{Error, Result};
 
@@ -424,6 +424,8 @@ struct Worker {
 /// transition raster, the window's codes.
 struct Partial {
     zones: Vec<(usize, TransitionAccum)>,
+    /// The after date's class areas of zones below `Ctx::stats_zones`.
+    stats: Vec<(usize, ZoneAccum)>,
     codes: Option<Vec<u64>>,
 }
 
@@ -444,6 +446,9 @@ struct Ctx<'a> {
     after: &'a [Tile],
     legend: &'a Legend,
     mode: RasterMode,
+    /// Zones `0..stats_zones` also get the after date's class areas,
+    /// computed exactly as a `stats` pass over the after date would.
+    stats_zones: usize,
 }
 
 /// Adds `frac × cell area` of every run's cells into `acc` by pair id.
@@ -526,12 +531,27 @@ fn change_task<T: ClassPixel>(
     let ids = &mut worker.ids;
     ids.reset(T::TABLE == 256);
     let mut zones = Vec::with_capacity(task.zones.len());
+    let mut stats = Vec::new();
+    let mut stats_slots = Slots::<T>::new(ta, ctx.legend);
     let mut acc: Vec<f64> = Vec::new();
+    let mut nodata = Vec::new();
     for &k in &task.zones {
         let (zone, cov) = &plan.coverages[k as usize];
         cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
         if worker.runs.is_empty() {
             continue;
+        }
+        if *zone < ctx.stats_zones {
+            acc.clear();
+            accumulate_runs(
+                &worker.runs,
+                ca,
+                task.window,
+                |r| plan.cell_areas.row(r),
+                &mut stats_slots,
+                &mut acc,
+            );
+            stats.push((*zone, fold_slots(&acc, &stats_slots.codes)));
         }
         acc.clear();
         accumulate_pairs(
@@ -546,17 +566,25 @@ fn change_task<T: ClassPixel>(
             &mut acc,
         );
         let mut z = TransitionAccum::default();
+        nodata.clear();
         for (id, &a) in acc.iter().enumerate() {
             if a == 0.0 {
                 continue;
             }
             let (b, f) = ids.list[id];
             if b == 0 || f == 0 {
-                z.nodata_m2 += a;
+                let code = |s: usize, codes: &[ClassCode]| (s != 0).then(|| codes[s]);
+                nodata.push(((code(b, &sb.codes), code(f, &sa.codes)), a));
             } else {
                 z.add(sb.codes[b], sa.codes[f], a);
             }
         }
+        // Pair ids number pairs as the task meets them, across zones: sum
+        // the nodata pairs by code instead, so that a zone's sum does not
+        // depend on the other zones of the task (an audit runs towns and
+        // red lines in one pass and must match separate runs bit for bit).
+        nodata.sort_by_key(|x| x.0);
+        z.nodata_m2 = nodata.iter().fold(0.0, |s, x| s + x.1);
         zones.push((*zone, z));
     }
     let codes = match ctx.mode {
@@ -597,7 +625,11 @@ fn change_task<T: ClassPixel>(
             Some(codes)
         }
     };
-    Ok(Partial { zones, codes })
+    Ok(Partial {
+        zones,
+        stats,
+        codes,
+    })
 }
 
 /// Transition areas per zone between two dates (and, with `raster`, a
@@ -644,6 +676,88 @@ pub fn land_cover_change(
     ))
 }
 
+/// Transitions of several zone layers and the after date's class areas of
+/// the first, in one pass over both dates where possible: what an audit
+/// needs of its towns and red lines. Every report is bit for bit what
+/// [`land_cover_change`] (per layer) and [`crate::zonal::zonal_stats`]
+/// (of the after date, first layer) give alone; when the after date's
+/// tiles do not pair one to one with the before date's on identical
+/// grids, its class areas take a pass of their own.
+pub(crate) fn change_layers_and_stats(
+    before: &LandCover,
+    after: &LandCover,
+    layers: &[&ZoneLayer],
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+) -> Result<(Vec<ChangeReport>, StatsReport)> {
+    let Some(first) = layers.first() else {
+        return Err(Error::Invalid("no zone layer given".into()));
+    };
+    let runner = Runner::new(opts)?;
+    let (areas, pass) = runner.install(|| {
+        rayon::join(
+            || -> Result<Vec<Vec<f64>>> {
+                layers
+                    .iter()
+                    .map(|zones| {
+                        let (geog, lonlat) = zones.to_lonlat(before.crs())?;
+                        Ok(lonlat
+                            .par_iter()
+                            .map(|g| geog.ellipsoid.multipolygon_area(g))
+                            .collect())
+                    })
+                    .collect()
+            },
+            || {
+                one_pass(
+                    &runner,
+                    before,
+                    after,
+                    layers,
+                    legend,
+                    RasterMode::None,
+                    None,
+                    true,
+                )
+            },
+        )
+    });
+    let (areas, pass) = (areas?, pass?);
+    let names = |lc: &LandCover| -> Vec<String> {
+        lc.tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect()
+    };
+    let mut transitions = pass.transitions.into_iter();
+    let mut reports = Vec::with_capacity(layers.len());
+    for (zones, zone_areas) in layers.iter().zip(&areas) {
+        let accums: Vec<TransitionAccum> = transitions.by_ref().take(zones.zones.len()).collect();
+        let mut warnings = zones.repairs.clone();
+        warnings.extend(pass.warnings.iter().cloned());
+        reports.push(finish_change(
+            zones,
+            legend,
+            before.crs().label.clone(),
+            names(before),
+            names(after),
+            accums,
+            zone_areas,
+            warnings,
+        ));
+    }
+    let stats = match pass.after_stats {
+        Some(accums) => {
+            let mut report =
+                finish_stats(first, legend, after.crs().label.clone(), accums, &areas[0]);
+            report.warnings.splice(0..0, first.repairs.iter().cloned());
+            report
+        }
+        None => crate::zonal::zonal_stats(after, first, legend, opts)?,
+    };
+    Ok((reports, stats))
+}
+
 /// The raw per-zone transition accumulators (one per zone, in layer
 /// order) and warnings: what batch runs store as partial results.
 pub fn change_accumulate(
@@ -668,15 +782,17 @@ fn change_with(
         Some(_) => RasterMode::Transitions(TransitionCoding::for_legend(legend)),
         None => RasterMode::None,
     };
-    one_pass(
+    let out = one_pass(
         runner,
         before,
         after,
-        zones,
+        &[zones],
         legend,
         mode,
         raster.map(|r| r.path.as_path()),
-    )
+        false,
+    )?;
+    Ok((out.transitions, out.warnings))
 }
 
 /// Writes the natural → artificial conversion mask of the cells inside
@@ -692,38 +808,58 @@ pub(crate) fn write_conversion_mask(
 ) -> Result<()> {
     let runner = Runner::new(opts)?;
     let mode = RasterMode::ConversionMask(TransitionCoding::for_legend(legend));
-    one_pass(&runner, before, after, zones, legend, mode, Some(path)).map(|_| ())
+    one_pass(
+        &runner,
+        before,
+        after,
+        &[zones],
+        legend,
+        mode,
+        Some(path),
+        false,
+    )
+    .map(|_| ())
 }
 
-/// The one pass over both dates: per-zone transitions and, per `mode`, a
-/// raster written to `raster_path`.
+/// What [`one_pass`] hands back.
+struct PassOut {
+    /// Per zone of all layers, one layer after another.
+    transitions: Vec<TransitionAccum>,
+    /// The after date's class areas of the first layer's zones, when asked
+    /// for and the pass could compute them exactly as `stats` does.
+    after_stats: Option<Vec<ZoneAccum>>,
+    warnings: Vec<String>,
+}
+
+/// The one pass over both dates: per-zone transitions of every zone of
+/// `layers`, with `after_stats` the after date's class areas of the first
+/// layer's zones, and, per `mode`, a raster written to `raster_path`.
+#[allow(clippy::too_many_arguments)]
 fn one_pass(
     runner: &Runner<'_>,
     before: &LandCover,
     after: &LandCover,
-    zones: &ZoneLayer,
+    layers: &[&ZoneLayer],
     legend: &Legend,
     mode: RasterMode,
     raster_path: Option<&Path>,
-) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
+    after_stats: bool,
+) -> Result<PassOut> {
     // Plain mosaic VRTs are read through their tiles when both dates'
     // tiles pair up one to one (and no single output raster is wanted).
-    let expanded;
-    let (before, after, (pairs, warnings)) = match raster_path {
-        None => {
-            expanded = (before.read_through_mosaics(), after.read_through_mosaics());
-            match pair_tiles(&expanded.0, &expanded.1) {
-                Ok(p) if expanded.0.tiles.len() > 1 || expanded.1.tiles.len() > 1 => {
-                    (&expanded.0, &expanded.1, p)
-                }
-                _ => (before, after, pair_tiles(before, after)?),
-            }
-        }
-        Some(_) => (before, after, pair_tiles(before, after)?),
+    let expanded = raster_path
+        .is_none()
+        .then(|| (before.read_through_mosaics(), after.read_through_mosaics()));
+    let (before, after_read, (pairs, warnings)) = match &expanded {
+        Some((b, a)) => match pair_tiles(b, a) {
+            Ok(p) if b.tiles.len() > 1 || a.tiles.len() > 1 => (b, a, p),
+            _ => (before, after, pair_tiles(before, after)?),
+        },
+        None => (before, after, pair_tiles(before, after)?),
     };
     let types = pairs
         .iter()
-        .map(|p| common_type(&before.tiles[p.before], &after.tiles[p.after]))
+        .map(|p| common_type(&before.tiles[p.before], &after_read.tiles[p.after]))
         .collect::<Result<Vec<_>>>()?;
     if raster_path.is_some() && pairs.len() != 1 {
         return Err(Error::Invalid(
@@ -731,6 +867,27 @@ fn one_pass(
                 .into(),
         ));
     }
+    // The after date's class areas come out of this pass only when they
+    // are bit for bit what a `stats` pass gives: the after tiles are the
+    // ones `stats` reads, on the before tiles' exact grids, in the same
+    // order, with the same pixel type and blocks (so the same windows).
+    let stats_exact = after_stats
+        && expanded
+            .as_ref()
+            .is_some_and(|(_, a)| after_read.tiles == a.tiles)
+        && pairs.len() == before.tiles.len()
+        && pairs.iter().enumerate().all(|(i, p)| {
+            let (b, a) = (&before.tiles[i], &after_read.tiles[i]);
+            p.before == i
+                && p.after == i
+                && p.offset == (0, 0)
+                && p.region == b.grid.full_window()
+                && b.grid == a.grid
+                && b.block == a.block
+                && b.pixel_type == a.pixel_type
+                && types[i] == a.pixel_type
+        });
+    let after = after_read;
     let items: Vec<PlanItem> = pairs
         .iter()
         .map(|p| PlanItem {
@@ -743,7 +900,7 @@ fn one_pass(
     let (plans, tasks) = engine::plan_items(
         &before.tiles,
         &items,
-        zones,
+        layers,
         &mut engine::Projected::default(),
         all_windows,
     )?;
@@ -756,11 +913,17 @@ fn one_pass(
     let pairs_by_plan: Vec<Pair> = plans.iter().map(|p| pairs[pair_of_tile[&p.tile]]).collect();
     let types_by_plan: Vec<PixelType> =
         plans.iter().map(|p| types[pair_of_tile[&p.tile]]).collect();
+    let stats_zones = if stats_exact {
+        layers.first().map_or(0, |l| l.zones.len())
+    } else {
+        0
+    };
     let ctx = Ctx {
         before: &before.tiles,
         after: &after.tiles,
         legend,
         mode,
+        stats_zones,
     };
     let mut writer = match (raster_path, mode) {
         (Some(p), RasterMode::Transitions(c)) => Some(TransitionWriter::create(
@@ -771,7 +934,9 @@ fn one_pass(
         )?),
         _ => None,
     };
-    let mut accums = vec![TransitionAccum::default(); zones.zones.len()];
+    let n: usize = layers.iter().map(|l| l.zones.len()).sum();
+    let mut accums = vec![TransitionAccum::default(); n];
+    let mut stats = vec![ZoneAccum::default(); stats_zones];
     let mut write_err: Option<Error> = None;
     change_pass(
         runner,
@@ -783,6 +948,9 @@ fn one_pass(
         |task, partial, _| {
             for (zone, z) in partial.zones {
                 accums[zone].merge(&z);
+            }
+            for (zone, z) in partial.stats {
+                stats[zone].merge(&z);
             }
             if let (Some(w), Some(codes)) = (writer.as_mut(), partial.codes)
                 && write_err.is_none()
@@ -798,7 +966,11 @@ fn one_pass(
     if let Some(w) = writer {
         w.finish()?;
     }
-    Ok((accums, warnings))
+    Ok(PassOut {
+        transitions: accums,
+        after_stats: stats_exact.then_some(stats),
+        warnings,
+    })
 }
 
 /// Runs planned change tasks; `sink` gets each task's partial in order.
@@ -840,7 +1012,7 @@ pub(crate) fn change_tiles(
     mut sink: impl FnMut(&TilePlan, &Task, Vec<(usize, TransitionAccum)>, f64, bool),
 ) -> Result<()> {
     let plan_items: Vec<PlanItem> = items.iter().map(|(i, _)| i.clone()).collect();
-    let (plans, tasks) = engine::plan_items(before, &plan_items, zones, projected, false)?;
+    let (plans, tasks) = engine::plan_items(before, &plan_items, &[zones], projected, false)?;
     let mut pairs_by_plan = Vec::with_capacity(plans.len());
     let mut types_by_plan = Vec::with_capacity(plans.len());
     for (item, a) in items {
@@ -858,6 +1030,7 @@ pub(crate) fn change_tiles(
         after,
         legend,
         mode: RasterMode::None,
+        stats_zones: 0,
     };
     let mut remaining = engine::tasks_per_plan(&plans, &tasks);
     change_pass(
@@ -1087,5 +1260,116 @@ pub fn finish_change(
         after,
         zones: out,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zones::ZoneOptions;
+
+    fn fx(p: &str) -> String {
+        format!("{}/../../fixtures/{p}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    struct Inputs {
+        before: LandCover,
+        after: LandCover,
+        towns: ZoneLayer,
+        red: ZoneLayer,
+        legend: Legend,
+        opts: RunOptions<'static>,
+    }
+
+    fn inputs(after: &str) -> Inputs {
+        Inputs {
+            before: LandCover::open(&[fx("landcover/clcd_2019.vrt")], 1).unwrap(),
+            after: LandCover::open(&[after], 1).unwrap(),
+            towns: ZoneLayer::read(fx("towns.geojson").as_ref(), &ZoneOptions::default()).unwrap(),
+            red: ZoneLayer::read(
+                fx("redlines_2024.gpkg").as_ref(),
+                &ZoneOptions {
+                    id_field: Some("hx_id".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+            legend: Legend::builtin("clcd").unwrap(),
+            opts: RunOptions {
+                threads: Some(2),
+                progress: None,
+            },
+        }
+    }
+
+    /// Towns and red lines (in another CRS) in one pass over tiled dates:
+    /// each layer's transitions and the towns' after-date class areas are
+    /// bit for bit those of separate runs.
+    #[test]
+    fn one_pass_over_two_layers_equals_separate_runs() {
+        let i = inputs(&fx("landcover/clcd_2024.vrt"));
+        let out = one_pass(
+            &Runner::new(&i.opts).unwrap(),
+            &i.before,
+            &i.after,
+            &[&i.towns, &i.red],
+            &i.legend,
+            RasterMode::None,
+            None,
+            true,
+        )
+        .unwrap();
+        let stats = out
+            .after_stats
+            .expect("the fixture dates pair tile by tile on one grid");
+        let alone = crate::zonal::zonal_accumulate(&i.after, &i.towns, &i.legend, &i.opts).unwrap();
+        assert_eq!(stats, alone);
+        let n = i.towns.zones.len();
+        for (layer, range) in [(&i.towns, 0..n), (&i.red, n..out.transitions.len())] {
+            let (alone, _) =
+                change_accumulate(&i.before, &i.after, layer, &i.legend, &i.opts).unwrap();
+            assert_eq!(out.transitions[range], alone[..]);
+        }
+        assert!(stats.iter().all(|z| !z.classes.is_empty()));
+    }
+
+    /// When the after date is one GeoTIFF with other blocks than the
+    /// before VRT, its class areas take their own pass and still equal a
+    /// `stats` run.
+    #[test]
+    fn stats_take_their_own_pass_when_windows_differ() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tif = tmp.path().join("clcd_2024.tif");
+        let src = gdal::Dataset::open(fx("landcover/clcd_2024.vrt")).unwrap();
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let opts =
+            gdal::cpl::CslStringList::from_iter(["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512"]);
+        src.create_copy(&driver, &tif, &opts).unwrap();
+        let i = inputs(tif.to_str().unwrap());
+        let out = one_pass(
+            &Runner::new(&i.opts).unwrap(),
+            &i.before,
+            &i.after,
+            &[&i.towns],
+            &i.legend,
+            RasterMode::None,
+            None,
+            true,
+        )
+        .unwrap();
+        assert!(out.after_stats.is_none());
+        let (changes, stats) =
+            change_layers_and_stats(&i.before, &i.after, &[&i.towns], &i.legend, &i.opts).unwrap();
+        let alone = crate::zonal::zonal_stats(&i.after, &i.towns, &i.legend, &i.opts).unwrap();
+        assert_eq!(
+            serde_json::to_string(&stats).unwrap(),
+            serde_json::to_string(&alone).unwrap()
+        );
+        let change =
+            land_cover_change(&i.before, &i.after, &i.towns, &i.legend, &i.opts, None).unwrap();
+        assert_eq!(
+            serde_json::to_string(&changes[0]).unwrap(),
+            serde_json::to_string(&change).unwrap()
+        );
     }
 }

@@ -104,9 +104,9 @@ pub(crate) struct Projected {
 }
 
 impl Projected {
-    /// The zones in `tile`'s CRS, densified to about a cell when the zones'
-    /// CRS differs.
-    pub(crate) fn get(&mut self, zones: &ZoneLayer, tile: &Tile) -> Result<&[ZoneBox]> {
+    /// The zones of `layers` (one after another) in `tile`'s CRS, each
+    /// layer densified to about a cell when its CRS differs.
+    pub(crate) fn get(&mut self, layers: &[&ZoneLayer], tile: &Tile) -> Result<&[ZoneBox]> {
         let crs: &Crs = &tile.grid.crs;
         if !self.by_crs.contains_key(&crs.wkt) {
             let (px, py) = tile.grid.transform.pixel_size();
@@ -115,16 +115,15 @@ impl Projected {
             } else {
                 px.min(py) * crs.linear_unit_m
             };
-            let seg = segment_length(&zones.crs, cell_m);
-            let geoms = zones
-                .project(crs, Some(seg))?
-                .into_iter()
-                .map(|g| {
+            let mut geoms = Vec::new();
+            for zones in layers {
+                let seg = segment_length(&zones.crs, cell_m);
+                geoms.extend(zones.project(crs, Some(seg))?.into_iter().map(|g| {
                     use geo::BoundingRect;
                     let b = g.bounding_rect();
                     (g, b)
-                })
-                .collect();
+                }));
+            }
             self.by_crs.insert(crs.wkt.clone(), geoms);
         }
         Ok(&self.by_crs[&crs.wkt])
@@ -142,19 +141,19 @@ pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, 
             exclude: Vec::new(),
         })
         .collect();
-    plan_items(tiles, &items, zones, &mut Projected::default(), false)
+    plan_items(tiles, &items, &[zones], &mut Projected::default(), false)
 }
 
 /// Builds the plan: zones in each tile's CRS, coverages per item (only for
 /// zones whose box meets the tile's), and the task list in (item, window)
-/// order. Windows are the tile's block-aligned windows clipped to the
+/// order. Zones are numbered across `layers`, one layer after another. Windows are the tile's block-aligned windows clipped to the
 /// item's region; only those some zone touches become tasks, unless
 /// `all_windows` (then every window does, e.g. to write a raster of the
 /// whole region).
 pub(crate) fn plan_items(
     tiles: &[Tile],
     items: &[PlanItem],
-    zones: &ZoneLayer,
+    layers: &[&ZoneLayer],
     projected: &mut Projected,
     all_windows: bool,
 ) -> Result<(Vec<TilePlan>, Vec<Task>)> {
@@ -163,7 +162,7 @@ pub(crate) fn plan_items(
     let mut tasks = Vec::new();
     for item in items {
         let tile = &tiles[item.tile];
-        let geoms = projected.get(zones, tile)?;
+        let geoms = projected.get(layers, tile)?;
         let (windows, band_height) = tile.windows();
         let cell_areas = CellAreas::of(&tile.grid).map_err(|e| Error::raster(&tile.path, e))?;
         let r = item.region;

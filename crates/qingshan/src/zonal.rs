@@ -218,6 +218,23 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
     }
 }
 
+/// One zone's class areas from its areas by slot (`codes`: each slot's
+/// class code; slot 0 is nodata).
+pub(crate) fn fold_slots(acc: &[f64], codes: &[ClassCode]) -> ZoneAccum {
+    let mut z = ZoneAccum::default();
+    for (s, &a) in acc.iter().enumerate() {
+        if a == 0.0 {
+            continue;
+        }
+        if s == 0 {
+            z.nodata_m2 += a;
+        } else {
+            *z.classes.entry(codes[s]).or_insert(0.0) += a;
+        }
+    }
+    z
+}
+
 fn stats_task<T: ClassPixel>(
     worker: &mut Worker,
     tiles: &[Tile],
@@ -253,18 +270,7 @@ fn stats_task<T: ClassPixel>(
             &mut slots,
             &mut acc,
         );
-        let mut z = ZoneAccum::default();
-        for (s, &a) in acc.iter().enumerate() {
-            if a == 0.0 {
-                continue;
-            }
-            if s == 0 {
-                z.nodata_m2 += a;
-            } else {
-                *z.classes.entry(slots.codes[s]).or_insert(0.0) += a;
-            }
-        }
-        out.push((*zone, z));
+        out.push((*zone, fold_slots(&acc, &slots.codes)));
     }
     Ok(out)
 }
