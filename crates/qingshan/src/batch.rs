@@ -344,16 +344,11 @@ impl Batch {
         let (zoned, prepared) = runner.install(|| {
             rayon::join(
                 || -> Result<(ZoneLayer, Vec<f64>)> {
-                    use rayon::prelude::*;
                     let zones = match zones {
                         ZoneInput::Layer(l) => l,
                         ZoneInput::File(path, options) => ZoneLayer::read(&path, &options)?,
                     };
-                    let (geog, lonlat) = zones.to_lonlat(&zones.crs)?;
-                    let areas = lonlat
-                        .par_iter()
-                        .map(|g| geog.ellipsoid.multipolygon_area(g))
-                        .collect();
+                    let areas = zones.geodesic_areas(&zones.crs)?;
                     Ok((zones, areas))
                 },
                 || Self::headers(&config),

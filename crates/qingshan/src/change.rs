@@ -29,7 +29,6 @@ use crate::raster::for_each_pair_streak;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -646,30 +645,18 @@ pub fn land_cover_change(
     let runner = Runner::new(opts)?;
     let (zone_areas, accums) = runner.install(|| {
         rayon::join(
-            || -> Result<Vec<f64>> {
-                let (geog, lonlat) = zones.to_lonlat(before.crs())?;
-                Ok(lonlat
-                    .par_iter()
-                    .map(|g| geog.ellipsoid.multipolygon_area(g))
-                    .collect())
-            },
+            || zones.geodesic_areas(before.crs()),
             || change_with(&runner, before, after, zones, legend, raster),
         )
     });
     let (zone_areas, (accums, mut warnings)) = (zone_areas?, accums?);
     warnings.splice(0..0, zones.repairs.iter().cloned());
-    let names = |lc: &LandCover| {
-        lc.tiles
-            .iter()
-            .map(|t| t.path.display().to_string())
-            .collect()
-    };
     Ok(finish_change(
         zones,
         legend,
         before.crs().label.clone(),
-        names(before),
-        names(after),
+        before.tile_names(),
+        after.tile_names(),
         accums,
         &zone_areas,
         warnings,
@@ -699,13 +686,7 @@ pub(crate) fn change_layers_and_stats(
             || -> Result<Vec<Vec<f64>>> {
                 layers
                     .iter()
-                    .map(|zones| {
-                        let (geog, lonlat) = zones.to_lonlat(before.crs())?;
-                        Ok(lonlat
-                            .par_iter()
-                            .map(|g| geog.ellipsoid.multipolygon_area(g))
-                            .collect())
-                    })
+                    .map(|zones| zones.geodesic_areas(before.crs()))
                     .collect()
             },
             || {
@@ -723,12 +704,6 @@ pub(crate) fn change_layers_and_stats(
         )
     });
     let (areas, pass) = (areas?, pass?);
-    let names = |lc: &LandCover| -> Vec<String> {
-        lc.tiles
-            .iter()
-            .map(|t| t.path.display().to_string())
-            .collect()
-    };
     let mut transitions = pass.transitions.into_iter();
     let mut reports = Vec::with_capacity(layers.len());
     for (zones, zone_areas) in layers.iter().zip(&areas) {
@@ -739,8 +714,8 @@ pub(crate) fn change_layers_and_stats(
             zones,
             legend,
             before.crs().label.clone(),
-            names(before),
-            names(after),
+            before.tile_names(),
+            after.tile_names(),
             accums,
             zone_areas,
             warnings,

@@ -381,6 +381,14 @@ impl LandCover {
         Ok(lc)
     }
 
+    /// The tiles' paths, as text, in order.
+    pub fn tile_names(&self) -> Vec<String> {
+        self.tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect()
+    }
+
     /// The CRS shared by all tiles.
     pub fn crs(&self) -> &Crs {
         &self.tiles[0].grid.crs

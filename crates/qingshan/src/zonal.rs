@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::coverage::{Run, Scratch};
-use rayon::prelude::*;
 
 use crate::engine::{self, Readers, RunOptions, Runner, Task, TilePlan};
 use crate::legend::{ClassCode, Legend};
@@ -290,13 +289,7 @@ pub fn zonal_stats(
     // the raster pass, on the same workers.
     let (zone_areas, accums) = runner.install(|| {
         rayon::join(
-            || -> Result<Vec<f64>> {
-                let (geog, lonlat) = zones.to_lonlat(lc.crs())?;
-                Ok(lonlat
-                    .par_iter()
-                    .map(|g| geog.ellipsoid.multipolygon_area(g))
-                    .collect())
-            },
+            || zones.geodesic_areas(lc.crs()),
             || accumulate_with(&runner, lc, zones, legend),
         )
     });

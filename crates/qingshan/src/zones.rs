@@ -140,11 +140,13 @@ impl ZoneLayer {
     }
 
     /// Geodesic area (m²) of each zone on the ellipsoid of `datum`
-    /// (Karney's algorithm; see [`ZoneLayer::to_lonlat`]).
+    /// (Karney's algorithm; see [`ZoneLayer::to_lonlat`]), zones in
+    /// parallel on the current rayon pool.
     pub fn geodesic_areas(&self, datum: &Crs) -> Result<Vec<f64>> {
+        use rayon::prelude::*;
         let (geog, lonlat) = self.to_lonlat(datum)?;
         Ok(lonlat
-            .iter()
+            .par_iter()
             .map(|g| geog.ellipsoid.multipolygon_area(g))
             .collect())
     }
