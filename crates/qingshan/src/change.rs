@@ -531,7 +531,7 @@ fn change_task<T: ClassPixel>(
     ids.reset(T::TABLE == 256);
     let mut zones = Vec::with_capacity(task.zones.len());
     let mut stats = Vec::new();
-    let mut stats_slots = Slots::<T>::new(ta, ctx.legend);
+    let mut stats_slots = (ctx.stats_zones > 0).then(|| Slots::<T>::new(ta, ctx.legend));
     let mut acc: Vec<f64> = Vec::new();
     let mut nodata = Vec::new();
     for &k in &task.zones {
@@ -540,17 +540,17 @@ fn change_task<T: ClassPixel>(
         if worker.runs.is_empty() {
             continue;
         }
-        if *zone < ctx.stats_zones {
+        if let Some(slots) = stats_slots.as_mut().filter(|_| *zone < ctx.stats_zones) {
             acc.clear();
             accumulate_runs(
                 &worker.runs,
                 ca,
                 task.window,
                 |r| plan.cell_areas.row(r),
-                &mut stats_slots,
+                slots,
                 &mut acc,
             );
-            stats.push((*zone, fold_slots(&acc, &stats_slots.codes)));
+            stats.push((*zone, fold_slots(&acc, &slots.codes)));
         }
         acc.clear();
         accumulate_pairs(
