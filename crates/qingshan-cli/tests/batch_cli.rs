@@ -121,18 +121,12 @@ fn shards_and_merge_give_the_bytes_of_a_single_run() {
         "{}",
         stderr(&o)
     );
-    let o = qingshan(&[
-        "batch",
-        "--tiles",
-        &dirs[0],
-        "--zones",
-        &s(&set.zones),
-        "--out-dir",
-        &dirs[0],
-        "--shard",
-        "4/4",
-    ]);
+    // A shard index out of range is refused before any work.
+    let fresh = dir.path().join("bad-shard");
+    let o = batch(&set, &fresh, &["--shard", "4/4"]);
     assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--shard \"4/4\""), "{}", stderr(&o));
+    assert!(!fresh.join("partials").exists());
 }
 
 fn partials(dir: &Path) -> usize {

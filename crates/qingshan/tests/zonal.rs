@@ -171,6 +171,10 @@ fn tiles_and_vrt_agree_with_the_single_file() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("overlap"), "{err}");
+    assert_eq!(single.zones.len(), 3);
+    for other in [&tiled, &mosaic, &through_gdal] {
+        assert_eq!(other.zones.len(), 3);
+    }
     let others = tiled
         .zones
         .iter()
