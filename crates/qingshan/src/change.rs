@@ -531,26 +531,32 @@ fn change_task<T: ClassPixel>(
     ids.reset(T::TABLE == 256);
     let mut zones = Vec::with_capacity(task.zones.len());
     let mut stats = Vec::new();
-    let mut stats_slots = (ctx.stats_zones > 0).then(|| Slots::<T>::new(ta, ctx.legend));
     let mut acc: Vec<f64> = Vec::new();
     let mut nodata = Vec::new();
-    for &k in &task.zones {
+    // A conversion mask needs no per-zone areas (its caller drops them).
+    let counted: &[u32] = match ctx.mode {
+        RasterMode::ConversionMask(_) => &[],
+        _ => &task.zones,
+    };
+    for &k in counted {
         let (zone, cov) = &plan.coverages[k as usize];
         cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
         if worker.runs.is_empty() {
             continue;
         }
-        if let Some(slots) = stats_slots.as_mut().filter(|_| *zone < ctx.stats_zones) {
+        if *zone < ctx.stats_zones {
+            // The after date's slots serve both: class areas by code do
+            // not depend on how slots are numbered.
             acc.clear();
             accumulate_runs(
                 &worker.runs,
                 ca,
                 task.window,
                 |r| plan.cell_areas.row(r),
-                slots,
+                &mut sa,
                 &mut acc,
             );
-            stats.push((*zone, fold_slots(&acc, &slots.codes)));
+            stats.push((*zone, fold_slots(&acc, &sa.codes)));
         }
         acc.clear();
         accumulate_pairs(
@@ -734,7 +740,9 @@ pub(crate) fn change_layers_and_stats(
 }
 
 /// The raw per-zone transition accumulators (one per zone, in layer
-/// order) and warnings: what batch runs store as partial results.
+/// order) and warnings, before [`finish_change`]: to merge
+/// ([`TransitionAccum::merge`]) with runs over other tiles of the same
+/// dates.
 pub fn change_accumulate(
     before: &LandCover,
     after: &LandCover,
@@ -820,49 +828,62 @@ fn one_pass(
     raster_path: Option<&Path>,
     after_stats: bool,
 ) -> Result<PassOut> {
+    // An output raster covers the one raster per date given.
+    let whole = match raster_path {
+        Some(_) => {
+            let (p, w) = pair_tiles(before, after)?;
+            if p.len() != 1 {
+                return Err(Error::Invalid(
+                    "writing a transition raster or conversion patches needs one raster per date: build a VRT of each date's tiles with gdalbuildvrt"
+                        .into(),
+                ));
+            }
+            Some((p, w))
+        }
+        None => None,
+    };
     // Plain mosaic VRTs are read through their tiles when both dates'
-    // tiles pair up one to one (and no single output raster is wanted).
-    let expanded = raster_path
-        .is_none()
-        .then(|| (before.read_through_mosaics(), after.read_through_mosaics()));
-    let (before, after_read, (pairs, warnings)) = match &expanded {
-        Some((b, a)) => match pair_tiles(b, a) {
-            Ok(p) if b.tiles.len() > 1 || a.tiles.len() > 1 => (b, a, p),
-            _ => (before, after, pair_tiles(before, after)?),
-        },
-        None => (before, after, pair_tiles(before, after)?),
+    // tiles pair up one to one (for an output raster: when the two rasters
+    // also cover the same cells, so each tile has its place in it).
+    let expanded = (before.read_through_mosaics(), after.read_through_mosaics());
+    let same_cells = whole.as_ref().is_none_or(|(p, _)| {
+        p[0].offset == (0, 0)
+            && p[0].region == before.tiles[0].grid.full_window()
+            && p[0].region == after.tiles[0].grid.full_window()
+    });
+    let tiled = if (expanded.0.tiles.len() > 1 || expanded.1.tiles.len() > 1) && same_cells {
+        pair_tiles(&expanded.0, &expanded.1).ok()
+    } else {
+        None
+    };
+    let via_tiles = tiled.is_some();
+    let out_pair = whole.as_ref().map(|(p, _)| p[0]);
+    let (read_before, read_after, (pairs, warnings)) = match (tiled, whole) {
+        (Some(p), _) => (&expanded.0, &expanded.1, p),
+        (None, Some(w)) => (before, after, w),
+        (None, None) => (before, after, pair_tiles(before, after)?),
     };
     let types = pairs
         .iter()
-        .map(|p| common_type(&before.tiles[p.before], &after_read.tiles[p.after]))
+        .map(|p| common_type(&read_before.tiles[p.before], &read_after.tiles[p.after]))
         .collect::<Result<Vec<_>>>()?;
-    if raster_path.is_some() && pairs.len() != 1 {
-        return Err(Error::Invalid(
-            "writing a transition raster or conversion patches needs one raster per date: build a VRT of each date's tiles with gdalbuildvrt"
-                .into(),
-        ));
-    }
     // The after date's class areas come out of this pass only when they
     // are bit for bit what a `stats` pass gives: the after tiles are the
     // ones `stats` reads, on the before tiles' exact grids, in the same
-    // order, with the same pixel type and blocks (so the same windows).
+    // order, with the same pixel type and blocks (so the same windows;
+    // equal grids also mean no offset and whole-tile regions).
     let stats_exact = after_stats
-        && expanded
-            .as_ref()
-            .is_some_and(|(_, a)| after_read.tiles == a.tiles)
-        && pairs.len() == before.tiles.len()
+        && raster_path.is_none()
+        && (via_tiles || after.tiles == expanded.1.tiles)
+        && pairs.len() == read_before.tiles.len()
         && pairs.iter().enumerate().all(|(i, p)| {
-            let (b, a) = (&before.tiles[i], &after_read.tiles[i]);
+            let (b, a) = (&read_before.tiles[i], &read_after.tiles[i]);
             p.before == i
                 && p.after == i
-                && p.offset == (0, 0)
-                && p.region == b.grid.full_window()
                 && b.grid == a.grid
                 && b.block == a.block
                 && b.pixel_type == a.pixel_type
-                && types[i] == a.pixel_type
         });
-    let after = after_read;
     let items: Vec<PlanItem> = pairs
         .iter()
         .map(|p| PlanItem {
@@ -873,7 +894,7 @@ fn one_pass(
         .collect();
     let all_windows = matches!(mode, RasterMode::Transitions(_));
     let (plans, tasks) = engine::plan_items(
-        &before.tiles,
+        &read_before.tiles,
         &items,
         layers,
         &mut engine::Projected::default(),
@@ -894,19 +915,37 @@ fn one_pass(
         0
     };
     let ctx = Ctx {
-        before: &before.tiles,
-        after: &after.tiles,
+        before: &read_before.tiles,
+        after: &read_after.tiles,
         legend,
         mode,
         stats_zones,
     };
-    let mut writer = match (raster_path, mode) {
-        (Some(p), RasterMode::Transitions(c)) => Some(TransitionWriter::create(
-            p, before, &pairs[0], legend, c, false,
+    // Where a read tile's window goes in the output raster: shifted by the
+    // tile's place in the mosaic when read through its tiles.
+    let place = |tile: &Tile, w: Window| -> Window {
+        if !via_tiles {
+            return w;
+        }
+        let g = tile.grid.transform.0;
+        let (c, r) = before.tiles[0]
+            .grid
+            .transform
+            .to_pixel(g[0], g[3])
+            .unwrap_or((0.0, 0.0));
+        Window {
+            col: w.col + c.round() as usize,
+            row: w.row + r.round() as usize,
+            ..w
+        }
+    };
+    let mut writer = match (raster_path, out_pair, mode) {
+        (Some(p), Some(pair), RasterMode::Transitions(c)) => Some(TransitionWriter::create(
+            p, before, &pair, legend, c, false,
         )?),
-        (Some(p), RasterMode::ConversionMask(c)) => Some(TransitionWriter::create(
-            p, before, &pairs[0], legend, c, true,
-        )?),
+        (Some(p), Some(pair), RasterMode::ConversionMask(c)) => {
+            Some(TransitionWriter::create(p, before, &pair, legend, c, true)?)
+        }
         _ => None,
     };
     let n: usize = layers.iter().map(|l| l.zones.len()).sum();
@@ -929,7 +968,10 @@ fn one_pass(
             }
             if let (Some(w), Some(codes)) = (writer.as_mut(), partial.codes)
                 && write_err.is_none()
-                && let Err(e) = w.write(task.window, codes)
+                && let Err(e) = w.write(
+                    place(&read_before.tiles[plans[task.plan].tile], task.window),
+                    codes,
+                )
             {
                 write_err = Some(e);
             }
@@ -1346,5 +1388,54 @@ mod tests {
             serde_json::to_string(&changes[0]).unwrap(),
             serde_json::to_string(&change).unwrap()
         );
+    }
+
+    /// Writing a transition raster reads the fixture VRTs through their
+    /// tiles too: the JSON is the same bytes as without the raster, and
+    /// every cell of the raster is the code of the two VRTs' cells as GDAL
+    /// reads them.
+    #[test]
+    fn a_transition_raster_of_mosaics_changes_nothing_else() {
+        let i = inputs(&fx("landcover/clcd_2024.vrt"));
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("t.tif");
+        let raster = ChangeRaster { path: out.clone() };
+        let with = land_cover_change(
+            &i.before,
+            &i.after,
+            &i.towns,
+            &i.legend,
+            &i.opts,
+            Some(&raster),
+        )
+        .unwrap();
+        let without =
+            land_cover_change(&i.before, &i.after, &i.towns, &i.legend, &i.opts, None).unwrap();
+        assert_eq!(
+            serde_json::to_string(&with).unwrap(),
+            serde_json::to_string(&without).unwrap()
+        );
+        let read = |p: &str| {
+            let t = Tile::open(Path::new(p), 1).unwrap();
+            crate::raster::TileReader::open(&t)
+                .unwrap()
+                .read_array::<u8>(t.grid.full_window())
+                .unwrap()
+        };
+        let (b, a) = (
+            read(&fx("landcover/clcd_2019.vrt")),
+            read(&fx("landcover/clcd_2024.vrt")),
+        );
+        let t = read(out.to_str().unwrap());
+        assert_eq!(t.dim(), b.dim());
+        let coding = TransitionCoding::for_legend(&i.legend);
+        for ((x, y), v) in b.iter().zip(a.iter()).zip(t.iter()) {
+            let want = if *x == 0 || *y == 0 {
+                coding.nodata
+            } else {
+                coding.code(*x as ClassCode, *y as ClassCode)
+            };
+            assert_eq!(*v as u64, want);
+        }
     }
 }

@@ -642,6 +642,8 @@ pub struct ClassRasterWriter<T: ClassPixel> {
     ds: Option<Dataset>,
     tmp: PathBuf,
     path: PathBuf,
+    /// Renamed into place: the temporary file is gone.
+    done: bool,
     _pixel: std::marker::PhantomData<T>,
 }
 
@@ -661,6 +663,7 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
         let tmp = crate::report::temp_path_beside(path, "tmp.tif")?;
         let mut writer = ClassRasterWriter {
             ds: None,
+            done: false,
             tmp: tmp.clone(),
             path: path.to_path_buf(),
             _pixel: std::marker::PhantomData,
@@ -737,13 +740,18 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
         if let Some(ds) = self.ds.take() {
             ds.close().map_err(|e| Error::write(&path, gdal_msg(&e)))?;
         }
-        std::fs::rename(&self.tmp, &path).map_err(|e| Error::write(&path, e))
+        std::fs::rename(&self.tmp, &path).map_err(|e| Error::write(&path, e))?;
+        self.done = true;
+        Ok(())
     }
 }
 
 impl<T: ClassPixel> Drop for ClassRasterWriter<T> {
+    /// Whatever failed (creating, writing, closing or renaming), the
+    /// temporary file does not outlive the writer.
     fn drop(&mut self) {
-        if self.ds.take().is_some() {
+        drop(self.ds.take());
+        if !self.done {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
@@ -839,6 +847,45 @@ pub fn polygonize(path: &Path) -> Result<Vec<(i64, geo::MultiPolygon<f64>)>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A failed write — in the middle, or when renaming into place —
+    /// leaves neither the output nor its temporary file.
+    #[test]
+    fn failed_writes_leave_no_temporary_file() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/landcover/clcd_2019/clcd_2019_r0c0.tif");
+        let grid = Tile::open(&fixture, 1).unwrap().grid;
+        let spec = RasterSpec {
+            grid: &grid,
+            nodata: Some(0.0),
+            description: "test",
+            metadata: Vec::new(),
+            colors: Vec::new(),
+            sparse: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let entries = || std::fs::read_dir(dir.path()).unwrap().count();
+        // The fill fails on the second window.
+        let mut n = 0;
+        let err = write_class_raster::<u8>(&dir.path().join("a.tif"), &spec, |_, _| {
+            n += 1;
+            if n == 2 {
+                Err(Error::Invalid("stop".into()))
+            } else {
+                Ok(())
+            }
+        });
+        assert!(err.is_err());
+        assert_eq!(entries(), 0);
+        // The target is a directory: the rename fails.
+        let target = dir.path().join("b.tif");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("keep"), b"x").unwrap();
+        let err = write_class_raster::<u8>(&target, &spec, |_, _| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("b.tif"), "{err}");
+        assert_eq!(entries(), 1);
+        assert!(target.join("keep").exists());
+    }
 
     fn naive<T: Copy + PartialEq>(cells: &[T]) -> Vec<(T, u32)> {
         let mut out: Vec<(T, u32)> = Vec::new();

@@ -300,7 +300,8 @@ pub fn zonal_stats(
 }
 
 /// The raw per-zone accumulators of [`zonal_stats`] (one per zone, in
-/// layer order): what batch runs store as partial results.
+/// layer order), before [`finish_stats`]: to merge ([`ZoneAccum::merge`])
+/// with runs over other tiles.
 pub fn zonal_accumulate(
     lc: &LandCover,
     zones: &ZoneLayer,
