@@ -121,6 +121,29 @@ fn shards_and_merge_give_the_bytes_of_a_single_run() {
         "{}",
         stderr(&o)
     );
+    // A partial naming a zone the run does not have is refused by name.
+    let bad = std::path::Path::new(&dirs[1]).join("partials");
+    let victim = std::fs::read_dir(&bad)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            !v["stats"].as_array().unwrap().is_empty()
+        })
+        .unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&victim).unwrap()).unwrap();
+    v["stats"][0][0] = serde_json::json!(99999);
+    std::fs::write(&victim, v.to_string()).unwrap();
+    let o = qingshan(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("zone index 99999 out of range"), "{err}");
+    assert!(
+        err.contains(victim.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
     // A shard index out of range is refused before any work.
     let fresh = dir.path().join("bad-shard");
     let o = batch(&set, &fresh, &["--shard", "4/4"]);

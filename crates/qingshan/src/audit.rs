@@ -683,7 +683,9 @@ pub fn run_audit(
     if let Some(d) = &redline_diff {
         warnings.extend(d.warnings.iter().cloned());
     }
-    warnings.dedup();
+    // The same warning can come from stats and change: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(AuditReport {
         schema: AUDIT_SCHEMA.to_string(),
         title: config.title.clone(),

@@ -585,6 +585,8 @@ impl Batch {
             let mut acc: BTreeMap<usize, TileAcc> =
                 group.iter().map(|&i| (i, TileAcc::default())).collect();
             let mut write_err: Option<Error> = None;
+            // Cells read per tile written, for the progress bar.
+            let mut read: BTreeMap<usize, u64> = BTreeMap::new();
             match &self.after {
                 None => {
                     let (plans, tasks) = crate::engine::plan_items(
@@ -615,7 +617,7 @@ impl Batch {
                             if remaining[task.plan] == 0
                                 && write_err.is_none()
                                 && let Some(done) = acc.remove(&tile)
-                                && let Err(e) = self.write_partial(tile, done)
+                                && let Err(e) = self.write_partial(tile, done, &mut read)
                             {
                                 write_err = Some(e);
                             }
@@ -645,7 +647,7 @@ impl Batch {
                             if last_of_tile
                                 && write_err.is_none()
                                 && let Some(done) = acc.remove(&plan.tile)
-                                && let Err(e) = self.write_partial(plan.tile, done)
+                                && let Err(e) = self.write_partial(plan.tile, done, &mut read)
                             {
                                 write_err = Some(e);
                             }
@@ -658,14 +660,10 @@ impl Batch {
             }
             // Tiles finished last in the group, and tiles no zone touches.
             for (tile, a) in std::mem::take(&mut acc) {
-                self.write_partial(tile, a)?;
+                self.write_partial(tile, a, &mut read)?;
             }
             for &i in group {
-                let read = std::fs::read_to_string(self.partial_path(i))
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<TilePartial>(&t).ok())
-                    .map(|p| p.qa.cells_read)
-                    .unwrap_or(0);
+                let read = read.get(&i).copied().unwrap_or(0);
                 cells_read += read;
                 // Cells of windows no zone touches were skipped, not read.
                 if let Some(p) = opts.progress {
@@ -684,7 +682,14 @@ impl Batch {
         })
     }
 
-    fn write_partial(&self, tile: usize, a: TileAcc) -> Result<()> {
+    /// Writes a tile's partial; notes its cells read in `read`.
+    fn write_partial(
+        &self,
+        tile: usize,
+        a: TileAcc,
+        read: &mut BTreeMap<usize, u64>,
+    ) -> Result<()> {
+        read.insert(tile, a.cells_read);
         let t = &self.tiles[tile];
         let (covered, nodata) = if self.after.is_some() {
             a.change.values().fold((0.0, 0.0), |(c, n), z| {
@@ -935,6 +940,17 @@ pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<T
                     "tile index {} out of range (run has {n} tiles)",
                     part.tile_index
                 ),
+            ));
+        }
+        let zones = manifest.zones.len();
+        let zone_ids = part.stats.iter().map(|(z, _)| *z);
+        if let Some(z) = zone_ids
+            .chain(part.change.iter().map(|(z, _)| *z))
+            .find(|&z| z >= zones)
+        {
+            return Err(Error::zones(
+                &f,
+                format!("zone index {z} out of range (run has {zones} zones)"),
             ));
         }
         match &by_tile[part.tile_index] {

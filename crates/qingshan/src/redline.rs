@@ -13,7 +13,7 @@
 //! Invariant: lost and gained areas come from polygon differences of the
 //! layers themselves (geo's boolean operations), never from rasterising.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use geo::orient::{Direction, Orient};
@@ -593,14 +593,15 @@ pub fn check_from_change(
             let function_ok = drop.is_none_or(|d| d <= limits.max_vegetation_loss);
             let mut violations = Vec::new();
             if !nature_ok {
+                // (No conversion at all can still miss a limit below 0.)
+                let largest = conversions.first().map_or(String::new(), |c| {
+                    format!("; largest: {} → {} {:.1} m²", c.from_name, c.to_name, c.area_m2)
+                });
                 violations.push(format!(
-                    "nature changed: {:.1} m² ({:.2} mu) converted from natural to artificial land, limit {} m²; largest: {} → {} {:.1} m²",
+                    "nature changed: {:.1} m² ({:.2} mu) converted from natural to artificial land, limit {} m²{largest}",
                     conversion_m2,
                     conversion_m2 / crate::area::M2_PER_MU,
                     limits.max_conversion_m2,
-                    conversions[0].from_name,
-                    conversions[0].to_name,
-                    conversions[0].area_m2
                 ));
             }
             if !function_ok && let Some(d) = drop {
@@ -760,14 +761,4 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// Sums patch areas per red line and conversion type (for reports).
-pub fn patch_totals(patches: &[Patch]) -> BTreeMap<(ZoneId, ClassCode, ClassCode), f64> {
-    let mut out = BTreeMap::new();
-    for p in patches {
-        *out.entry((p.redline_id.clone(), p.from, p.to))
-            .or_insert(0.0) += p.area_m2;
-    }
-    out
 }

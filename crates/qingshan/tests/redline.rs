@@ -10,11 +10,13 @@ use approx::assert_relative_eq;
 use common::{grid, pixel_rect, write_raster};
 use geo::{LineString, MultiPolygon, Polygon};
 use qingshan::RunOptions;
+use qingshan::change::land_cover_change;
 use qingshan::grid::Crs;
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
 use qingshan::redline::{
-    CheckLimits, DiffOptions, PolygonStatus, conversion_patches, redline_check, redline_diff,
+    CheckLimits, DiffOptions, PolygonStatus, check_from_change, conversion_patches, redline_check,
+    redline_diff,
 };
 use qingshan::zones::{Zone, ZoneLayer, ZoneOptions};
 
@@ -347,6 +349,23 @@ fn check_measures_conversions_vegetation_and_patches() {
         redline_check(&bl, &al, &layer, &clcd, &lenient, &run)
             .unwrap()
             .ok
+    );
+
+    // The library's check_from_change takes limits as given: a negative
+    // limit fails even a polygon with no conversion, with a message, not
+    // a panic. (The commands refuse negative limits before.)
+    let unchanged = land_cover_change(&bl, &bl, &layer, &clcd, &run, None).unwrap();
+    let strict = CheckLimits {
+        max_conversion_m2: -1.0,
+        max_vegetation_loss: 0.0,
+    };
+    let c = check_from_change(&unchanged, &clcd, &strict);
+    assert_eq!(c.polygons[0].conversion_m2, 0.0);
+    assert!(!c.polygons[0].nature_ok);
+    assert!(
+        c.polygons[0].violations[0].contains("limit -1 m²"),
+        "{:?}",
+        c.polygons[0].violations
     );
 
     // Patches: the barren block and the impervious block in "all", the

@@ -117,14 +117,13 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-struct Page<'a> {
+struct Page {
     doc: Value,
     lang: Lang,
     out: String,
-    _audit: &'a AuditReport,
 }
 
-impl Page<'_> {
+impl Page {
     /// The JSON value at a dotted path (`stats.zones.0.forest_cover`).
     fn at(&self, path: &str) -> Option<&Value> {
         let mut v = &self.doc;
@@ -206,7 +205,10 @@ pub fn render_maps(audit: &AuditReport, map_size: usize) -> Result<Maps> {
             make_valid: false,
         },
     )?;
-    let mut land = MapImage::land_cover(&after, legend, map_size)?;
+    // The after date's land cover is sampled once: the base of the first
+    // and the last map.
+    let base = MapImage::land_cover(&after, legend, map_size)?;
+    let mut land = base.clone();
     let crs = land.crs.clone();
     let zones_map = zones.project(&crs, Some(crate::zones::segment_length(&zones.crs, 10.0)))?;
     let reds = match &inp.redlines {
@@ -222,13 +224,15 @@ pub fn render_maps(audit: &AuditReport, map_size: usize) -> Result<Maps> {
         }
     };
     let project = |l: &ZoneLayer| l.project(&crs, Some(crate::zones::segment_length(&l.crs, 10.0)));
+    let new_map = match &reds {
+        Some((_, new)) => project(new)?,
+        None => Vec::new(),
+    };
     for g in &zones_map {
         land.outline(g, ZONE_RGB, 2.0);
     }
-    if let Some((_, new)) = &reds {
-        for g in project(new)? {
-            land.outline(&g, REDLINE_RGB, 2.0);
-        }
+    for g in &new_map {
+        land.outline(g, REDLINE_RGB, 2.0);
     }
     let mut change = MapImage::forest_change(&before, &after, legend, map_size)?;
     for g in &zones_map {
@@ -237,22 +241,31 @@ pub fn render_maps(audit: &AuditReport, map_size: usize) -> Result<Maps> {
     let redlines = match &reds {
         None => None,
         Some((old, new)) => {
-            let tol = audit.redline_diff.as_ref().map_or(1.0, |d| d.tolerance_m2);
-            let d = redline_diff(
-                old,
-                new,
-                None,
-                &DiffOptions {
-                    tolerance_m2: tol,
-                    strict: false,
-                },
-            )?;
+            // An audit made in this process still holds its lost and
+            // gained pieces; one read back from JSON does not.
+            let computed;
+            let d = match audit.redline_diff.as_ref().filter(|d| d.ops.is_some()) {
+                Some(d) => d,
+                None => {
+                    let tol = audit.redline_diff.as_ref().map_or(1.0, |d| d.tolerance_m2);
+                    computed = redline_diff(
+                        old,
+                        new,
+                        None,
+                        &DiffOptions {
+                            tolerance_m2: tol,
+                            strict: false,
+                        },
+                    )?;
+                    &computed
+                }
+            };
             let ops = d
                 .ops
                 .clone()
                 .ok_or_else(|| Error::Invalid("red-line diff without a CRS".into()))?;
             let to_map = Reprojector::new(&ops, &crs)?;
-            let mut img = MapImage::land_cover(&after, legend, map_size)?;
+            let mut img = base;
             img.fade(0.65);
             for (_, g) in &d.lost_pieces {
                 img.fill(&to_map.multipolygon(g)?, LOST_RGB, 0.85);
@@ -263,8 +276,8 @@ pub fn render_maps(audit: &AuditReport, map_size: usize) -> Result<Maps> {
             for g in project(old)? {
                 img.outline(&g, OLD_REDLINE_RGB, 1.5);
             }
-            for g in project(new)? {
-                img.outline(&g, REDLINE_RGB, 2.0);
+            for g in &new_map {
+                img.outline(g, REDLINE_RGB, 2.0);
             }
             for g in &zones_map {
                 img.outline(g, ZONE_RGB, 2.0);
@@ -286,7 +299,7 @@ fn swatch(rgb: [u8; 3]) -> String {
     )
 }
 
-fn legend_html(p: &Page<'_>, legend: &Legend) -> String {
+fn legend_html(p: &Page, legend: &Legend) -> String {
     let mut s = String::from(r#"<div class="legend">"#);
     for c in legend.classes.values() {
         let _ = write!(
@@ -320,7 +333,6 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         doc,
         lang: opts.lang,
         out: String::new(),
-        _audit: audit,
     };
     let legend = &audit.inputs.legend;
     let (b, a) = (&audit.inputs.before_label, &audit.inputs.after_label);
@@ -379,10 +391,11 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         let shrink_target = audit.targets.iter().position(|t| {
             t.target == "redline_not_shrunk" && t.id.as_deref() == Some(z.id.as_str())
         });
+        // The town's own targets: a red-line polygon may share its id.
         let ok = audit
             .targets
             .iter()
-            .filter(|t| t.id.as_deref() == Some(z.id.as_str()))
+            .filter(|t| t.scope == "zone" && t.id.as_deref() == Some(z.id.as_str()))
             .all(|t| t.passed);
         let mut card = format!(
             r#"<div class="card {}"><h3>{}<span class="sub">{}</span> <span class="badge">{}</span></h3><dl>"#,
@@ -630,21 +643,18 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
             p.t("增加", "gained")
         );
         for (k, poly) in d.polygons.iter().enumerate() {
-            let status = serde_json::to_value(poly.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let status = crate::report::status_name(poly.status);
             let _ = write!(
                 p.out,
                 r#"<tr class="{}"><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                if matches!(status.as_str(), "shrunk" | "removed") {
+                if matches!(status, "shrunk" | "removed") {
                     "fail"
                 } else {
                     ""
                 },
                 esc(poly.name.as_deref().unwrap_or("")),
                 esc(&poly.id),
-                esc(&status),
+                esc(status),
                 p.n(&format!("redline_diff.polygons.{k}.old_m2"), Unit::Mu),
                 p.n(&format!("redline_diff.polygons.{k}.new_m2"), Unit::Mu),
                 p.n(&format!("redline_diff.polygons.{k}.lost_m2"), Unit::Mu),
@@ -671,8 +681,7 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
             let largest = poly
                 .conversions
                 .first()
-                .map(|_| {
-                    let conv = &poly.conversions[0];
+                .map(|conv| {
                     format!(
                         "{} → {} {}",
                         legend
@@ -791,3 +800,42 @@ figcaption { color: var(--mute); }
 .sw { display: inline-block; width: 12px; height: 12px; border: 1px solid #8884; margin-right: 4px; vertical-align: -1px; }
 footer { margin-top: 30px; color: var(--mute); font-size: 12px; }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RunOptions;
+    use crate::audit::{AuditConfig, run_audit};
+
+    /// A failing red-line polygon whose id equals a town's (ids default to
+    /// feature indices) does not turn that town's card red.
+    #[test]
+    fn a_town_card_counts_only_the_towns_targets() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audit.toml");
+        let config = AuditConfig::load(&path).unwrap();
+        let mut audit = run_audit(&config, &path, &RunOptions::default()).unwrap();
+        let town = audit.stats.zones[0].id.clone();
+        for t in &mut audit.targets {
+            if t.scope == "zone" && t.id.as_deref() == Some(town.as_str()) {
+                t.passed = true;
+            }
+        }
+        let mut red = audit
+            .targets
+            .iter()
+            .find(|t| t.scope == "redline")
+            .unwrap()
+            .clone();
+        red.id = Some(town.clone());
+        red.passed = false;
+        audit.targets.push(red);
+        let maps = render_maps(&audit, 64).unwrap();
+        let html = render_html_with(&audit, &maps, &ReportOptions::default()).unwrap();
+        let cards: Vec<&str> = html.split(r#"<div class="card "#).skip(1).collect();
+        assert_eq!(cards.len(), audit.stats.zones.len());
+        assert!(cards[0].starts_with("pass"), "{}", &cards[0][..80]);
+        // The other town still misses its forest cover.
+        assert!(cards[1].starts_with("fail"), "{}", &cards[1][..80]);
+    }
+}

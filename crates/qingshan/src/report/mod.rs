@@ -393,7 +393,7 @@ fn mu(m2: f64) -> String {
     if s == "-0.00" { "0.00".to_string() } else { s }
 }
 
-fn status_name(s: PolygonStatus) -> &'static str {
+pub(crate) fn status_name(s: PolygonStatus) -> &'static str {
     match s {
         PolygonStatus::Unchanged => "unchanged",
         PolygonStatus::Grown => "grown",
