@@ -595,14 +595,7 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode> {
 }
 
 fn report_cmd(a: ReportArgs) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&a.audit)
-        .with_context(|| format!("reading {}", a.audit.display()))?;
-    let audit: qingshan::audit::AuditReport = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not a qingshan.audit/1 document ({e})",
-            a.audit.display()
-        )
-    })?;
+    let audit = qingshan::audit::AuditReport::load(&a.audit)?;
     let html = render_html(
         &audit,
         &ReportOptions {

@@ -427,6 +427,22 @@ fn met_targets_exit_0_and_bad_configs_exit_1() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&again).unwrap(), html);
+    // Another JSON document (here a stats result) is refused by schema.
+    let stats = dir.path().join("stats.json");
+    std::fs::write(&stats, r#"{"schema": "qingshan.stats/1", "zones": []}"#).unwrap();
+    let o = qingshan(&[
+        "report",
+        "--audit",
+        stats.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("stats.json") && stderr(&o).contains("\"qingshan.stats/1\""),
+        "{}",
+        stderr(&o)
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "legend = \"clcd\"\n[landcover]\nbefore = [\"a.tif\"]\nafter = [\"b.tif\"]\n[zones]\npath = \"z.geojson\"\n[targets]\nforest_cover_min = 47\n").unwrap();

@@ -364,6 +364,29 @@ pub struct AuditReport {
     pub warnings: Vec<String>,
 }
 
+impl AuditReport {
+    /// Reads an `audit.json` written by [`run_audit`] (for
+    /// `qingshan report`); anything else is an error naming the file.
+    pub fn load(path: &Path) -> Result<AuditReport> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
+        let bad = |reason: String| Error::Zones {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
+        if doc.get("schema").and_then(|v| v.as_str()) != Some(AUDIT_SCHEMA) {
+            return Err(bad(format!(
+                "not a {AUDIT_SCHEMA} document (its schema is {}); give the audit.json that qingshan audit wrote",
+                doc.get("schema")
+                    .map_or("missing".into(), |v| v.to_string())
+            )));
+        }
+        serde_json::from_value(doc)
+            .map_err(|e| bad(format!("an incomplete {AUDIT_SCHEMA} document ({e})")))
+    }
+}
+
 fn matches(o: &Override, z: &Zone) -> bool {
     if let Some(id) = &o.zone {
         return &z.id == id;
