@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+import peerlib
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,15 +57,6 @@ def best(cmd, repeat, before=None):
     return out
 
 
-def generate(q_fix, out, tiles, tile, zones):
-    if (out / "clcd_2019").is_dir():
-        return
-    n = tiles * tile
-    subprocess.run([q_fix, "synthetic", "--out", str(out), "--width", str(n), "--height", str(n),
-                    "--tiles-x", str(tiles), "--tiles-y", str(tiles), "--zones", str(zones), "--years", "2019"],
-                   check=True, stdout=subprocess.DEVNULL)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workdir", default=str(ROOT / "benches/peers/out-batch"))
@@ -75,12 +68,12 @@ def main() -> int:
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "qingshan-cli", "-p", "qingshan-fixtures"],
                    cwd=ROOT, check=True)
-    q, fix = a.qingshan, str(ROOT / "target/release/qingshan-fixtures")
+    q = a.qingshan
     work = Path(a.workdir)
     s16, s64 = work / "set16", work / "set64"
-    generate(fix, s16, 4, a.tile, a.zones)
+    peerlib.synthetic_set(s16, 4 * a.tile, 4 * a.tile, 4, 4, a.zones)
     if not a.skip_64:
-        generate(fix, s64, 8, a.tile, a.zones)
+        peerlib.synthetic_set(s64, 8 * a.tile, 8 * a.tile, 8, 8, a.zones)
     mpx16 = 16 * a.tile * a.tile / 1e6
 
     def batch_cmd(s, out, threads, *extra):

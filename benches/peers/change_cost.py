@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import peerlib
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,12 +36,9 @@ def main() -> int:
     a = p.parse_args()
     work = Path(a.workdir)
     s = work / "set"
-    if not a.skip_generate and not (s / "clcd_2024.vrt").exists():
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "qingshan-cli", "-p", "qingshan-fixtures"],
-                       cwd=ROOT, check=True)
-        subprocess.run([str(ROOT / "target/release/qingshan-fixtures"), "synthetic", "--out", str(s),
-                        "--width", str(a.width), "--height", str(a.height), "--tiles-x", "4", "--tiles-y", "4",
-                        "--zones", str(a.zones), "--years", "2019,2024"], check=True)
+    if not a.skip_generate:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "qingshan-cli"], cwd=ROOT, check=True)
+    peerlib.synthetic_set(s, a.width, a.height, 4, 4, a.zones, years="2019,2024", skip_generate=a.skip_generate)
     common = ["--zones", str(s / "zones.geojson"), "--id-field", "zone_id", "--threads", str(a.threads), "-q"]
     cmds = {
         "stats": [a.qingshan, "stats", "--landcover", str(s / "clcd_2019.vrt"), *common, "-o", str(work / "s.json")],

@@ -100,6 +100,39 @@ class RasterInfo:
         return min(xs), min(ys), max(xs), max(ys)
 
 
+def synthetic_set(setdir: Path, width: int, height: int, tiles_x: int, tiles_y: int, zones: int,
+                  years: str = "2019", skip_generate: bool = False, log=print) -> bool:
+    """Makes a benchmark set with `qingshan-fixtures synthetic` in `setdir`
+    unless one made with the same parameters is there (recorded in
+    SETDIR/../NAME.params.json). With `skip_generate` an existing set is
+    used whatever made it. Returns whether it generated."""
+    params = {"width": width, "height": height, "zones": zones,
+              "tiles_x": tiles_x, "tiles_y": tiles_y, "years": years}
+    marker = setdir.parent / f"{setdir.name}.params.json"
+    if any(setdir.glob("*.vrt")):
+        old = json.loads(marker.read_text()) if marker.exists() else None
+        if skip_generate or old is None or old == params:
+            log(f"using the existing set {setdir}" + ("" if old in (None, params) else
+                f" (made with {old}, not {params}: --skip-generate)"))
+            return False
+        log(f"{setdir} was made with {old}; regenerating with {params}")
+        import shutil
+        shutil.rmtree(setdir)
+    elif skip_generate:
+        raise UsageError(f"--skip-generate but no *.vrt under {setdir}")
+    root = Path(__file__).resolve().parents[2]
+    cmd = ["cargo", "run", "--release", "-q", "-p", "qingshan-fixtures", "--", "synthetic",
+           "--out", str(setdir), "--width", str(width), "--height", str(height),
+           "--tiles-x", str(tiles_x), "--tiles-y", str(tiles_y), "--zones", str(zones), "--years", years]
+    log("generating: " + " ".join(cmd))
+    proc = subprocess.run(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the generator failed (exit {proc.returncode})")
+    (setdir.parent / f"{setdir.name}.generate.out").write_text(proc.stdout)
+    marker.write_text(json.dumps(params))
+    return True
+
+
 def mosaic_path(rasters: list[str], tmpdir: str) -> str:
     """One raster path for a list of tiles: the raster itself, or a VRT of them
     built with gdalbuildvrt in ``tmpdir`` (tiles of one mosaic; overlaps: the

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -95,31 +94,10 @@ def find_set(setdir: Path) -> tuple[Path | None, Path | None]:
 
 
 def generate(setdir: Path, args) -> None:
-    params = {"width": args.width, "height": args.height, "zones": args.zones,
-              "tiles_x": 4, "tiles_y": 4, "years": "2019"}
-    marker = setdir.parent / "set.params.json"
-    vrt, zones = find_set(setdir)
-    if vrt and zones:
-        old = json.loads(marker.read_text()) if marker.exists() else None
-        if args.skip_generate or old is None or old == params:
-            log(f"using the existing set {setdir}" + ("" if old in (None, params) else
-                f" (made with {old}, not {params}: --skip-generate)"))
-            return
-        log(f"{setdir} was made with {old}; regenerating with {params}")
-        shutil.rmtree(setdir)
-    elif args.skip_generate:
-        raise peerlib.UsageError(f"--skip-generate but no *.vrt and zones.geojson under {setdir}")
-    cmd = ["cargo", "run", "--release", "-p", "qingshan-fixtures", "--", "synthetic",
-           "--out", str(setdir), "--width", str(args.width), "--height", str(args.height),
-           "--tiles-x", "4", "--tiles-y", "4", "--zones", str(args.zones), "--years", "2019"]
-    log(f"generating: {shlex.join(cmd)}")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the generator failed (exit {proc.returncode})")
-    (setdir.parent / "generate.out").write_text(proc.stdout)
-    marker.write_text(json.dumps(params))
-    log(f"generated in {time.perf_counter() - t0:.1f} s")
+    if peerlib.synthetic_set(setdir, args.width, args.height, 4, 4, args.zones,
+                             skip_generate=args.skip_generate, log=log):
+        log(f"generated in {time.perf_counter() - t0:.1f} s")
 
 
 def warm_cache(setdir: Path) -> int:
