@@ -390,20 +390,8 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
             ));
         }
         _ => {
-            let (manifest, merged, qa) = merge(&[&a.out_dir])?;
-            warn(merged_warnings(&merged));
-            let name = if manifest.kind == "change" {
-                "change.json"
-            } else {
-                "stats.json"
-            };
-            let out = a.out_dir.join(name);
-            write(&out, Format::Json, |w, _| match &merged {
-                Merged::Stats(r) => report::write_json(r, w),
-                Merged::Change(r) => report::write_json(r, w),
-            })?;
-            let qa_path = a.out_dir.join("tiles_qa.csv");
-            write(&qa_path, Format::Csv, |w, _| write_qa_csv(&qa, w))?;
+            let (merged, out, qa_path) = qingshan::batch::finish(&a.out_dir)?;
+            warn(merged.warnings());
             line.push_str(&format!(" → {} and {}", out.display(), qa_path.display()));
         }
     }
@@ -411,16 +399,9 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn merged_warnings(m: &Merged) -> &[String] {
-    match m {
-        Merged::Stats(r) => &r.warnings,
-        Merged::Change(r) => &r.warnings,
-    }
-}
-
 fn merge_cmd(a: MergeArgs) -> Result<ExitCode> {
     let (manifest, merged, qa) = merge(&a.partials)?;
-    warn(merged_warnings(&merged));
+    warn(merged.warnings());
     let path = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     let legend = &manifest.legend;
     write(&path, format_from(a.format, &a.output), |w, f| {

@@ -179,6 +179,46 @@ pub enum Merged {
     Change(ChangeReport),
 }
 
+impl Merged {
+    /// The report's warnings.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Merged::Stats(r) => &r.warnings,
+            Merged::Change(r) => &r.warnings,
+        }
+    }
+
+    /// Where an unsharded run in `out_dir` writes it: `stats.json` or
+    /// `change.json`.
+    pub fn path_in(&self, out_dir: &Path) -> PathBuf {
+        out_dir.join(match self {
+            Merged::Stats(_) => "stats.json",
+            Merged::Change(_) => "change.json",
+        })
+    }
+
+    /// Writes it as JSON (`qingshan.stats/1` or `qingshan.change/1`).
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Merged::Stats(r) => crate::report::write_json(r, w),
+            Merged::Change(r) => crate::report::write_json(r, w),
+        }
+    }
+}
+
+/// The final outputs of an unsharded run: merges the partials in `out_dir`
+/// and writes, each atomically, `stats.json` (or `change.json`) and the
+/// per-tile QA table `tiles_qa.csv` there. Returns the merged result and
+/// the two paths.
+pub fn finish(out_dir: &Path) -> Result<(Merged, PathBuf, PathBuf)> {
+    let (_, merged, qa) = merge(&[out_dir])?;
+    let out = merged.path_in(out_dir);
+    crate::report::write_atomic(&out, |w| merged.write_json(w))?;
+    let qa_path = out_dir.join("tiles_qa.csv");
+    crate::report::write_atomic(&qa_path, |w| write_qa_csv(&qa, w))?;
+    Ok((merged, out, qa_path))
+}
+
 /// Everything a batch run needs.
 #[derive(Clone, Debug)]
 pub struct BatchConfig {
