@@ -7,8 +7,7 @@
 
 mod support;
 
-use std::process::Output;
-use support::{fx, json, qingshan, stderr};
+use support::{assert_user_error, fx, json, qingshan, stderr};
 
 #[test]
 fn redline_diff_on_the_fixtures() {
@@ -208,15 +207,6 @@ fn change_outputs_on_the_fixtures() {
     );
     let ds = gdal::Dataset::open(&raster).unwrap();
     assert_eq!(ds.raster_size(), (800, 600));
-}
-
-fn assert_user_error(o: &Output, what: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for w in what {
-        assert!(err.contains(w), "missing {w:?} in {err}");
-    }
 }
 
 #[test]

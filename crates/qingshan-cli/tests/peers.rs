@@ -8,23 +8,28 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::{fx, repo};
+use support::{fx, qingshan, repo, stderr};
 
 fn stats(raster: &str, zones: &str, extra: &[&str], out: &Path) {
     let r = repo();
-    let o = Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .arg("stats")
-        .arg("--landcover")
-        .arg(r.join(raster))
-        .arg("--zones")
-        .arg(r.join(zones))
-        .args(extra)
-        .arg("-q")
-        .arg("-o")
-        .arg(out)
-        .output()
-        .expect("run qingshan");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args = vec![
+        "stats".to_string(),
+        "--landcover".into(),
+        r.join(raster).display().to_string(),
+        "--zones".into(),
+        r.join(zones).display().to_string(),
+        "-q".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = qingshan_to(&args, out);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Runs `qingshan args -o out`.
+fn qingshan_to(args: &[String], out: &Path) -> std::process::Output {
+    let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    all.extend(["-o".into(), out.as_os_str().to_owned()]);
+    qingshan(&all)
 }
 
 /// Runs a peer script on a fixture raster and zone layer against the
@@ -58,17 +63,12 @@ fn peer_args(script: &str, args: &[String]) -> (i32, String) {
 }
 
 fn run_qingshan(args: &[String], out: &Path) {
-    let o = Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .expect("run qingshan");
+    let o = qingshan_to(args, out);
     // 3 = a red-line check failed, which the fixtures make happen on purpose.
     assert!(
         matches!(o.status.code(), Some(0) | Some(3)),
         "{}",
-        String::from_utf8_lossy(&o.stderr)
+        stderr(&o)
     );
 }
 

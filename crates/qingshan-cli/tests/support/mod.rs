@@ -43,3 +43,16 @@ pub fn json(o: &Output) -> serde_json::Value {
 pub fn json_out(args: &[&str]) -> serde_json::Value {
     json(&qingshan(args))
 }
+
+/// Asserts exit 1, no panic, and exactly one `error:` line that contains
+/// every one of `needles` (the file named, and what is wrong).
+pub fn assert_user_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "missing {n:?} in {err}");
+    }
+}
