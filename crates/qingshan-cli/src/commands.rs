@@ -16,7 +16,7 @@ use qingshan::change::{ChangeRaster, land_cover_change};
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
 use qingshan::redline::{
-    CheckLimits, DiffOptions, conversion_patches, redline_check, redline_diff,
+    CheckLimits, DiffOptions, redline_check, redline_check_with_patches, redline_diff,
 };
 use qingshan::report::html::{Lang, ReportOptions, render_html};
 use qingshan::report::{self, Format};
@@ -274,7 +274,23 @@ fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
         max_conversion_m2: a.max_conversion_m2,
         max_vegetation_loss: a.max_vegetation_loss,
     };
-    let c = redline_check(&before, &after, &redlines, &legend, &limits, &run)?;
+    // With --patches, one pass gives the check and the conversion mask.
+    let (c, patches) = match &a.patches {
+        Some(p) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let (c, crs, patches) = redline_check_with_patches(
+                &before, &after, &redlines, &legend, &limits, &run, &dir,
+            )?;
+            (c, Some((p, crs, patches)))
+        }
+        None => (
+            redline_check(&before, &after, &redlines, &legend, &limits, &run)?,
+            None,
+        ),
+    };
     warn(&c.warnings);
     let path = output_path(&a.out);
     write(&path, format_of(&a.out), |w, f| match f {
@@ -283,16 +299,7 @@ fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
         Format::GeoJson => report::write_check_geojson(&c, &redlines, w),
         Format::Table => report::write_check_table(&c, w),
     })?;
-    if let Some(p) = &a.patches {
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let quiet = RunOptions {
-            threads: a.out.threads,
-            progress: None,
-        };
-        let (crs, patches) = conversion_patches(&before, &after, &redlines, &legend, &quiet, &dir)?;
+    if let Some((p, crs, patches)) = patches {
         write(p, Format::GeoJson, |w, _| {
             report::write_patches_geojson(&crs, &patches, &legend, w)
         })?;

@@ -533,12 +533,7 @@ fn change_task<T: ClassPixel>(
     let mut stats = Vec::new();
     let mut acc: Vec<f64> = Vec::new();
     let mut nodata = Vec::new();
-    // A conversion mask needs no per-zone areas (its caller drops them).
-    let counted: &[u32] = match ctx.mode {
-        RasterMode::ConversionMask(_) => &[],
-        _ => &task.zones,
-    };
-    for &k in counted {
+    for &k in &task.zones {
         let (zone, cov) = &plan.coverages[k as usize];
         cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
         if worker.runs.is_empty() {
@@ -648,22 +643,75 @@ pub fn land_cover_change(
     opts: &RunOptions<'_>,
     raster: Option<&ChangeRaster>,
 ) -> Result<ChangeReport> {
+    let mode = match raster {
+        Some(_) => RasterMode::Transitions(TransitionCoding::for_legend(legend)),
+        None => RasterMode::None,
+    };
+    change_report(
+        before,
+        after,
+        zones,
+        legend,
+        opts,
+        mode,
+        raster.map(|r| r.path.as_path()),
+    )
+}
+
+/// [`land_cover_change`] that also writes, in the same pass, the
+/// natural → artificial conversion mask of the cells inside `zones`
+/// (transition codes, 0 elsewhere) as a sparse GeoTIFF at `mask`: the
+/// input of [`crate::redline::conversion_patches`]. Needs one raster per
+/// date.
+pub(crate) fn change_with_conversion_mask(
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+    mask: &Path,
+) -> Result<ChangeReport> {
+    let mode = RasterMode::ConversionMask(TransitionCoding::for_legend(legend));
+    change_report(before, after, zones, legend, opts, mode, Some(mask))
+}
+
+fn change_report(
+    before: &LandCover,
+    after: &LandCover,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+    mode: RasterMode,
+    raster_path: Option<&Path>,
+) -> Result<ChangeReport> {
     let runner = Runner::new(opts)?;
-    let (zone_areas, accums) = runner.install(|| {
+    let (zone_areas, pass) = runner.install(|| {
         rayon::join(
             || zones.geodesic_areas(before.crs()),
-            || change_with(&runner, before, after, zones, legend, raster),
+            || {
+                one_pass(
+                    &runner,
+                    before,
+                    after,
+                    &[zones],
+                    legend,
+                    mode,
+                    raster_path,
+                    false,
+                )
+            },
         )
     });
-    let (zone_areas, (accums, mut warnings)) = (zone_areas?, accums?);
-    warnings.splice(0..0, zones.repairs.iter().cloned());
+    let (zone_areas, pass) = (zone_areas?, pass?);
+    let mut warnings = zones.repairs.clone();
+    warnings.extend(pass.warnings);
     Ok(finish_change(
         zones,
         legend,
         before.crs().label.clone(),
         before.tile_names(),
         after.tile_names(),
-        accums,
+        pass.transitions,
         &zone_areas,
         warnings,
     ))
@@ -750,58 +798,17 @@ pub fn change_accumulate(
     legend: &Legend,
     opts: &RunOptions<'_>,
 ) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
-    change_with(&Runner::new(opts)?, before, after, zones, legend, None)
-}
-
-fn change_with(
-    runner: &Runner<'_>,
-    before: &LandCover,
-    after: &LandCover,
-    zones: &ZoneLayer,
-    legend: &Legend,
-    raster: Option<&ChangeRaster>,
-) -> Result<(Vec<TransitionAccum>, Vec<String>)> {
-    let mode = match raster {
-        Some(_) => RasterMode::Transitions(TransitionCoding::for_legend(legend)),
-        None => RasterMode::None,
-    };
     let out = one_pass(
-        runner,
+        &Runner::new(opts)?,
         before,
         after,
         &[zones],
         legend,
-        mode,
-        raster.map(|r| r.path.as_path()),
+        RasterMode::None,
+        None,
         false,
     )?;
     Ok((out.transitions, out.warnings))
-}
-
-/// Writes the natural → artificial conversion mask of the cells inside
-/// `zones` (transition codes, 0 elsewhere) as a sparse GeoTIFF: the input
-/// of [`crate::redline::conversion_patches`]. Needs one raster per date.
-pub(crate) fn write_conversion_mask(
-    before: &LandCover,
-    after: &LandCover,
-    zones: &ZoneLayer,
-    legend: &Legend,
-    opts: &RunOptions<'_>,
-    path: &Path,
-) -> Result<()> {
-    let runner = Runner::new(opts)?;
-    let mode = RasterMode::ConversionMask(TransitionCoding::for_legend(legend));
-    one_pass(
-        &runner,
-        before,
-        after,
-        &[zones],
-        legend,
-        mode,
-        Some(path),
-        false,
-    )
-    .map(|_| ())
 }
 
 /// What [`one_pass`] hands back.

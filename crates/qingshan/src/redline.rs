@@ -471,6 +471,20 @@ pub struct CheckLimits {
     pub max_vegetation_loss: f64,
 }
 
+impl CheckLimits {
+    /// Both limits must be numbers ≥ 0.
+    fn validate(&self) -> Result<()> {
+        non_negative(
+            self.max_conversion_m2,
+            "the conversion limit (--max-conversion-m2)",
+        )?;
+        non_negative(
+            self.max_vegetation_loss,
+            "the vegetation-loss limit (--max-vegetation-loss)",
+        )
+    }
+}
+
 impl Default for CheckLimits {
     fn default() -> Self {
         CheckLimits {
@@ -656,16 +670,26 @@ pub fn redline_check(
     limits: &CheckLimits,
     opts: &RunOptions<'_>,
 ) -> Result<RedlineCheck> {
-    non_negative(
-        limits.max_conversion_m2,
-        "the conversion limit (--max-conversion-m2)",
-    )?;
-    non_negative(
-        limits.max_vegetation_loss,
-        "the vegetation-loss limit (--max-vegetation-loss)",
-    )?;
+    limits.validate()?;
     let change = land_cover_change(before, after, redlines, legend, opts, None)?;
     Ok(check_from_change(&change, legend, limits))
+}
+
+/// [`redline_check`] and [`conversion_patches`] from one pass over the two
+/// dates (the check's numbers are the same). Needs one raster per date.
+pub fn redline_check_with_patches(
+    before: &LandCover,
+    after: &LandCover,
+    redlines: &ZoneLayer,
+    legend: &Legend,
+    limits: &CheckLimits,
+    opts: &RunOptions<'_>,
+    scratch_dir: &Path,
+) -> Result<(RedlineCheck, Crs, Vec<Patch>)> {
+    limits.validate()?;
+    let (change, crs, patches) =
+        change_and_patches(before, after, redlines, legend, opts, scratch_dir)?;
+    Ok((check_from_change(&change, legend, limits), crs, patches))
 }
 
 /// One connected patch of natural → artificial conversion inside a red
@@ -695,11 +719,27 @@ pub fn conversion_patches(
     opts: &RunOptions<'_>,
     scratch_dir: &Path,
 ) -> Result<(Crs, Vec<Patch>)> {
+    let (_, crs, patches) = change_and_patches(before, after, redlines, legend, opts, scratch_dir)?;
+    Ok((crs, patches))
+}
+
+/// The red lines' transitions and conversion patches from one pass (the
+/// conversion mask is written to `scratch_dir` and removed).
+fn change_and_patches(
+    before: &LandCover,
+    after: &LandCover,
+    redlines: &ZoneLayer,
+    legend: &Legend,
+    opts: &RunOptions<'_>,
+    scratch_dir: &Path,
+) -> Result<(ChangeReport, Crs, Vec<Patch>)> {
     let coding = TransitionCoding::for_legend(legend);
     let mask_path: PathBuf =
         scratch_dir.join(format!(".qingshan-patches-{}.tif", std::process::id()));
     let guard = RemoveOnDrop(mask_path.clone());
-    crate::change::write_conversion_mask(before, after, redlines, legend, opts, &mask_path)?;
+    let change = crate::change::change_with_conversion_mask(
+        before, after, redlines, legend, opts, &mask_path,
+    )?;
     let crs = before.crs().clone();
     let shapes = crate::raster::polygonize(&mask_path)?;
     drop(guard);
@@ -752,7 +792,7 @@ pub fn conversion_patches(
             .then(a.from.cmp(&b.from))
             .then(a.to.cmp(&b.to))
     });
-    Ok((crs, patches))
+    Ok((change, crs, patches))
 }
 
 struct RemoveOnDrop(PathBuf);

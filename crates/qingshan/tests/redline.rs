@@ -16,7 +16,7 @@ use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
 use qingshan::redline::{
     CheckLimits, DiffOptions, PolygonStatus, check_from_change, conversion_patches, redline_check,
-    redline_diff,
+    redline_check_with_patches, redline_diff,
 };
 use qingshan::zones::{Zone, ZoneLayer, ZoneOptions};
 
@@ -387,6 +387,23 @@ fn check_measures_conversions_vegetation_and_patches() {
         summary,
         vec![("all", 2, 7, 20.0), ("all", 4, 8, 9.0), ("part", 2, 7, 7.5)]
     );
+    // The check and the patches from one pass: the same numbers and
+    // pieces as the two separate passes.
+    let (one, crs2, patches2) = redline_check_with_patches(
+        &bl,
+        &al,
+        &layer,
+        &clcd,
+        &CheckLimits::default(),
+        &run,
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        one,
+        redline_check(&bl, &al, &layer, &clcd, &CheckLimits::default(), &run).unwrap()
+    );
+    assert_eq!((crs2, patches2), (crs, patches));
     // No scratch mask is left behind.
     assert!(
         std::fs::read_dir(dir.path()).unwrap().all(|e| !e
