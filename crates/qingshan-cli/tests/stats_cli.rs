@@ -195,6 +195,34 @@ fn missing_raster() {
     assert_user_error(&o, &["nope.tif", "no such file"]);
 }
 
+/// A directory without rasters, for `stats` and for `batch` (which walks
+/// subdirectories too).
+#[test]
+fn directory_without_rasters() {
+    let s = Setup::new();
+    let empty = s.p("empty");
+    std::fs::create_dir_all(std::path::Path::new(&empty).join("sub")).unwrap();
+    std::fs::write(std::path::Path::new(&empty).join("sub/readme.txt"), "x").unwrap();
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &empty,
+        "--zones",
+        &s.p("zones.geojson"),
+    ]);
+    assert_user_error(&o, &["empty", "holds no .tif/.tiff/.vrt/.img rasters"]);
+    let o = qingshan(&[
+        "batch",
+        "--tiles",
+        &empty,
+        "--zones",
+        &s.p("zones.geojson"),
+        "--out-dir",
+        &s.p("out"),
+    ]);
+    assert_user_error(&o, &["empty", "holds no .tif/.tiff/.vrt/.img rasters"]);
+}
+
 #[test]
 fn truncated_raster() {
     let s = Setup::new();

@@ -269,12 +269,7 @@ pub fn discover_tiles<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
             let p = e.map_err(|e| Error::open(dir, e))?.path();
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| {
-                matches!(
-                    e.to_string_lossy().to_ascii_lowercase().as_str(),
-                    "tif" | "tiff" | "vrt" | "img"
-                )
-            }) {
+            } else if crate::raster::is_raster_name(&p) {
                 out.push(p);
             }
         }
@@ -288,10 +283,7 @@ pub fn discover_tiles<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
             let before = out.len();
             walk(p, &mut out)?;
             if out.len() == before {
-                return Err(Error::open(
-                    p,
-                    "directory holds no .tif/.tiff/.vrt/.img rasters",
-                ));
+                return Err(crate::raster::no_rasters_in(p));
             }
         } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) && p.is_file() {
             let text = std::fs::read_to_string(p).map_err(|e| Error::open(p, e))?;

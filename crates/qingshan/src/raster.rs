@@ -459,6 +459,22 @@ impl LandCover {
     }
 }
 
+/// Whether a file name looks like a land-cover raster a directory may
+/// hold: `.tif`, `.tiff`, `.vrt` or `.img` (any case).
+pub(crate) fn is_raster_name(p: &Path) -> bool {
+    p.extension().is_some_and(|e| {
+        matches!(
+            e.to_string_lossy().to_ascii_lowercase().as_str(),
+            "tif" | "tiff" | "vrt" | "img"
+        )
+    })
+}
+
+/// The error for a directory without rasters.
+pub(crate) fn no_rasters_in(dir: &Path) -> Error {
+    Error::open(dir, "directory holds no .tif/.tiff/.vrt/.img rasters")
+}
+
 /// Expands inputs into raster paths: a file is taken as is; a directory
 /// gives its `.tif`, `.tiff`, `.vrt` and `.img` files (sorted); a pattern
 /// with `*`, `?` or `[` is matched against the file system (sorted).
@@ -471,20 +487,11 @@ pub fn expand_inputs<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| Error::open(p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && f.extension().is_some_and(|e| {
-                            let e = e.to_string_lossy().to_ascii_lowercase();
-                            matches!(e.as_str(), "tif" | "tiff" | "vrt" | "img")
-                        })
-                })
+                .filter(|f| f.is_file() && is_raster_name(f))
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(Error::open(
-                    p,
-                    "directory holds no .tif/.tiff/.vrt/.img rasters",
-                ));
+                return Err(no_rasters_in(p));
             }
             out.extend(found);
         } else if s.contains(['*', '?', '[']) && !p.exists() {
