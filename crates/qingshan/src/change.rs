@@ -464,38 +464,65 @@ fn accumulate_pairs<T: ClassPixel>(
     ids: &mut PairIds,
     acc: &mut Vec<f64>,
 ) {
-    let mut add = |id: usize, w: f64| {
-        if id >= acc.len() {
-            acc.resize(id + 1, 0.0);
+    if let (Some(xb), Some(xa)) = (T::as_bytes(vb), T::as_bytes(va)) {
+        // 8-bit: one table lookup and one add per streak, all inline; a
+        // pair seen for the first time in this task takes the cold path.
+        // Pairs met for earlier zones of the task already have ids.
+        if acc.len() < ids.list.len() {
+            acc.resize(ids.list.len(), 0.0);
         }
-        acc[id] += w;
-    };
+        for run in runs {
+            let w = run.frac * cell_area(run.row as usize);
+            let start =
+                (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+            let end = start + run.len as usize;
+            for_each_pair_streak(&xb[start..end], &xa[start..end], |b, a, n| {
+                let k = ((b as usize) << 8) | a as usize;
+                let mut id = ids.by_value[k] as usize;
+                if id == u16::MAX as usize {
+                    id = new_byte_pair(k, sb, sa, ids, acc);
+                }
+                acc[id] += n as f64 * w;
+            });
+        }
+        return;
+    }
     for run in runs {
         let w = run.frac * cell_area(run.row as usize);
         let start =
             (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
         let end = start + run.len as usize;
-        let (cb, ca) = (&vb[start..end], &va[start..end]);
-        let bytes = T::TABLE == 256;
-        for_each_pair_streak(cb, ca, |b, a, n| {
-            let id = if bytes {
-                // 8-bit: one table lookup per streak.
-                let k = (b.dense_index() << 8) | a.dense_index();
-                match ids.by_value[k] {
-                    u16::MAX => {
-                        let id = ids.id(sb.slot(b), sa.slot(a));
-                        ids.by_value[k] = id as u16;
-                        ids.used_values.push(k);
-                        id
-                    }
-                    id => id as usize,
-                }
-            } else {
-                ids.id(sb.slot(b), sa.slot(a))
-            };
-            add(id, n as f64 * w);
+        for_each_pair_streak(&vb[start..end], &va[start..end], |b, a, n| {
+            let id = ids.id(sb.slot(b), sa.slot(a));
+            if id >= acc.len() {
+                acc.resize(id + 1, 0.0);
+            }
+            acc[id] += n as f64 * w;
         });
     }
+}
+
+/// The pair id of 8-bit values `k = before × 256 + after` met for the first
+/// time in a task; `acc` grows to hold it.
+#[cold]
+#[inline(never)]
+fn new_byte_pair<T: ClassPixel>(
+    k: usize,
+    sb: &mut Slots<T>,
+    sa: &mut Slots<T>,
+    ids: &mut PairIds,
+    acc: &mut Vec<f64>,
+) -> usize {
+    let id = ids.id(
+        sb.slot(T::from_dense_index(k >> 8)),
+        sa.slot(T::from_dense_index(k & 0xff)),
+    );
+    ids.by_value[k] = id as u16;
+    ids.used_values.push(k);
+    if id >= acc.len() {
+        acc.resize(id + 1, 0.0);
+    }
+    id
 }
 
 fn change_task<T: ClassPixel>(

@@ -104,6 +104,31 @@ pub enum Error {
 }
 
 /// The message of a GDAL error without the `CPL error class …` wrapping.
+/// GDAL's last error message (after a failed call through `gdal_sys`), or
+/// `fallback` when GDAL recorded none.
+pub(crate) fn last_cpl_error(fallback: &str) -> String {
+    // SAFETY: CPLGetLastErrorMsg returns a pointer to a NUL-terminated
+    // thread-local string that stays valid until the next GDAL call on this
+    // thread; it is copied before any other call.
+    #[allow(unsafe_code)]
+    let msg = unsafe {
+        let p = gdal_sys::CPLGetLastErrorMsg();
+        if p.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(p)
+                .to_string_lossy()
+                .trim()
+                .to_string()
+        }
+    };
+    if msg.is_empty() {
+        fallback.to_string()
+    } else {
+        msg
+    }
+}
+
 pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
     match e {
         gdal::errors::GdalError::CplError { msg, .. } => msg.trim().to_string(),

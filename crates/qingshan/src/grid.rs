@@ -118,6 +118,20 @@ impl Window {
     pub fn row_end(&self) -> usize {
         self.row + self.height
     }
+
+    /// Whether the window is made of whole blocks of size `block` of a
+    /// raster of `size` (columns, rows): it starts on a block corner and
+    /// ends on one or at the raster's edge, and lies inside the raster.
+    pub fn whole_blocks(&self, block: (usize, usize), size: (usize, usize)) -> bool {
+        let edge = |start: usize, len: usize, b: usize, total: usize| {
+            b > 0
+                && len > 0
+                && start.is_multiple_of(b)
+                && start + len <= total
+                && ((start + len).is_multiple_of(b) || start + len == total)
+        };
+        edge(self.col, self.width, block.0, size.0) && edge(self.row, self.height, block.1, size.1)
+    }
 }
 
 /// A raster grid: transform, size and CRS.
