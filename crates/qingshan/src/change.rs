@@ -349,11 +349,13 @@ fn common_type(b: &Tile, a: &Tile) -> Result<PixelType> {
 /// Dense ids of (before slot, after slot) pairs within one task.
 #[derive(Default)]
 struct PairIds {
-    table: Vec<u16>,
-    map: HashMap<(usize, usize), u16>,
+    table: Vec<u32>,
+    map: HashMap<(usize, usize), u32>,
     list: Vec<(usize, usize)>,
     /// For 8-bit rasters: pair id by `before × 256 + after` value, so a
-    /// streak costs one lookup instead of three.
+    /// streak costs one lookup instead of three. (Ids fit: at most 65,536
+    /// pairs; the last one, equal to the `u16::MAX` marker, is simply never
+    /// cached and takes the slow path.)
     by_value: Vec<u16>,
     /// Keys set in `by_value` (to reset them cheaply for the next task).
     used_values: Vec<usize>,
@@ -366,11 +368,11 @@ impl PairIds {
     /// allocations of the previous one.
     fn reset(&mut self, bytes: bool) {
         if self.table.is_empty() {
-            self.table = vec![u16::MAX; STRIDE * STRIDE];
+            self.table = vec![u32::MAX; STRIDE * STRIDE];
         }
         for &(sb, sa) in &self.list {
             if sb < STRIDE && sa < STRIDE {
-                self.table[sb * STRIDE + sa] = u16::MAX;
+                self.table[sb * STRIDE + sa] = u32::MAX;
             }
         }
         self.list.clear();
@@ -389,10 +391,10 @@ impl PairIds {
         if sb < STRIDE && sa < STRIDE {
             let k = sb * STRIDE + sa;
             let v = self.table[k];
-            if v != u16::MAX {
+            if v != u32::MAX {
                 return v as usize;
             }
-            let id = self.list.len() as u16;
+            let id = self.list.len() as u32;
             self.list.push((sb, sa));
             self.table[k] = id;
             return id as usize;
@@ -400,7 +402,7 @@ impl PairIds {
         if let Some(&v) = self.map.get(&(sb, sa)) {
             return v as usize;
         }
-        let id = self.list.len() as u16;
+        let id = self.list.len() as u32;
         self.list.push((sb, sa));
         self.map.insert((sb, sa), id);
         id as usize
@@ -1351,6 +1353,113 @@ mod tests {
                 progress: None,
             },
         }
+    }
+
+    /// More distinct (before, after) pairs in one window than a 16-bit id
+    /// can number (wide class codes): every pair keeps its own area, for
+    /// 16- and 8-bit cells alike.
+    #[test]
+    fn pairs_beyond_16_bit_ids_keep_their_own_areas() {
+        fn check<T: ClassPixel + TryFrom<usize>>(side: usize, modulus: usize) {
+            let mut tile =
+                Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
+            tile.nodata = None;
+            let legend = Legend::builtin("clcd").unwrap();
+            let cell = |i: usize| T::try_from(i).ok().unwrap();
+            let n = side * side;
+            let before: Vec<T> = (0..n).map(|i| cell(i % modulus)).collect();
+            let after: Vec<T> = (0..n).map(|i| cell((i / modulus) % modulus)).collect();
+            let window = Window {
+                col: 0,
+                row: 0,
+                width: side,
+                height: side,
+            };
+            let runs: Vec<Run> = (0..side as u32)
+                .map(|row| Run {
+                    row,
+                    col: 0,
+                    len: side as u32,
+                    frac: 1.0,
+                })
+                .collect();
+            let (mut sb, mut sa) = (
+                Slots::<T>::new(&tile, &legend),
+                Slots::<T>::new(&tile, &legend),
+            );
+            let mut ids = PairIds::default();
+            ids.reset(T::TABLE == 256);
+            let mut acc = Vec::new();
+            accumulate_pairs(
+                &runs,
+                &before,
+                &after,
+                window,
+                |_| 2.0,
+                &mut sb,
+                &mut sa,
+                &mut ids,
+                &mut acc,
+            );
+            // Independent count: cells per (before, after) code pair.
+            let mut expected: HashMap<(ClassCode, ClassCode), f64> = HashMap::new();
+            for (b, a) in before.iter().zip(&after) {
+                *expected.entry((b.code(), a.code())).or_default() += 2.0;
+            }
+            let mut got: HashMap<(ClassCode, ClassCode), f64> = HashMap::new();
+            for (id, &area) in acc.iter().enumerate() {
+                if area != 0.0 {
+                    let (b, a) = ids.list[id];
+                    *got.entry((sb.codes[b], sa.codes[a])).or_default() += area;
+                }
+            }
+            assert_eq!(got, expected);
+        }
+        // 400 × 400 cells, 300 codes per date: 90,000 distinct pairs.
+        check::<u16>(400, 300);
+        check::<i32>(400, 300);
+        // 8-bit: all 65,536 pairs (value 0 is a class here: no nodata).
+        check::<u8>(400, 256);
+    }
+
+    /// More distinct codes in one window than a 16-bit slot can number:
+    /// each code keeps its own class area.
+    #[test]
+    fn codes_beyond_16_bit_slots_keep_their_own_areas() {
+        let mut tile =
+            Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
+        tile.nodata = None;
+        let legend = Legend::builtin("clcd").unwrap();
+        let side = 300;
+        // 90,000 cells, each its own code.
+        let cells: Vec<u32> = (0..side * side).map(|i| 1000 + i as u32).collect();
+        let window = Window {
+            col: 0,
+            row: 0,
+            width: side,
+            height: side,
+        };
+        let runs: Vec<Run> = (0..side as u32)
+            .map(|row| Run {
+                row,
+                col: 0,
+                len: side as u32,
+                frac: 0.5,
+            })
+            .collect();
+        let mut slots = Slots::<u32>::new(&tile, &legend);
+        let mut acc = Vec::new();
+        crate::zonal::accumulate_runs(&runs, &cells, window, |_| 4.0, &mut slots, &mut acc);
+        let mut got: Vec<(ClassCode, f64)> = acc
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a != 0.0)
+            .map(|(s, &a)| (slots.codes[s], a))
+            .collect();
+        got.sort_by_key(|g| g.0);
+        let expected: Vec<(ClassCode, f64)> =
+            cells.iter().map(|&c| (c as ClassCode, 2.0)).collect();
+        assert_eq!(got, expected);
     }
 
     /// Towns and red lines (in another CRS) in one pass over tiled dates:

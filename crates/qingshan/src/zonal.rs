@@ -96,15 +96,15 @@ impl ZoneAccum {
 
 /// Maps pixel values to small per-task slot numbers (slot 0 = nodata).
 pub(crate) struct Slots<T: ClassPixel> {
-    table: Vec<u16>,
-    map: HashMap<ClassCode, u16>,
+    table: Vec<u32>,
+    map: HashMap<ClassCode, u32>,
     /// Code of each slot (slot 0 unused).
     pub(crate) codes: Vec<ClassCode>,
     nodata: Option<T>,
     legend_nodata: Vec<ClassCode>,
 }
 
-const UNSET: u16 = u16::MAX;
+const UNSET: u32 = u32::MAX;
 
 impl<T: ClassPixel> Slots<T> {
     pub(crate) fn new(tile: &Tile, legend: &Legend) -> Self {
@@ -124,7 +124,8 @@ impl<T: ClassPixel> Slots<T> {
             0
         } else {
             self.codes.push(code);
-            (self.codes.len() - 1) as u16
+            // A window holds at most 2^32 − 2 cells, so slots stay below UNSET.
+            (self.codes.len() - 1) as u32
         };
         if T::TABLE > 0 {
             self.table[v.dense_index()] = slot;
