@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::coverage::{Run, Scratch};
 use crate::engine::{self, PlanItem, Readers, RunOptions, Runner, Task, TilePlan};
-use crate::grid::{GeoTransform, Grid, Window};
+use crate::grid::{GeoTransform, Grid, Misfit, Window};
 use crate::legend::{ClassCode, Legend};
 use crate::raster::{
     Buffers, ClassPixel, ClassRasterWriter, LandCover, PixelType, RasterSpec, Tile,
@@ -190,10 +190,6 @@ struct Pair {
     region: Window,
 }
 
-fn same(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-300)
-}
-
 /// Pairs the tiles of two dates; fails, naming both files, when the grids
 /// differ in CRS, pixel size or alignment.
 fn pair_tiles(before: &LandCover, after: &LandCover) -> Result<(Vec<Pair>, Vec<String>)> {
@@ -202,52 +198,8 @@ fn pair_tiles(before: &LandCover, after: &LandCover) -> Result<(Vec<Pair>, Vec<S
         second: a.path.clone(),
         reason,
     };
-    let check = |b: &Tile, a: &Tile| -> Result<(i64, i64)> {
-        if !b.grid.crs.same_as(&a.grid.crs) {
-            return Err(mismatch(
-                b,
-                a,
-                format!(
-                    "the two dates have different CRSs ({} vs {}); warp one onto the other's grid with gdalwarp",
-                    b.grid.crs.label, a.grid.crs.label
-                ),
-            ));
-        }
-        let (gb, ga) = (&b.grid.transform.0, &a.grid.transform.0);
-        if !(same(gb[1], ga[1], 1e-9)
-            && same(gb[5], ga[5], 1e-9)
-            && gb[2] == ga[2]
-            && gb[4] == ga[4])
-        {
-            return Err(mismatch(
-                b,
-                a,
-                format!(
-                    "the two dates have different pixel sizes ({}×{} vs {}×{}); resample one with gdalwarp -tr -tap",
-                    gb[1], gb[5], ga[1], ga[5]
-                ),
-            ));
-        }
-        let inv = b.grid.transform;
-        let (dc, dr) = inv
-            .to_pixel(ga[0], ga[3])
-            .ok_or_else(|| mismatch(b, a, "degenerate geotransform".into()))?;
-        // `dc, dr`: the after grid's origin in before pixels; after pixel =
-        // before pixel − (dc, dr).
-        let (rc, rr) = (dc.round(), dr.round());
-        if (dc - rc).abs() > 1e-6 || (dr - rr).abs() > 1e-6 {
-            return Err(mismatch(
-                b,
-                a,
-                format!(
-                    "the grids are not aligned (the second is offset by {:.4} × {:.4} pixels); warp it with gdalwarp -tap onto the first's grid",
-                    dc - dc.floor(),
-                    dr - dr.floor()
-                ),
-            ));
-        }
-        Ok((-(rc as i64), -(rr as i64)))
-    };
+    let check =
+        |b: &Tile, a: &Tile| -> Result<(i64, i64)> { grid_offset(b, a).map(|(c, r)| (-c, -r)) };
     let mut warnings = Vec::new();
     if before.tiles.len() == 1 && after.tiles.len() == 1 {
         let (b, a) = (&before.tiles[0], &after.tiles[0]);
@@ -300,27 +252,16 @@ fn pair_tiles(before: &LandCover, after: &LandCover) -> Result<(Vec<Pair>, Vec<S
             ),
         ));
     }
-    let mut pairs = Vec::new();
-    for (bi, b) in before.tiles.iter().enumerate() {
-        let found = after.tiles.iter().position(|a| {
-            (a.grid.width, a.grid.height) == (b.grid.width, b.grid.height)
-                && matches!(check(b, a), Ok((0, 0)))
-        });
-        let Some(ai) = found else {
-            check(b, &after.tiles[bi])?;
-            return Err(mismatch(
-                b,
-                &after.tiles[bi],
-                "no tile of the second date has this tile's exact extent; build one VRT per date with gdalbuildvrt and pass those".into(),
-            ));
-        };
-        pairs.push(Pair {
+    let pairs = pair_identical(&before.tiles, &after.tiles)?
+        .into_iter()
+        .enumerate()
+        .map(|(bi, ai)| Pair {
             before: bi,
             after: ai,
             offset: (0, 0),
-            region: b.grid.full_window(),
-        });
-    }
+            region: before.tiles[bi].grid.full_window(),
+        })
+        .collect();
     Ok((pairs, warnings))
 }
 
@@ -907,7 +848,9 @@ fn one_pass(
     // are bit for bit what a `stats` pass gives: the after tiles are the
     // ones `stats` reads, on the before tiles' exact grids, in the same
     // order, with the same pixel type and blocks (so the same windows;
-    // equal grids also mean no offset and whole-tile regions).
+    // equal grids also mean no offset and whole-tile regions). Equal to
+    // the bit, not just sharing cells (`Grid::cell_offset`): cell areas
+    // come from the transform.
     let stats_exact = after_stats
         && raster_path.is_none()
         && (via_tiles || after.tiles == expanded.1.tiles)
@@ -1106,29 +1049,83 @@ pub(crate) fn change_tiles(
     )
 }
 
-/// The after tile on the same grid as each before tile (tile sets of two
-/// dates must pair one to one), or an error naming the tile without one.
-pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usize>> {
-    let by_grid = |t: &Tile| {
-        let g = &t.grid.transform.0;
-        format!(
-            "{}|{}x{}|{:?}",
-            t.grid.crs.wkt, t.grid.width, t.grid.height, g
-        )
+/// Where after tile `a`'s first cell lies on before tile `b`'s grid
+/// ([`Grid::cell_offset`]), or an error naming both files and how their
+/// grids differ.
+fn grid_offset(b: &Tile, a: &Tile) -> Result<(i64, i64)> {
+    let (gb, ga) = (&b.grid.transform.0, &a.grid.transform.0);
+    let reason = match b.grid.cell_offset(&a.grid) {
+        Ok(offset) => return Ok(offset),
+        Err(Misfit::Crs) => format!(
+            "the two dates have different CRSs ({} vs {}); warp one onto the other's grid with gdalwarp",
+            b.grid.crs.label, a.grid.crs.label
+        ),
+        Err(Misfit::PixelSize) => format!(
+            "the two dates have different pixel sizes ({}×{} vs {}×{}); resample one with gdalwarp -tr -tap",
+            gb[1], gb[5], ga[1], ga[5]
+        ),
+        Err(Misfit::Shifted(c, r)) => format!(
+            "the grids are not aligned (the second is offset by {c:.4} × {r:.4} pixels); warp it with gdalwarp -tap onto the first's grid"
+        ),
     };
-    let index: HashMap<String, usize> = after
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (by_grid(t), i))
-        .collect();
+    Err(Error::GridMismatch {
+        first: b.path.clone(),
+        second: a.path.clone(),
+        reason,
+    })
+}
+
+/// For each before tile, the after tile with exactly its cells (same CRS,
+/// pixel size, alignment, origin and size: [`Grid::cell_offset`] is
+/// `(0, 0)`); tile sets of two dates must pair one to one. An error names
+/// a before tile without one.
+pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usize>> {
+    let Some(first) = after.first() else {
+        return Err(Error::Invalid(
+            "no tiles were given for the second date".into(),
+        ));
+    };
+    // After tiles by where they lie on the first one's grid; the few not
+    // aligned with it (tiles of a set need only share CRS and pixel size)
+    // are searched one by one.
+    let key = |t: &Tile| {
+        first
+            .grid
+            .cell_offset(&t.grid)
+            .ok()
+            .map(|o| (o, t.grid.width, t.grid.height))
+    };
+    let mut index = HashMap::new();
+    let mut loose = Vec::new();
+    for (i, a) in after.iter().enumerate() {
+        match key(a) {
+            Some(k) => {
+                index.entry(k).or_insert(i);
+            }
+            None => loose.push(i),
+        }
+    }
+    let same_cells = |b: &Tile, a: &Tile| {
+        (a.grid.width, a.grid.height) == (b.grid.width, b.grid.height)
+            && b.grid.cell_offset(&a.grid) == Ok((0, 0))
+    };
     before
         .iter()
-        .map(|b| {
-            index.get(&by_grid(b)).copied().ok_or_else(|| {
-                Error::raster(
-                    &b.path,
-                    "no tile of the second date has this tile's exact grid (CRS, origin, size); tile sets of two dates must pair one to one",
-                )
+        .enumerate()
+        .map(|(bi, b)| {
+            if let Some(&i) = key(b).and_then(|k| index.get(&k)) {
+                return Ok(i);
+            }
+            if let Some(&i) = loose.iter().find(|&&i| same_cells(b, &after[i])) {
+                return Ok(i);
+            }
+            // Say how it differs from the tile in the same place in the list.
+            let a = &after[bi.min(after.len() - 1)];
+            grid_offset(b, a)?;
+            Err(Error::GridMismatch {
+                first: b.path.clone(),
+                second: a.path.clone(),
+                reason: "no tile of the second date has this tile's exact extent; build one VRT per date with gdalbuildvrt and pass those".into(),
             })
         })
         .collect()

@@ -134,6 +134,25 @@ impl Window {
     }
 }
 
+/// Why one grid's cells do not line up with another's ([`Grid::cell_offset`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Misfit {
+    /// The CRSs differ.
+    Crs,
+    /// The pixel sizes or rotation terms differ (by more than 1e-9
+    /// relative).
+    PixelSize,
+    /// Same CRS and pixel size, but the cells are shifted against each
+    /// other by these fractions of a cell (columns, rows).
+    Shifted(f64, f64),
+}
+
+/// Relative tolerance on pixel sizes and rotation terms for two grids to
+/// share cells.
+const PIXEL_SIZE_RTOL: f64 = 1e-9;
+/// Tolerance, in cells, on the shift between two grids' origins.
+const SHIFT_TOL: f64 = 1e-6;
+
 /// A raster grid: transform, size and CRS.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
@@ -148,6 +167,35 @@ pub struct Grid {
 }
 
 impl Grid {
+    /// Where `other`'s first cell lies on this grid, in whole cells
+    /// `(col, row)` (negative: left of or above this grid's origin), when
+    /// both grids have the same CRS, pixel size and rotation (to 1e-9
+    /// relative) and their cells line up (to 1e-6 of a cell). Every place
+    /// that reads rasters cell to cell — the two dates of `change`, tile
+    /// sets of two dates, `batch`, the tiles of a mosaic VRT — decides
+    /// with this one rule.
+    pub fn cell_offset(&self, other: &Grid) -> std::result::Result<(i64, i64), Misfit> {
+        if !self.crs.same_as(&other.crs) {
+            return Err(Misfit::Crs);
+        }
+        let (g, o) = (&self.transform.0, &other.transform.0);
+        let scale = g[1].abs().max(g[5].abs());
+        let close = |a: f64, b: f64| (a - b).abs() <= PIXEL_SIZE_RTOL * a.abs().max(b.abs());
+        let small = |a: f64, b: f64| (a - b).abs() <= PIXEL_SIZE_RTOL * scale;
+        if !(close(g[1], o[1]) && close(g[5], o[5]) && small(g[2], o[2]) && small(g[4], o[4])) {
+            return Err(Misfit::PixelSize);
+        }
+        let (dc, dr) = self
+            .transform
+            .to_pixel(o[0], o[3])
+            .ok_or(Misfit::PixelSize)?;
+        let (rc, rr) = (dc.round(), dr.round());
+        if (dc - rc).abs() > SHIFT_TOL || (dr - rr).abs() > SHIFT_TOL {
+            return Err(Misfit::Shifted(dc - dc.floor(), dr - dr.floor()));
+        }
+        Ok((rc as i64, rr as i64))
+    }
+
     /// Map-space bounding box `(xmin, ymin, xmax, ymax)` of the grid.
     pub fn bounds(&self) -> (f64, f64, f64, f64) {
         let corners = [
@@ -239,5 +287,79 @@ mod tests {
         assert_eq!(ws.iter().map(Window::cells).sum::<usize>(), 300 * 130);
         assert_eq!(ws[2].width, 300 - 256);
         assert_eq!(ws[8].height, 130 - 128);
+    }
+
+    fn crs(epsg: u32) -> Crs {
+        Crs {
+            wkt: format!("EPSG:{epsg}"),
+            label: format!("EPSG:{epsg}"),
+            epsg: Some(epsg),
+            geographic: false,
+            ellipsoid: crate::area::Ellipsoid::GRS80,
+            linear_unit_m: 1.0,
+        }
+    }
+
+    fn grid_at(epsg: u32, gt: [f64; 6]) -> Grid {
+        Grid {
+            transform: GeoTransform(gt),
+            width: 20,
+            height: 10,
+            crs: crs(epsg),
+        }
+    }
+
+    /// One rule for "these grids share cells": whole-cell shifts give the
+    /// offset; rounding-level differences (1e-9 of a cell, 1e-12 of a pixel
+    /// size) do not matter; a fraction of a cell, another pixel size or
+    /// rotation, or another CRS is a misfit, and says which.
+    #[test]
+    fn cell_offset_finds_whole_cell_shifts_and_names_misfits() {
+        let base = [590_000.0, 30.0, 0.0, 3_900_000.0, 0.0, -30.0];
+        let g = grid_at(4545, base);
+        let with = |f: &dyn Fn(&mut [f64; 6])| {
+            let mut t = base;
+            f(&mut t);
+            grid_at(4545, t)
+        };
+        assert_eq!(g.cell_offset(&g), Ok((0, 0)));
+        // Three cells right, two cells up.
+        let moved = with(&|t| {
+            t[0] += 90.0;
+            t[3] += 60.0;
+        });
+        assert_eq!(g.cell_offset(&moved), Ok((3, -2)));
+        assert_eq!(moved.cell_offset(&g), Ok((-3, 2)));
+        // Rounding noise.
+        let noisy = with(&|t| {
+            t[0] += 30.0 * 1e-9;
+            t[1] *= 1.0 + 1e-12;
+            t[5] *= 1.0 - 1e-12;
+        });
+        assert_eq!(g.cell_offset(&noisy), Ok((0, 0)));
+        // A quarter of a cell across, half a cell down.
+        let shifted = with(&|t| {
+            t[0] += 7.5;
+            t[3] -= 15.0;
+        });
+        match g.cell_offset(&shifted) {
+            Err(Misfit::Shifted(c, r)) => {
+                assert!((c - 0.25).abs() < 1e-9 && (r - 0.5).abs() < 1e-9, "{c} {r}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            g.cell_offset(&with(&|t| t[1] = 10.0)),
+            Err(Misfit::PixelSize)
+        );
+        assert_eq!(
+            g.cell_offset(&with(&|t| t[5] *= 1.0 + 1e-6)),
+            Err(Misfit::PixelSize)
+        );
+        assert_eq!(
+            g.cell_offset(&with(&|t| t[2] = 0.5)),
+            Err(Misfit::PixelSize)
+        );
+        assert_eq!(g.cell_offset(&grid_at(32649, base)), Err(Misfit::Crs));
     }
 }

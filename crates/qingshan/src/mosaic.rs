@@ -180,32 +180,18 @@ fn rect(node: roxmltree::Node<'_, '_>) -> Option<(usize, usize, usize, usize)> {
 }
 
 /// Whether tile `t`, placed at `s.dst`, holds exactly the VRT's cells
-/// there: whole file, same pixel type and nodata, same CRS, and a
-/// geotransform that puts it where the VRT does.
+/// there: whole file, same pixel type and nodata, and a grid whose cells
+/// line up with the VRT's ([`crate::grid::Grid::cell_offset`]) at that
+/// place.
 fn fits(vrt: &Tile, t: &Tile, s: &Source) -> bool {
     let (x, y, w, h) = s.dst;
-    if (t.grid.width, t.grid.height) != (w, h)
-        || x + w > vrt.grid.width
-        || y + h > vrt.grid.height
-        || t.pixel_type != vrt.pixel_type
-        || t.nodata != vrt.nodata
-        || s.nodata.is_some_and(|v| Some(v) != vrt.nodata)
-        || !t.grid.crs.same_as(&vrt.grid.crs)
-    {
-        return false;
-    }
-    let v = &vrt.grid.transform.0;
-    let g = &t.grid.transform.0;
-    let cell = vrt.grid.transform.pixel_size();
-    let tol = 1e-6 * cell.0.min(cell.1);
-    let close_rel = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
-    let (ox, oy) = (
-        v[0] + x as f64 * v[1] + y as f64 * v[2],
-        v[3] + x as f64 * v[4] + y as f64 * v[5],
-    );
-    (g[0] - ox).abs() <= tol
-        && (g[3] - oy).abs() <= tol
-        && [1, 2, 4, 5].iter().all(|&i| close_rel(g[i], v[i]))
+    (t.grid.width, t.grid.height) == (w, h)
+        && x + w <= vrt.grid.width
+        && y + h <= vrt.grid.height
+        && t.pixel_type == vrt.pixel_type
+        && t.nodata == vrt.nodata
+        && s.nodata.is_none_or(|v| Some(v) == vrt.nodata)
+        && vrt.grid.cell_offset(&t.grid) == Ok((x as i64, y as i64))
 }
 
 #[cfg(test)]

@@ -260,3 +260,125 @@ fn transition_raster_codes_every_cell() {
     );
     assert_eq!(ds.geo_transform().unwrap(), g.transform.0);
 }
+
+/// `change` on tile lists and `batch --after-tiles` pair the tiles of two
+/// dates by one rule: an after tile whose origin differs by rounding
+/// (1e-9 of a cell) still pairs, in any order, and both give the same
+/// transitions; a tile shifted by a quarter of a cell is refused by both.
+#[test]
+fn change_and_batch_pair_tile_sets_alike() {
+    use qingshan::batch::{Batch, BatchConfig, Merged, OverlapPolicy, ZoneInput, merge};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let left = grid(4545, 590_000.0, 3_900_000.0, 30.0, 20, 12);
+    let right = grid(4545, 590_600.0, 3_900_000.0, 30.0, 20, 12);
+    let before = [d.join("b_l.tif"), d.join("b_r.tif")];
+    write_raster::<u8>(&before[0], &left, None, |c, _| 1 + (c % 2) as u8);
+    write_raster::<u8>(&before[1], &right, None, |_, r| 2 + (r % 2) as u8);
+    let nudged = grid(4545, 590_600.0 + 30.0 * 1e-9, 3_900_000.0, 30.0, 20, 12);
+    let shifted = grid(4545, 590_607.5, 3_900_000.0, 30.0, 20, 12);
+    // Listed right tile first.
+    let after_ok = [d.join("a_r.tif"), d.join("a_l.tif")];
+    write_raster::<u8>(&after_ok[0], &nudged, None, |c, _| 4 + (c % 3) as u8);
+    write_raster::<u8>(&after_ok[1], &left, None, |_, _| 2);
+    let after_bad = [d.join("a_l.tif"), d.join("s_r.tif")];
+    write_raster::<u8>(&after_bad[1], &shifted, None, |_, _| 2);
+    let zones = d.join("z.geojson");
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4545),
+            &[("z", vec![pixel_rect(&left, 3.5, 2.25, 37.75, 11.0)])],
+        ),
+    )
+    .unwrap();
+    let legend = Legend::builtin("clcd").unwrap();
+    let opts = RunOptions {
+        threads: Some(2),
+        progress: None,
+    };
+    let strs = |p: &[std::path::PathBuf]| -> Vec<String> {
+        p.iter().map(|p| p.display().to_string()).collect()
+    };
+    let layer = ZoneLayer::read(&zones, &ZoneOptions::default()).unwrap();
+    let change = |after: &[std::path::PathBuf]| {
+        land_cover_change(
+            &LandCover::open(&strs(&before), 1).unwrap(),
+            &LandCover::open(&strs(after), 1).unwrap(),
+            &layer,
+            &legend,
+            &opts,
+            None,
+        )
+    };
+    let batch = |after: &[std::path::PathBuf], out: &str| -> qingshan::Result<ChangeReport> {
+        let out = d.join(out);
+        Batch::prepare(
+            BatchConfig {
+                tiles: before.to_vec(),
+                after_tiles: Some(after.to_vec()),
+                band: 1,
+                out_dir: out.clone(),
+                shard: None,
+                resume: false,
+                overlap: OverlapPolicy::Refuse,
+            },
+            ZoneInput::File(zones.clone(), ZoneOptions::default()),
+            legend.clone(),
+            &opts,
+        )?
+        .run(&opts)?;
+        match merge(&[out])?.1 {
+            Merged::Change(r) => Ok(r),
+            Merged::Stats(_) => panic!("a change batch merged to stats"),
+        }
+    };
+    let c = change(&after_ok).unwrap();
+    let b = batch(&after_ok, "ok").unwrap();
+    assert_eq!(c.zones[0].transitions, b.zones[0].transitions);
+    // Worked out cell by cell: the zone covers columns 3.5..37.75 of the
+    // two tiles side by side and rows 2.25..11; each cell counts with its
+    // overlap.
+    let overlap = |i: usize, lo: f64, hi: f64| (hi.min(i as f64 + 1.0) - lo.max(i as f64)).max(0.0);
+    let mut expected: std::collections::BTreeMap<i64, std::collections::BTreeMap<i64, f64>> =
+        Default::default();
+    for r in 0..12 {
+        for c in 0..40 {
+            let w = overlap(c, 3.5, 37.75) * overlap(r, 2.25, 11.0) * 900.0;
+            if w == 0.0 {
+                continue;
+            }
+            let (from, to) = if c < 20 {
+                (1 + (c % 2) as i64, 2)
+            } else {
+                (2 + (r % 2) as i64, 4 + ((c - 20) % 3) as i64)
+            };
+            *expected.entry(from).or_default().entry(to).or_default() += w;
+        }
+    }
+    let got = &c.zones[0].transitions;
+    assert_eq!(
+        got.iter()
+            .map(|(f, r)| (*f, r.keys().copied().collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|(f, r)| (*f, r.keys().copied().collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    );
+    for (f, row) in &expected {
+        for (t, area) in row {
+            assert_relative_eq!(got[f][t], *area, max_relative = 1e-12);
+        }
+    }
+    for e in [
+        change(&after_bad).unwrap_err(),
+        batch(&after_bad, "bad").unwrap_err(),
+    ] {
+        let msg = e.to_string();
+        assert!(
+            msg.contains("s_r.tif") && msg.contains("not aligned"),
+            "{msg}"
+        );
+    }
+}
