@@ -368,7 +368,44 @@ struct Partial {
     zones: Vec<(usize, TransitionAccum)>,
     /// The after date's class areas of zones below `Ctx::stats_zones`.
     stats: Vec<(usize, ZoneAccum)>,
-    codes: Option<Vec<u64>>,
+    codes: Option<Codes>,
+}
+
+/// A window of transition codes, in the output raster's own cell type (so
+/// a window waiting to be written holds 1 byte per cell for CLCD, not 8).
+enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Codes {
+    /// No codes yet, room for `cells`, in the cell type of `coding`'s
+    /// raster ([`TransitionCoding::nodata`] is that type's largest value).
+    fn with_capacity(coding: &TransitionCoding, cells: usize) -> Codes {
+        match coding.nodata {
+            255 => Codes::U8(Vec::with_capacity(cells)),
+            65_535 => Codes::U16(Vec::with_capacity(cells)),
+            _ => Codes::U32(Vec::with_capacity(cells)),
+        }
+    }
+
+    /// Appends `n` cells of `code`.
+    fn push_n(&mut self, code: u64, n: usize) {
+        match self {
+            Codes::U8(v) => v.resize(v.len() + n, code as u8),
+            Codes::U16(v) => v.resize(v.len() + n, code as u16),
+            Codes::U32(v) => v.resize(v.len() + n, code as u32),
+        }
+    }
+
+    fn set(&mut self, i: usize, code: u64) {
+        match self {
+            Codes::U8(v) => v[i] = code as u8,
+            Codes::U16(v) => v[i] = code as u16,
+            Codes::U32(v) => v[i] = code as u32,
+        }
+    }
 }
 
 /// Which raster, if any, tasks produce besides the per-zone partials.
@@ -559,22 +596,24 @@ fn change_task<T: ClassPixel>(
     }
     let codes = match ctx.mode {
         RasterMode::None => None,
-        RasterMode::Transitions(coding) => Some(
-            vb.iter()
-                .zip(va.iter())
-                .map(|(&b, &a)| {
-                    let (x, y) = (sb.slot(b), sa.slot(a));
-                    if x == 0 || y == 0 {
-                        coding.nodata
-                    } else {
-                        coding.code(sb.codes[x], sa.codes[y])
-                    }
-                })
-                .collect(),
-        ),
+        RasterMode::Transitions(coding) => {
+            // One code per streak of unchanged pairs.
+            let mut codes = Codes::with_capacity(&coding, cb.len());
+            for_each_pair_streak(cb, ca, |b, a, n| {
+                let (x, y) = (sb.slot(b), sa.slot(a));
+                let code = if x == 0 || y == 0 {
+                    coding.nodata
+                } else {
+                    coding.code(sb.codes[x], sa.codes[y])
+                };
+                codes.push_n(code, n as usize);
+            });
+            Some(codes)
+        }
         RasterMode::ConversionMask(coding) => {
             let w = task.window;
-            let mut codes = vec![0u64; w.cells()];
+            let mut codes = Codes::with_capacity(&coding, w.cells());
+            codes.push_n(0, w.cells());
             for &k in &task.zones {
                 let (_, cov) = &plan.coverages[k as usize];
                 cov.window_runs_into(w, &mut worker.scratch, &mut worker.runs);
@@ -587,7 +626,7 @@ fn change_task<T: ClassPixel>(
                         }
                         let (from, to) = (sb.codes[x], sa.codes[y]);
                         if ctx.legend.is_natural(from) && ctx.legend.is_artificial(to) {
-                            codes[r * w.width + c] = coding.code(from, to);
+                            codes.set(r * w.width + c, coding.code(from, to));
                         }
                     }
                 }
@@ -906,25 +945,36 @@ fn one_pass(
         if !via_tiles {
             return w;
         }
-        let g = tile.grid.transform.0;
-        let (c, r) = before.tiles[0]
-            .grid
-            .transform
-            .to_pixel(g[0], g[3])
-            .unwrap_or((0.0, 0.0));
-        Window {
-            col: w.col + c.round() as usize,
-            row: w.row + r.round() as usize,
-            ..w
+        // The mosaic's tiles line up with its grid (checked when it was
+        // read through them), at whole-cell offsets inside it.
+        match before.tiles[0].grid.cell_offset(&tile.grid) {
+            Ok((c, r)) => Window {
+                col: w.col + c as usize,
+                row: w.row + r as usize,
+                ..w
+            },
+            Err(_) => w,
         }
     };
     let mut writer = match (raster_path, out_pair, mode) {
         (Some(p), Some(pair), RasterMode::Transitions(c)) => Some(TransitionWriter::create(
-            p, before, &pair, legend, c, false,
+            p,
+            before,
+            &pair,
+            legend,
+            c,
+            false,
+            runner.threads(),
         )?),
-        (Some(p), Some(pair), RasterMode::ConversionMask(c)) => {
-            Some(TransitionWriter::create(p, before, &pair, legend, c, true)?)
-        }
+        (Some(p), Some(pair), RasterMode::ConversionMask(c)) => Some(TransitionWriter::create(
+            p,
+            before,
+            &pair,
+            legend,
+            c,
+            true,
+            runner.threads(),
+        )?),
         _ => None,
     };
     let n: usize = layers.iter().map(|l| l.zones.len()).sum();
@@ -1140,7 +1190,8 @@ enum TransitionWriter {
 
 impl TransitionWriter {
     /// A transition raster (`mask == false`: every cell, nodata where either
-    /// date is) or a conversion mask (`mask == true`: sparse, 0 = none).
+    /// date is) or a conversion mask (`mask == true`: sparse, 0 = none),
+    /// compressed on `threads` threads.
     fn create(
         path: &Path,
         before: &LandCover,
@@ -1148,6 +1199,7 @@ impl TransitionWriter {
         legend: &Legend,
         coding: TransitionCoding,
         mask: bool,
+        threads: usize,
     ) -> Result<Self> {
         let tile = &before.tiles[pair.before];
         let r = pair.region;
@@ -1201,6 +1253,7 @@ impl TransitionWriter {
             metadata,
             colors,
             sparse: mask,
+            threads,
         };
         Ok(match coding.nodata {
             255 => TransitionWriter::U8(ClassRasterWriter::create(path, &spec)?, r),
@@ -1209,27 +1262,20 @@ impl TransitionWriter {
         })
     }
 
-    fn write(&mut self, window: Window, codes: Vec<u64>) -> Result<()> {
+    fn write(&mut self, window: Window, codes: Codes) -> Result<()> {
         let shift = |r: &Window| Window {
             col: window.col - r.col,
             row: window.row - r.row,
             ..window
         };
-        match self {
-            TransitionWriter::U8(w, r) => {
-                let win = shift(r);
-                w.write(win, codes.into_iter().map(|c| c as u8).collect())?;
-            }
-            TransitionWriter::U16(w, r) => {
-                let win = shift(r);
-                w.write(win, codes.into_iter().map(|c| c as u16).collect())?;
-            }
-            TransitionWriter::U32(w, r) => {
-                let win = shift(r);
-                w.write(win, codes.into_iter().map(|c| c as u32).collect())?;
-            }
+        match (self, codes) {
+            (TransitionWriter::U8(w, r), Codes::U8(c)) => w.write(shift(r), c).map(drop),
+            (TransitionWriter::U16(w, r), Codes::U16(c)) => w.write(shift(r), c).map(drop),
+            (TransitionWriter::U32(w, r), Codes::U32(c)) => w.write(shift(r), c).map(drop),
+            _ => Err(Error::Invalid(
+                "internal: transition codes of another cell type than the raster".into(),
+            )),
         }
-        Ok(())
     }
 
     fn finish(self) -> Result<()> {

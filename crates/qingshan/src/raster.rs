@@ -740,6 +740,9 @@ pub struct RasterSpec<'a> {
     /// Leave blocks that are never written empty (they read as 0) instead
     /// of storing them: for masks that cover a small part of a large grid.
     pub sparse: bool,
+    /// Threads GDAL may use to compress blocks (its `NUM_THREADS`
+    /// creation option); 1 compresses on the writing thread.
+    pub threads: usize,
 }
 
 /// A one-band class raster being written as a tiled, DEFLATE-compressed
@@ -783,9 +786,18 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
             ("BLOCKXSIZE", "256"),
             ("BLOCKYSIZE", "256"),
             ("COMPRESS", "DEFLATE"),
+            // DEFLATE level 3: measured on a 108-Mpixel transition raster,
+            // 0.81 s and 14.0 MB against 3.07 s and 12.0 MB at GDAL's
+            // default level 6.
+            ("ZLEVEL", "3"),
             ("BIGTIFF", "IF_SAFER"),
         ] {
             options.set_name_value(k, v).map_err(werr)?;
+        }
+        if spec.threads > 1 {
+            options
+                .set_name_value("NUM_THREADS", &spec.threads.to_string())
+                .map_err(werr)?;
         }
         if spec.sparse {
             options.set_name_value("SPARSE_OK", "TRUE").map_err(werr)?;
@@ -970,6 +982,7 @@ mod tests {
             metadata: Vec::new(),
             colors: Vec::new(),
             sparse: false,
+            threads: 1,
         };
         let dir = tempfile::tempdir().unwrap();
         let entries = || std::fs::read_dir(dir.path()).unwrap().count();

@@ -41,6 +41,7 @@ pub fn write_raster<T: ClassPixel>(
             metadata: vec![],
             colors: vec![],
             sparse: false,
+            threads: 1,
         },
         |w, buf| {
             for r in 0..w.height {
