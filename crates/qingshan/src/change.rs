@@ -453,10 +453,8 @@ fn accumulate_pairs<T: ClassPixel>(
         }
         for run in runs {
             let w = run.frac * cell_area(run.row as usize);
-            let start =
-                (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
-            let end = start + run.len as usize;
-            for_each_pair_streak(&xb[start..end], &xa[start..end], |b, a, n| {
+            let cells = run.cells_in(window);
+            for_each_pair_streak(&xb[cells.clone()], &xa[cells], |b, a, n| {
                 let k = ((b as usize) << 8) | a as usize;
                 let mut id = ids.by_value[k] as usize;
                 if id == u16::MAX as usize {
@@ -469,10 +467,8 @@ fn accumulate_pairs<T: ClassPixel>(
     }
     for run in runs {
         let w = run.frac * cell_area(run.row as usize);
-        let start =
-            (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
-        let end = start + run.len as usize;
-        for_each_pair_streak(&vb[start..end], &va[start..end], |b, a, n| {
+        let cells = run.cells_in(window);
+        for_each_pair_streak(&vb[cells.clone()], &va[cells], |b, a, n| {
             let id = ids.id(sb.slot(b), sa.slot(a));
             if id >= acc.len() {
                 acc.resize(id + 1, 0.0);
@@ -618,15 +614,14 @@ fn change_task<T: ClassPixel>(
                 let (_, cov) = &plan.coverages[k as usize];
                 cov.window_runs_into(w, &mut worker.scratch, &mut worker.runs);
                 for run in &worker.runs {
-                    let (r, c0) = (run.row as usize - w.row, run.col as usize - w.col);
-                    for c in c0..c0 + run.len as usize {
-                        let (x, y) = (sb.slot(vb[[r, c]]), sa.slot(va[[r, c]]));
+                    for i in run.cells_in(w) {
+                        let (x, y) = (sb.slot(cb[i]), sa.slot(ca[i]));
                         if x == 0 || y == 0 {
                             continue;
                         }
                         let (from, to) = (sb.codes[x], sa.codes[y]);
                         if ctx.legend.is_natural(from) && ctx.legend.is_artificial(to) {
-                            codes.set(r * w.width + c, coding.code(from, to));
+                            codes.set(i, coding.code(from, to));
                         }
                     }
                 }
@@ -1398,34 +1393,47 @@ mod tests {
         }
     }
 
+    /// A fixture tile with its nodata value cleared (every value a class),
+    /// and the CLCD legend.
+    fn tile_without_nodata() -> (Tile, Legend) {
+        let mut tile =
+            Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
+        tile.nodata = None;
+        (tile, Legend::builtin("clcd").unwrap())
+    }
+
+    /// A `side × side` window at the origin and runs covering all of it,
+    /// each cell by `frac`.
+    fn whole_square(side: usize, frac: f64) -> (Window, Vec<Run>) {
+        let window = Window {
+            col: 0,
+            row: 0,
+            width: side,
+            height: side,
+        };
+        let runs = (0..side as u32)
+            .map(|row| Run {
+                row,
+                col: 0,
+                len: side as u32,
+                frac,
+            })
+            .collect();
+        (window, runs)
+    }
+
     /// More distinct (before, after) pairs in one window than a 16-bit id
     /// can number (wide class codes): every pair keeps its own area, for
     /// 16- and 8-bit cells alike.
     #[test]
     fn pairs_beyond_16_bit_ids_keep_their_own_areas() {
         fn check<T: ClassPixel + TryFrom<usize>>(side: usize, modulus: usize) {
-            let mut tile =
-                Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
-            tile.nodata = None;
-            let legend = Legend::builtin("clcd").unwrap();
+            let (tile, legend) = tile_without_nodata();
             let cell = |i: usize| T::try_from(i).ok().unwrap();
             let n = side * side;
             let before: Vec<T> = (0..n).map(|i| cell(i % modulus)).collect();
             let after: Vec<T> = (0..n).map(|i| cell((i / modulus) % modulus)).collect();
-            let window = Window {
-                col: 0,
-                row: 0,
-                width: side,
-                height: side,
-            };
-            let runs: Vec<Run> = (0..side as u32)
-                .map(|row| Run {
-                    row,
-                    col: 0,
-                    len: side as u32,
-                    frac: 1.0,
-                })
-                .collect();
+            let (window, runs) = whole_square(side, 1.0);
             let (mut sb, mut sa) = (
                 Slots::<T>::new(&tile, &legend),
                 Slots::<T>::new(&tile, &legend),
@@ -1469,27 +1477,11 @@ mod tests {
     /// each code keeps its own class area.
     #[test]
     fn codes_beyond_16_bit_slots_keep_their_own_areas() {
-        let mut tile =
-            Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
-        tile.nodata = None;
-        let legend = Legend::builtin("clcd").unwrap();
+        let (tile, legend) = tile_without_nodata();
         let side = 300;
         // 90,000 cells, each its own code.
         let cells: Vec<u32> = (0..side * side).map(|i| 1000 + i as u32).collect();
-        let window = Window {
-            col: 0,
-            row: 0,
-            width: side,
-            height: side,
-        };
-        let runs: Vec<Run> = (0..side as u32)
-            .map(|row| Run {
-                row,
-                col: 0,
-                len: side as u32,
-                frac: 0.5,
-            })
-            .collect();
+        let (window, runs) = whole_square(side, 0.5);
         let mut slots = Slots::<u32>::new(&tile, &legend);
         let mut acc = Vec::new();
         crate::zonal::accumulate_runs(&runs, &cells, window, |_| 4.0, &mut slots, &mut acc);

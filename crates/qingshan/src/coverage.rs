@@ -160,6 +160,17 @@ pub struct Run {
     pub frac: f64,
 }
 
+impl Run {
+    /// Where the run's cells are in the row-major buffer of `window` (which
+    /// must contain them).
+    #[inline(always)]
+    pub fn cells_in(&self, window: crate::grid::Window) -> std::ops::Range<usize> {
+        let start =
+            (self.row as usize - window.row) * window.width + (self.col as usize - window.col);
+        start..start + self.len as usize
+    }
+}
+
 /// Fractions below this are dropped as rounding noise (1e-13 of a cell).
 const FRAC_EPS: f64 = 1e-13;
 

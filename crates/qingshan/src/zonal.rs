@@ -175,13 +175,12 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
         let mut hist = [0.0f64; 256];
         for run in runs {
             let w = run.frac * cell_area(run.row as usize);
-            let start =
-                (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+            let cells = run.cells_in(window);
             if run.len == 1 {
-                hist[bytes[start] as usize] += w;
+                hist[bytes[cells.start] as usize] += w;
                 continue;
             }
-            for_each_streak(&bytes[start..start + run.len as usize], |v, n| {
+            for_each_streak(&bytes[cells], |v, n| {
                 hist[v as usize] += n as f64 * w;
             });
         }
@@ -205,16 +204,13 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
     };
     for run in runs {
         let w = run.frac * cell_area(run.row as usize);
-        let start =
-            (run.row as usize - window.row) * window.width + (run.col as usize - window.col);
+        let cells = run.cells_in(window);
         if run.len == 1 {
-            add(block[start], w);
+            add(block[cells.start], w);
             continue;
         }
         // Land cover comes in streaks of one class: add each streak once.
-        for_each_streak(&block[start..start + run.len as usize], |v, n| {
-            add(v, n as f64 * w)
-        });
+        for_each_streak(&block[cells], |v, n| add(v, n as f64 * w));
     }
 }
 
