@@ -169,13 +169,17 @@ impl TransitionCoding {
         }
     }
 
-    /// The code of one transition.
+    /// The code of one transition; `other` when a code is negative or not
+    /// below `factor`, or when `from × factor + to` does not fit below
+    /// `other` (legends with 5-digit codes in a 32-bit raster).
     pub fn code(&self, from: ClassCode, to: ClassCode) -> u64 {
         if (0..self.factor).contains(&from) && (0..self.factor).contains(&to) {
-            (from * self.factor + to) as u64
-        } else {
-            self.other
+            let code = (from * self.factor + to) as u64;
+            if code < self.other {
+                return code;
+            }
         }
+        self.other
     }
 }
 
@@ -493,8 +497,11 @@ fn new_byte_pair<T: ClassPixel>(
         sb.slot(T::from_dense_index(k >> 8)),
         sa.slot(T::from_dense_index(k & 0xff)),
     );
-    ids.by_value[k] = id as u16;
-    ids.used_values.push(k);
+    // Id 65,535 is the "not seen" marker: that one pair is never cached.
+    if id < u16::MAX as usize {
+        ids.by_value[k] = id as u16;
+        ids.used_values.push(k);
+    }
     if id >= acc.len() {
         acc.resize(id + 1, 0.0);
     }
@@ -1130,9 +1137,8 @@ pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usiz
             "no tiles were given for the second date".into(),
         ));
     };
-    // After tiles by where they lie on the first one's grid; the few not
-    // aligned with it (tiles of a set need only share CRS and pixel size)
-    // are searched one by one.
+    // After tiles by where they lie on the first one's grid (tiles of a
+    // set need only share CRS and pixel size, so some may not be in it).
     let key = |t: &Tile| {
         first
             .grid
@@ -1141,13 +1147,9 @@ pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usiz
             .map(|o| (o, t.grid.width, t.grid.height))
     };
     let mut index = HashMap::new();
-    let mut loose = Vec::new();
     for (i, a) in after.iter().enumerate() {
-        match key(a) {
-            Some(k) => {
-                index.entry(k).or_insert(i);
-            }
-            None => loose.push(i),
+        if let Some(k) = key(a) {
+            index.entry(k).or_insert(i);
         }
     }
     let same_cells = |b: &Tile, a: &Tile| {
@@ -1161,7 +1163,10 @@ pub(crate) fn pair_identical(before: &[Tile], after: &[Tile]) -> Result<Vec<usiz
             if let Some(&i) = key(b).and_then(|k| index.get(&k)) {
                 return Ok(i);
             }
-            if let Some(&i) = loose.iter().find(|&&i| same_cells(b, &after[i])) {
+            // Not in the index: an after tile not aligned with the first
+            // one, or one within tolerance of this tile but not of the
+            // first: search them all.
+            if let Some(i) = (0..after.len()).find(|&i| same_cells(b, &after[i])) {
                 return Ok(i);
             }
             // Say how it differs from the tile in the same place in the list.
@@ -1226,6 +1231,9 @@ impl TransitionWriter {
         for (from, cf) in &legend.classes {
             for (to, ct) in &legend.classes {
                 let code = coding.code(*from, *to);
+                if code == coding.other {
+                    continue;
+                }
                 metadata.push((
                     format!("TRANSITION_{code}"),
                     format!("{} -> {}", cf.name, ct.name),
@@ -1420,6 +1428,55 @@ mod tests {
             })
             .collect();
         (window, runs)
+    }
+
+    /// Codes that do not fit the raster's cell type become `other`, never
+    /// another transition's code; the raster's legend lists only codes
+    /// that fit.
+    #[test]
+    fn transition_codes_too_large_for_the_raster_are_other() {
+        let legend = Legend::from_toml(
+            r#"
+name = "wide"
+[[class]]
+code = 1
+name = "Forest"
+kind = "forest"
+[[class]]
+code = 54321
+name = "Five digits"
+kind = "cropland"
+"#,
+            "test",
+        )
+        .unwrap();
+        let coding = TransitionCoding::for_legend(&legend);
+        assert_eq!(coding.factor, 100_000);
+        assert_eq!(coding.code(1, 1), 100_001);
+        assert_eq!(coding.code(1, 54321), 154_321);
+        // 54321 × 100000 + 1 = 5,432,100,001 does not fit below u32::MAX − 1.
+        assert_eq!(coding.code(54321, 1), coding.other);
+        assert_eq!(coding.code(54321, 54321), coding.other);
+        assert_eq!(coding.code(-1, 1), coding.other);
+    }
+
+    /// A before tile within tolerance of its after tile but not of the
+    /// first after tile still finds its partner.
+    #[test]
+    fn tile_pairing_follows_each_pair_not_the_first_tile() {
+        let t = Tile::open(fx("landcover/clcd_2019/clcd_2019_r0c0.tif").as_ref(), 1).unwrap();
+        let px = t.grid.transform.0[1];
+        let nudged = |tile: &Tile, cells: f64| {
+            let mut n = tile.clone();
+            n.grid.transform.0[0] += cells * px;
+            n
+        };
+        // After: the tile itself, and a copy moved 0.9e-6 of a cell
+        // further along a second tile's place.
+        let w = t.grid.width as f64;
+        let after = vec![t.clone(), nudged(&t, w + 0.9e-6)];
+        let before = vec![nudged(&t, w + 1.1e-6), t.clone()];
+        assert_eq!(pair_identical(&before, &after).unwrap(), vec![1, 0]);
     }
 
     /// More distinct (before, after) pairs in one window than a 16-bit id

@@ -179,10 +179,11 @@ impl Grid {
             return Err(Misfit::Crs);
         }
         let (g, o) = (&self.transform.0, &other.transform.0);
-        let scale = g[1].abs().max(g[5].abs());
-        let close = |a: f64, b: f64| (a - b).abs() <= PIXEL_SIZE_RTOL * a.abs().max(b.abs());
-        let small = |a: f64, b: f64| (a - b).abs() <= PIXEL_SIZE_RTOL * scale;
-        if !(close(g[1], o[1]) && close(g[5], o[5]) && small(g[2], o[2]) && small(g[4], o[4])) {
+        // Every term against the pixel size (rotation included), so grids
+        // turned by 90° (pixel terms 0) tolerate rounding like any other.
+        let (px, py) = self.transform.pixel_size();
+        let tol = PIXEL_SIZE_RTOL * px.max(py);
+        if [1, 2, 4, 5].iter().any(|&i| (g[i] - o[i]).abs() > tol) {
             return Err(Misfit::PixelSize);
         }
         let (dc, dr) = self
@@ -361,5 +362,15 @@ mod tests {
             Err(Misfit::PixelSize)
         );
         assert_eq!(g.cell_offset(&grid_at(32649, base)), Err(Misfit::Crs));
+        // A grid turned by 90° (pixel terms 0, rotation terms ±30) with
+        // rounding noise still shares cells.
+        let turned = [590_000.0, 0.0, 30.0, 3_900_000.0, 30.0, 0.0];
+        let mut noisy = turned;
+        noisy[1] = 30.0 * 1e-13;
+        noisy[2] *= 1.0 + 1e-13;
+        assert_eq!(
+            grid_at(4545, turned).cell_offset(&grid_at(4545, noisy)),
+            Ok((0, 0))
+        );
     }
 }

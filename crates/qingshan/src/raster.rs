@@ -570,9 +570,18 @@ impl TileReader {
         let ds = open_raster(&tile.path)?;
         // GeoTIFF decodes a block straight into the buffer it is given;
         // reading through GDAL's block cache instead costs a cache block
-        // (allocation, page faults, a lock) and a copy per block.
-        let direct = (ds.driver().short_name() == "GTiff")
-            .then_some((tile.block, (tile.grid.width, tile.grid.height)));
+        // (allocation, page faults, a lock) and a copy per block. Block and
+        // raster size come from the dataset just opened, never from the
+        // `Tile` (a public value, possibly stale): GDALReadBlock writes a
+        // whole block of the file's own size.
+        let direct = if ds.driver().short_name() == "GTiff" {
+            let band = ds
+                .rasterband(tile.band)
+                .map_err(|e| Error::open(&tile.path, gdal_msg(&e)))?;
+            Some((band.block_size(), ds.raster_size()))
+        } else {
+            None
+        };
         Ok(TileReader {
             ds,
             band: tile.band,
@@ -633,6 +642,7 @@ fn read_blocks<T: ClassPixel>(
             // is what GDALReadBlock writes.
             #[allow(unsafe_code)]
             let err = unsafe {
+                gdal_sys::CPLErrorReset();
                 gdal_sys::GDALReadBlock(
                     band.c_rasterband(),
                     bx as i32,
@@ -641,9 +651,10 @@ fn read_blocks<T: ClassPixel>(
                 )
             };
             if err != gdal_sys::CPLErr::CE_None {
-                return Err(crate::error::last_cpl_error(&format!(
-                    "reading block ({bx}, {by}) failed"
-                )));
+                return Err(format!(
+                    "block ({bx}, {by}): {}",
+                    crate::error::last_cpl_error("could not be read")
+                ));
             }
             // This block's cells inside the window.
             let (c0, r0) = (bx * bw - window.col, by * bh - window.row);
@@ -1092,10 +1103,13 @@ mod tests {
                 "{name}: the planned windows are whole blocks"
             );
             assert!(!windows[aligned].whole_blocks(tile.block, size));
+            // A `Tile` value with another block size (stale, or made by
+            // hand: its fields are public) does not steer the block reads.
+            let mut stale = tile.clone();
+            stale.block = (16, 16);
+            let stale = TileReader::open(&stale).unwrap();
             let mut buf = Vec::new();
             for w in windows {
-                buf.clear();
-                reader.read::<T>(w, &mut buf).unwrap();
                 let expected: Vec<T> = (w.row..w.row_end())
                     .flat_map(|r| {
                         cells[r * size.0 + w.col..r * size.0 + w.col_end()]
@@ -1103,7 +1117,11 @@ mod tests {
                             .copied()
                     })
                     .collect();
-                assert_eq!(buf, expected, "{name}: window {w:?}");
+                for (how, r) in [("", &reader), (" (stale tile)", &stale)] {
+                    buf.clear();
+                    r.read::<T>(w, &mut buf).unwrap();
+                    assert_eq!(buf, expected, "{name}{how}: window {w:?}");
+                }
             }
         }
         let dir = tempfile::tempdir().unwrap();
