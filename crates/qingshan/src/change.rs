@@ -169,6 +169,16 @@ impl TransitionCoding {
         }
     }
 
+    /// The cell type of a raster with this coding: the narrowest whose
+    /// largest value is `nodata` (u8, u16 or u32).
+    pub fn cell_type(&self) -> PixelType {
+        match self.nodata {
+            255 => PixelType::U8,
+            65_535 => PixelType::U16,
+            _ => PixelType::U32,
+        }
+    }
+
     /// The code of one transition; `other` when a code is negative or not
     /// below `factor`, or when `from × factor + to` does not fit below
     /// `other` (legends with 5-digit codes in a 32-bit raster).
@@ -385,11 +395,11 @@ enum Codes {
 
 impl Codes {
     /// No codes yet, room for `cells`, in the cell type of `coding`'s
-    /// raster ([`TransitionCoding::nodata`] is that type's largest value).
+    /// raster.
     fn with_capacity(coding: &TransitionCoding, cells: usize) -> Codes {
-        match coding.nodata {
-            255 => Codes::U8(Vec::with_capacity(cells)),
-            65_535 => Codes::U16(Vec::with_capacity(cells)),
+        match coding.cell_type() {
+            PixelType::U8 => Codes::U8(Vec::with_capacity(cells)),
+            PixelType::U16 => Codes::U16(Vec::with_capacity(cells)),
             _ => Codes::U32(Vec::with_capacity(cells)),
         }
     }
@@ -1258,9 +1268,9 @@ impl TransitionWriter {
             sparse: mask,
             threads,
         };
-        Ok(match coding.nodata {
-            255 => TransitionWriter::U8(ClassRasterWriter::create(path, &spec)?, r),
-            65_535 => TransitionWriter::U16(ClassRasterWriter::create(path, &spec)?, r),
+        Ok(match coding.cell_type() {
+            PixelType::U8 => TransitionWriter::U8(ClassRasterWriter::create(path, &spec)?, r),
+            PixelType::U16 => TransitionWriter::U16(ClassRasterWriter::create(path, &spec)?, r),
             _ => TransitionWriter::U32(ClassRasterWriter::create(path, &spec)?, r),
         })
     }

@@ -103,7 +103,6 @@ pub enum Error {
     Invalid(String),
 }
 
-/// The message of a GDAL error without the `CPL error class …` wrapping.
 /// GDAL's last error message (after a failed call through `gdal_sys`), or
 /// `fallback` when GDAL recorded none.
 pub(crate) fn last_cpl_error(fallback: &str) -> String {
@@ -129,6 +128,7 @@ pub(crate) fn last_cpl_error(fallback: &str) -> String {
     }
 }
 
+/// The message of a GDAL error without the `CPL error class …` wrapping.
 pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
     match e {
         gdal::errors::GdalError::CplError { msg, .. } => msg.trim().to_string(),

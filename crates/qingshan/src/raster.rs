@@ -119,9 +119,7 @@ pub(crate) fn for_each_streak<T: ClassPixel>(cells: &[T], mut f: impl FnMut(T, u
             i += 1;
             let pattern = u64::from_le_bytes([v; 8]);
             while i + 8 <= len {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(&bytes[i..i + 8]);
-                let diff = u64::from_le_bytes(word) ^ pattern;
+                let diff = word(bytes, i) ^ pattern;
                 if diff != 0 {
                     // The first differing byte is the lowest non-zero one.
                     i += (diff.trailing_zeros() / 8) as usize;
@@ -944,6 +942,7 @@ pub fn polygonize(path: &Path) -> Result<Vec<(i64, geo::MultiPolygon<f64>)>> {
     // no progress callback is passed.
     #[allow(unsafe_code)]
     let err = unsafe {
+        gdal_sys::CPLErrorReset();
         gdal_sys::GDALPolygonize(
             band.c_rasterband(),
             band.c_rasterband(),
@@ -955,7 +954,10 @@ pub fn polygonize(path: &Path) -> Result<Vec<(i64, geo::MultiPolygon<f64>)>> {
         )
     };
     if err != gdal_sys::CPLErr::CE_None {
-        return Err(Error::raster(path, "GDAL polygonize failed"));
+        return Err(Error::raster(
+            path,
+            crate::error::last_cpl_error("GDAL polygonize failed"),
+        ));
     }
     let mut layer = layer;
     let mut out = Vec::new();
