@@ -95,7 +95,7 @@ def fixture_commands():
         ("merge-table", ["merge", "out/shard0", "out/shard1", "--format", "table"]),
         ("merge-change", ["merge", "out/batch_change", "--format", "csv"]),
         ("merge-geojson", ["merge", "out/shard0", "out/shard1", "--format", "geojson"]),
-        ("batch-read-only", ["batch", "--tiles", tiles19, "--read-only", "-q"]),
+        ("batch-read-only", ["batch", "--tiles", tiles19, "--read-only", "--out-dir", "out/ro", "-q"]),
         ("audit", ["audit", "--config", str(FX / "audit.toml"), "-o", "out/audit", "-q"]),
         ("audit-en", ["audit", "--config", str(FX / "audit.toml"), "-o", "out/audit_en", "-q",
                       "--lang", "en", "--map-size", "300"]),
@@ -148,11 +148,11 @@ def bench_commands():
         missing.append(str(ch_set))
     b_set = PEERS / "out-batch" / "set16"
     if b_set.is_dir():
-        tifs = [str(p) for p in sorted(b_set.rglob("*.tif"))]
+        tifs = sorted((b_set / "clcd_2019").glob("*.tif"))
         zones = sorted(b_set.glob("*.geojson"))
         if tifs and zones:
             cmds += [
-                ("bench-batch16", ["batch", "--tiles", str(b_set), "--zones", str(zones[0]), "--id-field", "zone_id",
+                ("bench-batch16", ["batch", "--tiles", str(b_set / "clcd_2019"), "--zones", str(zones[0]), "--id-field", "zone_id",
                                    "--out-dir", "out/bench_batch16", "-q"]),
             ]
         else:

@@ -435,7 +435,7 @@ fn write(
     format: Format,
     f: impl FnOnce(&mut dyn std::io::Write, Format) -> std::io::Result<()>,
 ) -> Result<()> {
-    report::write_atomic(path, |w| f(w, format))
+    qingshan::fsio::write_atomic(path, |w| f(w, format))
         .with_context(|| format!("writing {}", path.display()))
 }
 

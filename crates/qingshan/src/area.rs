@@ -11,9 +11,6 @@ use geo::{LineString, MultiPolygon, Polygon};
 use geographiclib_rs::{Geodesic, PolygonArea, Winding};
 use serde::{Deserialize, Serialize};
 
-use crate::grid::Grid;
-use crate::{Error, Result};
-
 /// Square metres in one mu (亩): 2000/3.
 pub const M2_PER_MU: f64 = 2000.0 / 3.0;
 /// Square metres in one hectare.
@@ -125,7 +122,7 @@ impl Ellipsoid {
     }
 }
 
-/// The area of each cell of a grid, in m².
+/// The area of each cell of a grid, in m² (see [`crate::grid::Grid::cell_areas`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum CellAreas {
     /// Projected grid: every cell has the same area.
@@ -135,31 +132,6 @@ pub enum CellAreas {
 }
 
 impl CellAreas {
-    /// Cell areas of `grid`: planar for projected CRSs, per row on the
-    /// CRS's ellipsoid for geographic ones (which must be north-up).
-    pub fn of(grid: &Grid) -> Result<CellAreas> {
-        let gt = &grid.transform;
-        if !grid.crs.geographic {
-            let unit = grid.crs.linear_unit_m;
-            return Ok(CellAreas::Planar(gt.cell_area() * unit * unit));
-        }
-        if !gt.is_north_up() {
-            return Err(Error::Invalid(format!(
-                "rotated geographic grids are not supported (CRS {}); warp to a north-up grid with gdalwarp",
-                grid.crs.label
-            )));
-        }
-        let g = gt.0;
-        let areas = (0..grid.height)
-            .map(|r| {
-                let lat1 = g[3] + r as f64 * g[5];
-                let lat2 = lat1 + g[5];
-                grid.crs.ellipsoid.quadrangle_area(lat1, lat2, g[1])
-            })
-            .collect();
-        Ok(CellAreas::PerRow(areas))
-    }
-
     /// Area of one cell of row `row`.
     #[inline]
     pub fn row(&self, row: usize) -> f64 {

@@ -25,9 +25,9 @@ use serde_json::{Map, Value};
 
 use crate::change::{ChangeReport, TransitionAccum, change_tiles, finish_change, pair_identical};
 use crate::engine::{PlanItem, Progress, Projected, RunOptions, Runner, TilePlan};
+use crate::fsio::write_atomic;
 use crate::legend::Legend;
 use crate::raster::Tile;
-use crate::report::write_atomic;
 use crate::srs::Reprojector;
 use crate::zonal::{StatsReport, ZoneAccum, finish_stats, stats_pass};
 use crate::zones::{Zone, ZoneLayer};
@@ -213,9 +213,9 @@ impl Merged {
 pub fn finish(out_dir: &Path) -> Result<(Merged, PathBuf, PathBuf)> {
     let (_, merged, qa) = merge(&[out_dir])?;
     let out = merged.path_in(out_dir);
-    crate::report::write_atomic(&out, |w| merged.write_json(w))?;
+    write_atomic(&out, |w| merged.write_json(w))?;
     let qa_path = out_dir.join("tiles_qa.csv");
-    crate::report::write_atomic(&qa_path, |w| write_qa_csv(&qa, w))?;
+    write_atomic(&qa_path, |w| write_qa_csv(&qa, w))?;
     Ok((merged, out, qa_path))
 }
 

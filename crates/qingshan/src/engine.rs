@@ -164,7 +164,10 @@ pub(crate) fn plan_items(
         let tile = &tiles[item.tile];
         let geoms = projected.get(layers, tile)?;
         let (windows, band_height) = tile.windows();
-        let cell_areas = CellAreas::of(&tile.grid).map_err(|e| Error::raster(&tile.path, e))?;
+        let cell_areas = tile
+            .grid
+            .cell_areas()
+            .map_err(|e| Error::raster(&tile.path, e))?;
         let r = item.region;
         let (c0, r0, c1, r1) = (
             r.col as f64,

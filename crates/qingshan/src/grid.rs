@@ -8,6 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::area::{CellAreas, Ellipsoid};
+use crate::{Error, Result};
+
 /// GDAL's affine geotransform `[x0, a, b, y0, d, e]`:
 /// `x = x0 + col·a + row·b`, `y = y0 + col·d + row·e`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,7 +77,7 @@ pub struct Crs {
     /// Geographic (lon/lat) rather than projected.
     pub geographic: bool,
     /// The CRS's ellipsoid.
-    pub ellipsoid: crate::area::Ellipsoid,
+    pub ellipsoid: Ellipsoid,
     /// Metres per linear unit of a projected CRS (1 for metres).
     pub linear_unit_m: f64,
 }
@@ -242,6 +245,31 @@ impl Grid {
             row += h;
         }
         out
+    }
+
+    /// Cell areas: planar for projected CRSs, per row on the CRS's
+    /// ellipsoid for geographic ones (which must be north-up).
+    pub fn cell_areas(&self) -> Result<CellAreas> {
+        let gt = &self.transform;
+        if !self.crs.geographic {
+            let unit = self.crs.linear_unit_m;
+            return Ok(CellAreas::Planar(gt.cell_area() * unit * unit));
+        }
+        if !gt.is_north_up() {
+            return Err(Error::Invalid(format!(
+                "rotated geographic grids are not supported (CRS {}); warp to a north-up grid with gdalwarp",
+                self.crs.label
+            )));
+        }
+        let g = gt.0;
+        let areas = (0..self.height)
+            .map(|r| {
+                let lat1 = g[3] + r as f64 * g[5];
+                let lat2 = lat1 + g[5];
+                self.crs.ellipsoid.quadrangle_area(lat1, lat2, g[1])
+            })
+            .collect();
+        Ok(CellAreas::PerRow(areas))
     }
 
     /// The whole grid as one window.

@@ -56,7 +56,8 @@
 //! - [`zonal`]: per-zone class areas and forest cover.
 //! - [`change`]: per-zone transition matrices between two dates.
 //! - [`redline`]: red-line version diff (area) and checks (nature, function).
-//! - [`report`]: JSON, CSV, GeoJSON and table outputs, atomic writes; the
+//! - [`fsio`]: the one place that writes files (atomic temp + rename).
+//! - [`report`]: JSON, CSV, GeoJSON and table outputs; the
 //!   HTML audit report and its PNG maps.
 //! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
@@ -69,6 +70,7 @@ pub mod change;
 pub mod coverage;
 mod engine;
 mod error;
+pub mod fsio;
 pub mod grid;
 pub mod legend;
 pub mod mosaic;

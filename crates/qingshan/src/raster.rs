@@ -13,6 +13,7 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use serde::{Deserialize, Serialize};
 
 use crate::error::gdal_msg;
+use crate::fsio::Pending;
 use crate::grid::{Crs, GeoTransform, Grid, Window};
 use crate::legend::ClassCode;
 use crate::{Error, Result, srs};
@@ -759,11 +760,10 @@ pub struct RasterSpec<'a> {
 /// [`ClassRasterWriter::finish`] renames it into place (dropping the writer
 /// unfinished removes it).
 pub struct ClassRasterWriter<T: ClassPixel> {
+    /// Declared before `out`: the dataset is closed before an uncommitted
+    /// output's temporary file is removed.
     ds: Option<Dataset>,
-    tmp: PathBuf,
-    path: PathBuf,
-    /// Renamed into place: the temporary file is gone.
-    done: bool,
+    out: Pending,
     _pixel: std::marker::PhantomData<T>,
 }
 
@@ -777,15 +777,11 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
 
         let grid = spec.grid;
         let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Err(Error::write(path, "exists and is not a regular file"));
-        }
-        let tmp = crate::report::temp_path_beside(path, "tmp.tif")?;
+        let out = Pending::beside(path, ".tmp.tif")?;
+        let tmp = out.path().to_path_buf();
         let mut writer = ClassRasterWriter {
             ds: None,
-            done: false,
-            tmp: tmp.clone(),
-            path: path.to_path_buf(),
+            out,
             _pixel: std::marker::PhantomData,
         };
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(werr)?;
@@ -846,7 +842,7 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
     /// Writes the pixels of `window` (row major, `window.width` per row).
     pub fn write(&mut self, window: Window, data: Vec<T>) -> Result<Vec<T>> {
         use gdal::raster::Buffer;
-        let path = self.path.clone();
+        let path = self.out.target().to_path_buf();
         let werr = |e: gdal::errors::GdalError| Error::write(&path, gdal_msg(&e));
         let ds = self
             .ds
@@ -863,26 +859,15 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
         Ok(buf.into_shape_and_vec().1)
     }
 
-    /// Closes the file and renames it into place.
+    /// Closes the file and renames it into place. Whatever fails before
+    /// (creating, writing, closing or renaming), the temporary file does
+    /// not outlive the writer.
     pub fn finish(mut self) -> Result<()> {
-        let path = self.path.clone();
         if let Some(ds) = self.ds.take() {
-            ds.close().map_err(|e| Error::write(&path, gdal_msg(&e)))?;
+            ds.close()
+                .map_err(|e| Error::write(self.out.target(), gdal_msg(&e)))?;
         }
-        std::fs::rename(&self.tmp, &path).map_err(|e| Error::write(&path, e))?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl<T: ClassPixel> Drop for ClassRasterWriter<T> {
-    /// Whatever failed (creating, writing, closing or renaming), the
-    /// temporary file does not outlive the writer.
-    fn drop(&mut self) {
-        drop(self.ds.take());
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+        self.out.commit()
     }
 }
 

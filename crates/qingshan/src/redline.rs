@@ -14,7 +14,7 @@
 //! layers themselves (geo's boolean operations), never from rasterising.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use geo::orient::{Direction, Orient};
 use geo::{BooleanOps, BoundingRect, MultiPolygon, Polygon, unary_union};
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::{ChangeReport, TransitionCoding, land_cover_change};
 use crate::engine::RunOptions;
+use crate::fsio::ScratchFile;
 use crate::grid::Crs;
 use crate::legend::{ClassCode, Legend};
 use crate::raster::LandCover;
@@ -734,15 +735,18 @@ fn change_and_patches(
     scratch_dir: &Path,
 ) -> Result<(ChangeReport, Crs, Vec<Patch>)> {
     let coding = TransitionCoding::for_legend(legend);
-    let mask_path: PathBuf =
-        scratch_dir.join(format!(".qingshan-patches-{}.tif", std::process::id()));
-    let guard = RemoveOnDrop(mask_path.clone());
+    let mask = ScratchFile::in_dir(scratch_dir, "patches", ".tif")?;
     let change = crate::change::change_with_conversion_mask(
-        before, after, redlines, legend, opts, &mask_path,
+        before,
+        after,
+        redlines,
+        legend,
+        opts,
+        mask.path(),
     )?;
     let crs = before.crs().clone();
-    let shapes = crate::raster::polygonize(&mask_path)?;
-    drop(guard);
+    let shapes = crate::raster::polygonize(mask.path())?;
+    drop(mask);
     let geoms = redlines.project(&crs, Some(segment_length(&redlines.crs, 10.0)))?;
     let geoms: Vec<MultiPolygon<f64>> = geoms.iter().map(oriented).collect();
     // Areas like the change's: planar for a projected raster, on the
@@ -793,12 +797,4 @@ fn change_and_patches(
             .then(a.to.cmp(&b.to))
     });
     Ok((change, crs, patches))
-}
-
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

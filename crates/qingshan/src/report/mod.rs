@@ -2,15 +2,13 @@
 //! m², ha and mu columns, and GeoJSON of the zones with their numbers as
 //! properties (opens in QGIS).
 //!
-//! Invariant: files are written to a temporary file beside the target and
-//! renamed into place, so a failed or interrupted run never leaves a
-//! half-written output.
+//! Files are written through [`crate::fsio`], so a failed or interrupted
+//! run never leaves a half-written output.
 
 pub mod html;
 pub mod map;
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde::Serialize;
@@ -23,7 +21,6 @@ use crate::legend::Legend;
 use crate::redline::{Patch, PolygonStatus, RedlineCheck, RedlineDiff};
 use crate::zonal::StatsReport;
 use crate::zones::ZoneLayer;
-use crate::{Error, Result};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,73 +49,6 @@ impl Format {
             _ => Format::Json,
         }
     }
-}
-
-/// The temporary path an output is first written to: a hidden file beside
-/// `path` (same directory, so the final rename stays on one filesystem),
-/// named after it, the process id and `ext`. Fails with a write error naming
-/// `path` when its directory does not exist.
-pub(crate) fn temp_path_beside(path: &Path, ext: &str) -> Result<std::path::PathBuf> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::write(
-            path,
-            format!("directory {} does not exist", dir.display()),
-        ));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    Ok(dir.join(format!(".{name}.{}.{ext}", std::process::id())))
-}
-
-/// Writes `path` atomically: `write` fills a temporary file in the same
-/// directory, which is then renamed over `path`. `-` writes to stdout; an
-/// existing special file (`/dev/null`, a FIFO, a terminal) is written in
-/// place, never replaced.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    if path.as_os_str() == "-" {
-        let stdout = io::stdout();
-        let mut lock = stdout.lock();
-        return write(&mut lock)
-            .and_then(|_| lock.flush())
-            .map_err(|e| Error::write(path, e));
-    }
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        if meta.is_dir() {
-            return Err(Error::write(path, "is a directory"));
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::write(path, e))?;
-        return write(&mut f)
-            .and_then(|_| f.flush())
-            .map_err(|e| Error::write(path, e));
-    }
-    let tmp = temp_path_beside(path, "tmp")?;
-    let result = (|| -> io::Result<()> {
-        let f = File::create(&tmp)?;
-        let mut w = BufWriter::new(f);
-        write(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::write(path, e));
-    }
-    Ok(())
 }
 
 /// Serialises any result as pretty JSON with a final newline.
@@ -875,33 +805,5 @@ mod tests {
         assert_eq!(lines[1], "a     金锁关镇    1.5");
         assert_eq!(lines[2], "bb    Azhuang   12.25");
         assert_eq!(display_width(lines[1]), display_width(lines[2]));
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_partial_file_on_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("out.json");
-        std::fs::write(&target, "old").unwrap();
-        let r = write_atomic(&target, |w| {
-            w.write_all(b"half")?;
-            Err(io::Error::other("disk full"))
-        });
-        assert!(r.is_err());
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        write_atomic(&target, |w| w.write_all(b"new")).unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn special_files_are_written_in_place_not_replaced() {
-        use std::os::unix::fs::FileTypeExt;
-        let null = Path::new("/dev/null");
-        write_atomic(null, |w| w.write_all(b"discarded")).unwrap();
-        let meta = std::fs::metadata(null).unwrap();
-        assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
-        let dir = tempfile::tempdir().unwrap();
-        assert!(write_atomic(dir.path(), |w| w.write_all(b"x")).is_err());
     }
 }

@@ -1,0 +1,257 @@
+//! The one place that writes files: outputs appear whole or not at all.
+//!
+//! Every output goes to a temporary file in the destination's own directory
+//! (so the final rename stays on one file system), is flushed to disk
+//! (`fsync`) and renamed over the destination. A failure on any path — an
+//! error while writing, a failed rename, a writer dropped before it is
+//! committed — removes the temporary file ([`tempfile`]'s `TempPath`
+//! removes it on drop). Scratch files (a mask GDAL polygonizes, say) live
+//! beside the output they serve and are removed the same way.
+//!
+//! Invariant: no function outside this module creates, renames or removes
+//! an output file; a destination is either its old self or the complete
+//! new file, never a partial one. New files get the mode any program's
+//! new file gets (`0666` less the umask), not the `0600` of a temporary
+//! file.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// The directory an output is written in: its parent, or `.` for a bare
+/// file name.
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A temporary file beside `path` (hidden, named after it, ending in
+/// `suffix`), created with an ordinary file's mode. Fails with a write
+/// error naming `path` when its directory does not exist.
+fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(Error::write(
+            path,
+            format!("directory {} does not exist", dir.display()),
+        ));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(&dir).map_err(|e| Error::write(path, e))
+}
+
+/// Writes `path` atomically: `write` fills a temporary file in the same
+/// directory, which is flushed to disk and renamed over `path`. `-` writes
+/// to stdout; an existing special file (`/dev/null`, a FIFO, a terminal)
+/// is written in place, never replaced.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    if path.as_os_str() == "-" {
+        let stdout = io::stdout();
+        let mut lock = stdout.lock();
+        return write(&mut lock)
+            .and_then(|_| lock.flush())
+            .map_err(|e| Error::write(path, e));
+    }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(Error::write(path, "is a directory"));
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::write(path, e))?;
+        return write(&mut f)
+            .and_then(|_| f.flush())
+            .map_err(|e| Error::write(path, e));
+    }
+    let tmp = temp_beside(path, ".tmp")?;
+    let (file, tmp_path) = tmp.into_parts();
+    let mut w = BufWriter::new(file);
+    write(&mut w)
+        .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::write(path, e))?;
+    tmp_path
+        .persist(path)
+        .map_err(|e| Error::write(path, e.error))
+}
+
+/// An output that another writer (GDAL) fills through a path: a temporary
+/// file beside the destination, renamed into place by
+/// [`Pending::commit`], removed if dropped uncommitted.
+#[derive(Debug)]
+pub struct Pending {
+    tmp: tempfile::TempPath,
+    target: PathBuf,
+}
+
+impl Pending {
+    /// A temporary path beside `target`, its name ending in `suffix` (e.g.
+    /// `.tmp.tif`, for drivers that look at the extension). Fails when
+    /// `target` exists and is not a regular file, or its directory does
+    /// not exist.
+    pub fn beside(target: &Path, suffix: &str) -> Result<Pending> {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::write(target, "exists and is not a regular file"));
+        }
+        let tmp = temp_beside(target, suffix)?.into_temp_path();
+        Ok(Pending {
+            tmp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Where the writer writes.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The destination.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes the written file to disk and renames it over the
+    /// destination. The writer must have closed it.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::write(&target, e))?;
+        self.tmp
+            .persist(&target)
+            .map_err(|e| Error::write(&target, e.error))
+    }
+}
+
+/// A scratch file beside an output (in `dir`), removed when dropped.
+#[derive(Debug)]
+pub struct ScratchFile(tempfile::TempPath);
+
+impl ScratchFile {
+    /// A new, empty scratch file in `dir`, named `.qingshan-{what}-…{suffix}`.
+    pub fn in_dir(dir: &Path, what: &str, suffix: &str) -> Result<ScratchFile> {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".qingshan-{what}-"))
+            .suffix(suffix)
+            .tempfile_in(dir)
+            .map_err(|e| Error::write(dir, e))?;
+        Ok(ScratchFile(tmp.into_temp_path()))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_partial_file_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.json");
+        std::fs::write(&target, "old").unwrap();
+        let r = write_atomic(&target, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        assert_eq!(entries(dir.path()), 1);
+        write_atomic(&target, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        write_atomic(null, |w| w.write_all(b"discarded")).unwrap();
+        let meta = std::fs::metadata(null).unwrap();
+        assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(dir.path(), |w| w.write_all(b"x")).is_err());
+    }
+
+    /// A new output has the mode of a file created the ordinary way (what
+    /// the umask leaves of 0666), not a temporary file's 0600.
+    #[cfg(unix)]
+    #[test]
+    fn new_outputs_get_an_ordinary_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let ours = dir.path().join("ours.json");
+        write_atomic(&ours, |w| w.write_all(b"{}")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&ours), mode(&plain));
+        let pending = Pending::beside(&dir.path().join("r.tif"), ".tmp.tif").unwrap();
+        std::fs::write(pending.path(), b"raster").unwrap();
+        pending.commit().unwrap();
+        assert_eq!(mode(&dir.path().join("r.tif")), mode(&plain));
+    }
+
+    #[test]
+    fn pending_outputs_appear_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.tif");
+        let p = Pending::beside(&target, ".tmp.tif").unwrap();
+        std::fs::write(p.path(), b"x").unwrap();
+        assert!(!target.exists());
+        drop(p);
+        assert_eq!(entries(dir.path()), 0, "a dropped output leaves nothing");
+        let p = Pending::beside(&target, ".tmp.tif").unwrap();
+        std::fs::write(p.path(), b"y").unwrap();
+        p.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"y");
+        assert_eq!(entries(dir.path()), 1);
+        // A directory in the way is refused before anything is written.
+        let d = dir.path().join("d.tif");
+        std::fs::create_dir(&d).unwrap();
+        let err = Pending::beside(&d, ".tmp.tif").unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let err = Pending::beside(&dir.path().join("no/x.tif"), ".tmp").unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn scratch_files_are_removed_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ScratchFile::in_dir(dir.path(), "patches", ".tif").unwrap();
+        assert!(s.path().exists());
+        let name = s.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(".qingshan-patches-") && name.ends_with(".tif"));
+        drop(s);
+        assert_eq!(entries(dir.path()), 0);
+    }
+}
