@@ -27,7 +27,7 @@ use crate::change::{ChangeReport, TransitionAccum, change_tiles, finish_change, 
 use crate::engine::{PlanItem, Progress, Projected, RunOptions, Runner, TilePlan};
 use crate::fsio::write_atomic;
 use crate::legend::Legend;
-use crate::raster::Tile;
+use crate::raster::{Depth, Tile, discover_rasters};
 use crate::srs::Reprojector;
 use crate::zonal::{StatsReport, ZoneAccum, finish_stats, stats_pass};
 use crate::zones::{Zone, ZoneLayer};
@@ -259,51 +259,10 @@ pub struct Batch {
     config: BatchConfig,
 }
 
-/// Expands tile inputs: a directory gives its rasters (recursively,
-/// `.tif/.tiff/.vrt/.img`), a pattern with `*?[` is globbed, a `.txt` file
-/// lists one raster per line (relative to the list; `#` comments), else a
-/// file. The result is sorted and without duplicates.
+/// The tiles behind `inputs` ([`discover_rasters`] with subdirectories
+/// searched), sorted and without duplicates.
 pub fn discover_tiles<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        for e in std::fs::read_dir(dir).map_err(|e| Error::open(dir, e))? {
-            let p = e.map_err(|e| Error::open(dir, e))?.path();
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if crate::raster::is_raster_name(&p) {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for input in inputs {
-        let s = input.as_ref();
-        let p = Path::new(s);
-        if p.is_dir() {
-            let before = out.len();
-            walk(p, &mut out)?;
-            if out.len() == before {
-                return Err(crate::raster::no_rasters_in(p));
-            }
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) && p.is_file() {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::open(p, e))?;
-            let base = p.parent().unwrap_or(Path::new("."));
-            for line in text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            {
-                let t = Path::new(line);
-                out.push(if t.is_absolute() {
-                    t.to_path_buf()
-                } else {
-                    base.join(t)
-                });
-            }
-        } else {
-            out.extend(crate::raster::expand_inputs(&[s])?);
-        }
-    }
+    let mut out = discover_rasters(inputs, Depth::Recursive)?;
     out.sort();
     out.dedup();
     if out.is_empty() {
@@ -1123,7 +1082,7 @@ pub fn read_tiles(tiles: &[Tile], opts: &RunOptions<'_>) -> Result<u64> {
         Reader::default,
         |r, task| {
             let tile = &tiles[task.plan];
-            crate::with_pixel_type!(tile.pixel_type, T => {
+            crate::raster::with_pixel_type!(tile.pixel_type, T => {
                 r.readers
                     .get(tiles, task.plan)?
                     .read_view::<T>(task.window, &mut r.buffers)?;

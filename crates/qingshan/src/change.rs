@@ -25,7 +25,7 @@
 //! # Ok::<(), qingshan::Error>(())
 //! ```
 
-use crate::raster::for_each_pair_streak;
+use crate::raster::scan::for_each_pair_streak;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -1048,7 +1048,7 @@ fn change_pass(
         Worker::default,
         |worker, task| {
             let (plan, pair) = (&plans[task.plan], pairs_by_plan[task.plan]);
-            crate::with_pixel_type!(types_by_plan[task.plan], T => change_task::<T>(worker, ctx, pair, plan, task))
+            crate::raster::with_pixel_type!(types_by_plan[task.plan], T => change_task::<T>(worker, ctx, pair, plan, task))
         },
         |task, partial, secs| sink(task, partial, secs),
     )

@@ -73,7 +73,6 @@ mod error;
 pub mod fsio;
 pub mod grid;
 pub mod legend;
-pub mod mosaic;
 pub mod raster;
 pub mod redline;
 pub mod report;

@@ -27,11 +27,12 @@ use serde_json::{Map, Value};
 
 use crate::coverage::{Run, Scratch};
 
+use crate::Result;
 use crate::engine::{self, Readers, RunOptions, Runner, Task, TilePlan};
 use crate::legend::{ClassCode, Legend};
-use crate::raster::{Buffers, ClassPixel, LandCover, Tile, for_each_streak};
+use crate::raster::scan::for_each_streak;
+use crate::raster::{Buffers, ClassPixel, LandCover, Tile, with_pixel_type};
 use crate::zones::{ZoneId, ZoneLayer};
-use crate::{Result, with_pixel_type};
 
 /// Schema tag of the stats JSON.
 pub const STATS_SCHEMA: &str = "qingshan.stats/1";

@@ -14,8 +14,8 @@ use geo::{LineString, MultiPolygon, Polygon};
 use crate::coverage::{Coverage, PixelPolygon};
 use crate::grid::{Crs, GeoTransform, Window};
 use crate::legend::Legend;
-use crate::raster::{LandCover, Tile, TileReader};
-use crate::{Error, Result, with_pixel_type};
+use crate::raster::{LandCover, Tile, TileReader, with_pixel_type};
+use crate::{Error, Result};
 
 /// An RGBA map image with the geotransform of its pixels.
 #[derive(Clone, Debug, PartialEq)]

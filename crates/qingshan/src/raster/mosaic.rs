@@ -59,7 +59,7 @@ pub(crate) fn mosaic_tiles(vrt: &Tile) -> Option<Vec<Tile>> {
 
 impl LandCover {
     /// This land cover with every plain mosaic VRT replaced by its tiles
-    /// (see [`crate::mosaic`]): the same cells, read faster. Returns a
+    /// (see [`crate::raster::mosaic`]): the same cells, read faster. Returns a
     /// copy of `self` when nothing can be replaced.
     pub(crate) fn read_through_mosaics(&self) -> LandCover {
         let mut tiles = Vec::with_capacity(self.tiles.len());
