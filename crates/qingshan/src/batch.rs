@@ -23,7 +23,9 @@ use rstar::{AABB, RTree, RTreeObject, primitives::GeomWithData, primitives::Rect
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::change::{ChangeReport, TransitionAccum, change_tiles, finish_change, pair_identical};
+use crate::change::{
+    ChangeReport, ChangeSources, TransitionAccum, change_tiles, finish_change, pair_identical,
+};
 use crate::engine::{PlanItem, Progress, Projected, RunOptions, Runner, TilePlan};
 use crate::fsio::write_atomic;
 use crate::legend::Legend;
@@ -622,11 +624,9 @@ impl Batch {
                         .collect();
                     change_tiles(
                         &runner,
-                        &self.tiles,
-                        after,
+                        (&self.tiles, after),
                         &paired,
-                        &self.zones,
-                        &mut projected,
+                        (&self.zones, &mut projected),
                         &self.legend,
                         |plan: &TilePlan, task, partial, secs, last_of_tile| {
                             let a = acc.entry(plan.tile).or_default();
@@ -1004,9 +1004,11 @@ pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<T
         Merged::Change(finish_change(
             &zones,
             &manifest.legend,
-            manifest.crs.clone(),
-            manifest.tiles.clone(),
-            manifest.after_tiles.clone().unwrap_or_default(),
+            ChangeSources {
+                crs: manifest.crs.clone(),
+                before: manifest.tiles.clone(),
+                after: manifest.after_tiles.clone().unwrap_or_default(),
+            },
             acc,
             &areas,
             Vec::new(),

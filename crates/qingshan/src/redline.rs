@@ -20,7 +20,9 @@ use geo::orient::{Direction, Orient};
 use geo::{BooleanOps, BoundingRect, MultiPolygon, Polygon, unary_union};
 use serde::{Deserialize, Serialize};
 
-use crate::change::{ChangeReport, TransitionCoding, land_cover_change};
+use crate::change::pass::RasterOut;
+use crate::change::writer::{CellSink, SinkRaster};
+use crate::change::{ChangeReport, TransitionCoding, change_with_raster, land_cover_change};
 use crate::engine::RunOptions;
 use crate::fsio::ScratchFile;
 use crate::grid::Crs;
@@ -736,13 +738,17 @@ fn change_and_patches(
 ) -> Result<(ChangeReport, Crs, Vec<Patch>)> {
     let coding = TransitionCoding::for_legend(legend);
     let mask = ScratchFile::in_dir(scratch_dir, "patches", ".tif")?;
-    let change = crate::change::change_with_conversion_mask(
+    let sink = ConversionMask { coding, legend };
+    let change = change_with_raster(
         before,
         after,
         redlines,
         legend,
         opts,
-        mask.path(),
+        Some(RasterOut {
+            path: mask.path(),
+            sink: &sink,
+        }),
     )?;
     let crs = before.crs().clone();
     let shapes = crate::raster::polygonize(mask.path())?;
@@ -797,4 +803,42 @@ fn change_and_patches(
             .then(a.to.cmp(&b.to))
     });
     Ok((change, crs, patches))
+}
+
+/// The natural → artificial conversion mask the change pass writes for
+/// [`conversion_patches`]: inside the red lines, each converted cell's
+/// transition code ([`TransitionCoding`]); 0 for every other cell, so the
+/// sparse raster stores only blocks that meet a red line.
+struct ConversionMask<'a> {
+    coding: TransitionCoding,
+    legend: &'a Legend,
+}
+
+impl CellSink for ConversionMask<'_> {
+    fn everywhere(&self) -> bool {
+        false
+    }
+
+    fn code(&self, from: Option<ClassCode>, to: Option<ClassCode>) -> u64 {
+        match (from, to) {
+            (Some(f), Some(t)) if self.legend.is_natural(f) && self.legend.is_artificial(t) => {
+                self.coding.code(f, t)
+            }
+            _ => 0,
+        }
+    }
+
+    fn cell_type(&self) -> crate::raster::PixelType {
+        self.coding.cell_type()
+    }
+
+    fn describe(&self) -> SinkRaster {
+        let (metadata, colors) = self.coding.raster_legend(self.legend);
+        SinkRaster {
+            nodata: 0.0,
+            description: self.coding.description(),
+            metadata,
+            colors,
+        }
+    }
 }

@@ -412,3 +412,53 @@ pub fn finish_stats(
         warnings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::Run;
+    use crate::grid::Window;
+
+    /// More distinct codes in one window than a 16-bit slot can number:
+    /// each code keeps its own class area.
+    #[test]
+    fn codes_beyond_16_bit_slots_keep_their_own_areas() {
+        let fixture = format!(
+            "{}/../../fixtures/landcover/clcd_2019/clcd_2019_r0c0.tif",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut tile = Tile::open(fixture.as_ref(), 1).unwrap();
+        tile.nodata = None;
+        let legend = Legend::builtin("clcd").unwrap();
+        let side = 300;
+        // 90,000 cells, each its own code, all of each cell covered by half.
+        let cells: Vec<u32> = (0..side * side).map(|i| 1000 + i as u32).collect();
+        let window = Window {
+            col: 0,
+            row: 0,
+            width: side,
+            height: side,
+        };
+        let runs: Vec<Run> = (0..side as u32)
+            .map(|row| Run {
+                row,
+                col: 0,
+                len: side as u32,
+                frac: 0.5,
+            })
+            .collect();
+        let mut slots = Slots::<u32>::new(&tile, &legend);
+        let mut acc = Vec::new();
+        accumulate_runs(&runs, &cells, window, |_| 4.0, &mut slots, &mut acc);
+        let mut got: Vec<(ClassCode, f64)> = acc
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a != 0.0)
+            .map(|(s, &a)| (slots.codes[s], a))
+            .collect();
+        got.sort_by_key(|g| g.0);
+        let expected: Vec<(ClassCode, f64)> =
+            cells.iter().map(|&c| (c as ClassCode, 2.0)).collect();
+        assert_eq!(got, expected);
+    }
+}
