@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use qingshan::batch::OverlapPolicy;
+use qingshan::export::Format;
+use qingshan::report::Lang;
+use qingshan::zones::ZoneOptions;
 
 /// qingshan (青山): exact land-cover areas and ecological red-line audits of
 /// mountain zones from land-cover rasters.
@@ -43,15 +47,6 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
-/// Report language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LangArg {
-    /// Chinese, with English subtitles.
-    Zh,
-    /// English, with Chinese subtitles.
-    En,
-}
-
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// The audit file (TOML): inputs and targets.
@@ -62,21 +57,18 @@ pub struct AuditArgs {
     pub out: PathBuf,
     /// Report language (default zh: Chinese with English subtitles).
     #[arg(long, value_enum, default_value = "zh")]
-    pub lang: LangArg,
+    pub lang: Lang,
     /// Longest side of the report's maps, in pixels.
     #[arg(long, default_value_t = 900, value_name = "PX")]
     pub map_size: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The audit document (audit.json written by `qingshan audit`).
+    /// The audit document (audit.json written by `qingshan audit`; the maps
+    /// beside it are read too, the audit's inputs are not needed).
     #[arg(long, value_name = "audit.json")]
     pub audit: PathBuf,
     /// Output HTML file.
@@ -84,19 +76,7 @@ pub struct ReportArgs {
     pub output: PathBuf,
     /// Report language (default zh: Chinese with English subtitles).
     #[arg(long, value_enum, default_value = "zh")]
-    pub lang: LangArg,
-    /// Longest side of the maps, in pixels.
-    #[arg(long, default_value_t = 900, value_name = "PX")]
-    pub map_size: usize,
-}
-
-/// Where tiles overlap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OverlapArg {
-    /// Refuse to run (a zone would count twice).
-    Refuse,
-    /// The first tile in sorted order wins the overlap.
-    First,
+    pub lang: Lang,
 }
 
 #[derive(Args, Debug)]
@@ -110,18 +90,8 @@ pub struct BatchArgs {
     /// Zones: GeoJSON, Shapefile, GeoPackage or any OGR vector format.
     #[arg(long, value_name = "FILE", required_unless_present = "read_only")]
     pub zones: Option<PathBuf>,
-    /// Attribute holding the zone id (default: the feature id, else the index).
-    #[arg(long, value_name = "FIELD")]
-    pub id_field: Option<String>,
-    /// Attribute holding the zone name (default: name, NAME, Name or 名称).
-    #[arg(long, value_name = "FIELD")]
-    pub name_field: Option<String>,
-    /// Layer of a multi-layer vector source (default: the first).
-    #[arg(long, value_name = "NAME")]
-    pub layer: Option<String>,
-    /// Repair invalid polygons with GEOS MakeValid instead of failing.
-    #[arg(long)]
-    pub make_valid: bool,
+    #[command(flatten)]
+    pub layer: LayerArgs,
     #[command(flatten)]
     pub classes: ClassArgs,
     /// Output directory: run.json, partials/, and (unsharded) stats.json or change.json and tiles_qa.csv.
@@ -135,16 +105,12 @@ pub struct BatchArgs {
     pub resume: bool,
     /// Where tiles overlap.
     #[arg(long, value_enum, default_value = "refuse")]
-    pub overlap: OverlapArg,
+    pub overlap: OverlapPolicy,
     /// Only read every block of every tile (a decode check and benchmark); no zones needed.
     #[arg(long)]
     pub read_only: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// No progress bar or summary.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -152,12 +118,8 @@ pub struct MergeArgs {
     /// Batch output directories (or their run.json and partial files).
     #[arg(value_name = "PARTIAL", num_args = 1.., required = true)]
     pub partials: Vec<PathBuf>,
-    /// Output file (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Output format (default: from the -o extension, else json).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Also write the per-tile QA table (CSV).
     #[arg(long, value_name = "FILE.csv")]
     pub qa: Option<PathBuf>,
@@ -202,12 +164,8 @@ pub struct DiffArgs {
     /// Write the lost pieces (old ∖ new) with their red-line id as GeoJSON.
     #[arg(long, value_name = "LOST.geojson")]
     pub lost_geometry: Option<PathBuf>,
-    /// Output format (default: from the -o extension, else json).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-    /// Output file (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -221,15 +179,8 @@ pub struct CheckArgs {
     /// Land cover of the second date, on the same grid.
     #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
     pub after: Vec<String>,
-    /// Attribute holding the red-line id (default: the feature id, else the index).
-    #[arg(long, value_name = "FIELD")]
-    pub id_field: Option<String>,
-    /// Layer of a multi-layer vector source (default: the first).
-    #[arg(long, value_name = "NAME")]
-    pub layer: Option<String>,
-    /// Repair invalid polygons with GEOS MakeValid instead of failing.
-    #[arg(long)]
-    pub make_valid: bool,
+    #[command(flatten)]
+    pub layer: LayerArgs,
     #[command(flatten)]
     pub classes: ClassArgs,
     /// Largest natural → artificial conversion allowed per red-line polygon (m²).
@@ -243,6 +194,8 @@ pub struct CheckArgs {
     pub patches: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -262,6 +215,8 @@ pub struct ChangeArgs {
     pub change_raster: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -274,31 +229,25 @@ pub struct DemoArgs {
     pub out: PathBuf,
     /// Report language (default zh: Chinese with English subtitles).
     #[arg(long, value_enum, default_value = "zh")]
-    pub lang: LangArg,
+    pub lang: Lang,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
 
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// The JSON contract (qingshan.*/1), areas in m².
-    Json,
-    /// Long-form CSV with m², ha and mu.
-    Csv,
-    /// The zones with their numbers as properties (opens in QGIS).
-    Geojson,
-    /// An aligned summary table for the terminal.
-    Table,
-}
-
-/// How zones are read.
+/// The zones of a command.
 #[derive(Args, Debug, Clone)]
 pub struct ZoneArgs {
     /// Zones: GeoJSON, Shapefile, GeoPackage or any OGR vector format.
     #[arg(long, value_name = "FILE")]
     pub zones: PathBuf,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+}
+
+/// How a zone layer is read.
+#[derive(Args, Debug, Clone)]
+pub struct LayerArgs {
     /// Attribute holding the zone id (default: the feature id, else the index).
     #[arg(long, value_name = "FIELD")]
     pub id_field: Option<String>,
@@ -324,19 +273,36 @@ pub struct ClassArgs {
     pub band: usize,
 }
 
-/// Options shared by commands that write one result.
+/// Where and how a command writes its one result.
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
     /// Output format (default: from the -o extension, else json).
     #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    pub format: Option<Format>,
     /// Output file (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// The output path (`-`: standard output).
+    pub fn path(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| PathBuf::from("-"))
+    }
+
+    /// The format asked for, else the one `-o`'s extension names.
+    pub fn format(&self) -> Format {
+        Format::resolve(self.format, self.output.as_deref())
+    }
+}
+
+/// How a computation runs.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// No progress bar.
+    /// No progress bar or summary.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -353,6 +319,30 @@ pub struct StatsArgs {
     pub classes: ClassArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl LayerArgs {
+    /// The library's reading options.
+    pub fn options(&self) -> ZoneOptions {
+        ZoneOptions {
+            id_field: self.id_field.clone(),
+            name_field: self.name_field.clone(),
+            layer: self.layer.clone(),
+            make_valid: self.make_valid,
+        }
+    }
+}
+
+impl ZoneArgs {
+    /// The library's zone source.
+    pub fn source(&self) -> qingshan::commands::ZoneSource {
+        qingshan::commands::ZoneSource {
+            path: self.zones.clone(),
+            options: self.layer.options(),
+        }
+    }
 }
 
 pub fn parse() -> Cli {

@@ -1,5 +1,6 @@
-//! One function per subcommand: call the library, write the output, pick
-//! the exit code. Errors print as one line (`error: …`) and exit 1.
+//! One function per subcommand: arguments into the library's command
+//! (`qingshan::commands`), its result out through `qingshan::export`, an
+//! exit code back. Errors print as one line (`error: …`) and exit 1.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,25 +8,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use qingshan::RunOptions;
-use qingshan::audit::{AuditConfig, run_audit};
-use qingshan::batch::{
-    Batch, BatchConfig, Merged, OverlapPolicy, Shard, ZoneInput, discover_tiles, merge, read_tiles,
-    write_qa_csv,
-};
-use qingshan::change::{ChangeRaster, land_cover_change};
-use qingshan::legend::Legend;
-use qingshan::raster::LandCover;
-use qingshan::redline::{
-    CheckLimits, DiffOptions, redline_check, redline_check_with_patches, redline_diff,
-};
-use qingshan::report::html::{Lang, ReportOptions, render_html};
-use qingshan::report::{self, Format};
-use qingshan::zonal::zonal_stats;
-use qingshan::zones::{ZoneLayer, ZoneOptions};
+use qingshan::commands::{self as lib, ZoneSource};
+use qingshan::export::{self, Export, Format};
+use qingshan::redline::{CheckLimits, DiffOptions};
+use qingshan::report::ReportOptions;
 
 use crate::cli::{
-    AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, FormatArg,
-    LangArg, MergeArgs, OutputArgs, OverlapArg, RedlineCommand, ReportArgs, StatsArgs, ZoneArgs,
+    AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, MergeArgs,
+    RedlineCommand, ReportArgs, RunArgs, StatsArgs,
 };
 use crate::progress::Bar;
 
@@ -33,19 +23,17 @@ use crate::progress::Bar;
 pub const EXIT_CHECK_FAILED: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
-    // GDAL's own messages would duplicate ours: errors come back as Results.
-    gdal::config::set_error_handler(|_, _, _| {});
-    qingshan::raster::configure_gdal_cache(16);
+    qingshan::raster::setup_gdal();
     let result = match cli.command {
         Command::Stats(a) => stats(a),
         Command::Change(a) => change(a),
-        Command::Redline(RedlineCommand::Diff(a)) => redline_diff_cmd(a),
-        Command::Redline(RedlineCommand::Check(a)) => redline_check_cmd(a),
-        Command::Batch(a) => batch_cmd(a),
-        Command::Merge(a) => merge_cmd(a),
+        Command::Redline(RedlineCommand::Diff(a)) => redline_diff(a),
+        Command::Redline(RedlineCommand::Check(a)) => redline_check(a),
+        Command::Batch(a) => batch(a),
+        Command::Merge(a) => merge(a),
         Command::Demo(a) => demo(a),
-        Command::Audit(a) => audit_cmd(a),
-        Command::Report(a) => report_cmd(a),
+        Command::Audit(a) => audit(a),
+        Command::Report(a) => report(a),
     };
     match result {
         Ok(code) => code,
@@ -72,125 +60,76 @@ fn warn(lines: &[String]) {
     }
 }
 
-pub fn zone_options(z: &ZoneArgs) -> ZoneOptions {
-    ZoneOptions {
-        id_field: z.id_field.clone(),
-        name_field: z.name_field.clone(),
-        layer: z.layer.clone(),
-        make_valid: z.make_valid,
+/// Writes a result in `format` to `path` (`-`: standard output).
+fn write(path: &Path, format: Format, out: &dyn Export) -> Result<()> {
+    export::write(path, format, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// ` → PATH` for a summary line, nothing for standard output.
+fn arrow(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        String::new()
+    } else {
+        format!(" → {}", path.display())
     }
 }
 
-fn format_of(out: &OutputArgs) -> Format {
-    format_from(out.format, &out.output)
-}
-
-fn format_from(format: Option<FormatArg>, output: &Option<PathBuf>) -> Format {
-    match (format, output) {
-        (Some(FormatArg::Json), _) => Format::Json,
-        (Some(FormatArg::Csv), _) => Format::Csv,
-        (Some(FormatArg::Geojson), _) => Format::GeoJson,
-        (Some(FormatArg::Table), _) => Format::Table,
-        (None, Some(p)) => Format::from_path(p),
-        (None, None) => Format::Json,
+impl RunArgs {
+    fn options<'a>(&self, bar: &'a Bar) -> RunOptions<'a> {
+        RunOptions {
+            threads: self.threads,
+            progress: Some(bar),
+        }
     }
-}
-
-fn output_path(out: &OutputArgs) -> PathBuf {
-    out.output.clone().unwrap_or_else(|| PathBuf::from("-"))
-}
-
-/// Opens the land cover and reads the zones at the same time (both are
-/// mostly waiting on GDAL/PROJ start-up and parsing).
-fn open_inputs(
-    landcover: &[String],
-    band: usize,
-    zones: &ZoneArgs,
-) -> Result<(LandCover, ZoneLayer)> {
-    std::thread::scope(|s| {
-        let z = s.spawn(|| ZoneLayer::read(&zones.zones, &zone_options(zones)));
-        let lc = LandCover::open(landcover, band);
-        let z = z
-            .join()
-            .map_err(|_| anyhow::anyhow!("reading zones failed"))?;
-        Ok((lc?, z?))
-    })
 }
 
 fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.classes.legend)?;
-    let (lc, zones) = open_inputs(&a.landcover, a.classes.band, &a.zones)?;
-    let bar = Bar::new(a.out.quiet, "stats");
-    let report = zonal_stats(
-        &lc,
-        &zones,
-        &legend,
-        &RunOptions {
-            threads: a.out.threads,
-            progress: Some(&bar),
+    let bar = Bar::new(a.run.quiet, "stats");
+    let run = lib::stats(
+        &lib::StatsArgs {
+            landcover: a.landcover,
+            band: a.classes.band,
+            zones: a.zones.source(),
+            legend: a.classes.legend,
         },
+        &a.run.options(&bar),
     )?;
-    warn(&report.warnings);
-    let path = output_path(&a.out);
-    write(&path, format_of(&a.out), |w, f| match f {
-        Format::Json => report::write_json(&report, w),
-        Format::Csv => report::write_stats_csv(&report, &legend, w),
-        Format::GeoJson => report::write_stats_geojson(&report, &zones, w),
-        Format::Table => report::write_stats_table(&report, w),
-    })?;
+    warn(&run.report.warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
     bar.summary(&format!(
         "stats: {} zones, {} tile(s), {:.1} Mpixel in {:.2} s{}",
-        report.zones.len(),
-        lc.tiles.len(),
-        lc.cells() as f64 / 1e6,
+        run.report.zones.len(),
+        run.land_cover.tiles.len(),
+        run.land_cover.cells() as f64 / 1e6,
         bar.elapsed(),
-        if path.as_os_str() == "-" {
-            String::new()
-        } else {
-            format!(" → {}", path.display())
-        }
+        arrow(&path)
     ));
     Ok(ExitCode::SUCCESS)
 }
 
 fn change(a: ChangeArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.classes.legend)?;
-    let after = LandCover::open(&a.after, a.classes.band)?;
-    let (before, zones) = open_inputs(&a.before, a.classes.band, &a.zones)?;
-    let bar = Bar::new(a.out.quiet, "change");
-    let raster = a
-        .change_raster
-        .as_ref()
-        .map(|p| ChangeRaster { path: p.clone() });
-    let report = land_cover_change(
-        &before,
-        &after,
-        &zones,
-        &legend,
-        &RunOptions {
-            threads: a.out.threads,
-            progress: Some(&bar),
+    let bar = Bar::new(a.run.quiet, "change");
+    let run = lib::change(
+        &lib::ChangeArgs {
+            before: a.before,
+            after: a.after,
+            band: a.classes.band,
+            zones: a.zones.source(),
+            legend: a.classes.legend,
+            change_raster: a.change_raster.clone(),
         },
-        raster.as_ref(),
+        &a.run.options(&bar),
     )?;
-    warn(&report.warnings);
-    let path = output_path(&a.out);
-    write(&path, format_of(&a.out), |w, f| match f {
-        Format::Json => report::write_json(&report, w),
-        Format::Csv => report::write_change_csv(&report, &legend, w),
-        Format::GeoJson => report::write_change_geojson(&report, &zones, w),
-        Format::Table => report::write_change_table(&report, &legend, w),
-    })?;
+    warn(&run.report.warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
     bar.summary(&format!(
         "change: {} zones, {:.1} Mpixel per date in {:.2} s{}{}",
-        report.zones.len(),
-        before.cells() as f64 / 1e6,
+        run.report.zones.len(),
+        run.before.cells() as f64 / 1e6,
         bar.elapsed(),
-        if path.as_os_str() == "-" {
-            String::new()
-        } else {
-            format!(" → {}", path.display())
-        },
+        arrow(&path),
         a.change_raster
             .as_ref()
             .map(|p| format!(", transitions → {}", p.display()))
@@ -199,181 +138,106 @@ fn change(a: ChangeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn redline_diff_cmd(a: DiffArgs) -> Result<ExitCode> {
-    let opts = |id: &Option<String>| ZoneOptions {
-        id_field: id.clone(),
-        make_valid: a.make_valid,
-        ..Default::default()
-    };
+fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
     if a.id_field.is_none() {
         warn(&["red-line polygons are matched by feature id (GeoJSON id or index, FID in other formats); pass --id-field to match them by an attribute such as hx_id".to_string()]);
     }
-    let old = ZoneLayer::read(&a.old, &opts(&a.id_field))?;
-    let new = ZoneLayer::read(&a.new, &opts(&a.id_field))?;
-    let towns = match &a.towns {
-        Some(t) => Some(ZoneLayer::read(t, &opts(&a.towns_id_field))?),
-        None => None,
-    };
-    let d = redline_diff(
-        &old,
-        &new,
-        towns.as_ref(),
-        &DiffOptions {
+    let run = lib::diff(&lib::DiffArgs {
+        old: a.old,
+        new: a.new,
+        id_field: a.id_field,
+        towns: a.towns,
+        towns_id_field: a.towns_id_field,
+        make_valid: a.make_valid,
+        options: DiffOptions {
             tolerance_m2: a.tolerance_m2,
             strict: a.strict,
         },
-    )?;
-    warn(&d.warnings);
-    let path = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
-    write(&path, format_from(a.format, &a.output), |w, f| match f {
-        Format::Json => report::write_json(&d, w),
-        Format::Csv => report::write_diff_csv(&d, w),
-        Format::GeoJson => report::write_diff_geojson(&d, &old, &new, w),
-        Format::Table => report::write_diff_table(&d, w),
     })?;
+    warn(&run.diff.warnings);
+    write(&a.out.path(), a.out.format(), &run.export())?;
     if let Some(lost) = &a.lost_geometry {
-        write(lost, Format::GeoJson, |w, _| {
-            report::write_lost_geometry(&d, w)
-        })?;
+        write(lost, Format::GeoJson, &run.lost_geometry())?;
     }
-    if d.failed {
-        eprintln!(
-            "redline: {} (old {:.1} m², new {:.1} m², lost {:.1} m², gained {:.1} m²)",
-            if d.shrunk {
-                "the red line shrank"
-            } else {
-                "area was lost (--strict)"
-            },
-            d.old_total_m2,
-            d.new_total_m2,
-            d.lost_m2,
-            d.gained_m2
-        );
+    if let Some(why) = run.failure() {
+        eprintln!("redline: {why}");
         return Ok(ExitCode::from(EXIT_CHECK_FAILED));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn redline_check_cmd(a: CheckArgs) -> Result<ExitCode> {
-    let legend = Legend::load(&a.classes.legend)?;
-    let zone_args = ZoneArgs {
-        zones: a.redlines.clone(),
-        id_field: a.id_field.clone(),
-        name_field: None,
-        layer: a.layer.clone(),
-        make_valid: a.make_valid,
-    };
-    let after = LandCover::open(&a.after, a.classes.band)?;
-    let (before, redlines) = open_inputs(&a.before, a.classes.band, &zone_args)?;
-    let bar = Bar::new(a.out.quiet, "check");
-    let run = RunOptions {
-        threads: a.out.threads,
-        progress: Some(&bar),
-    };
-    let limits = CheckLimits {
-        max_conversion_m2: a.max_conversion_m2,
-        max_vegetation_loss: a.max_vegetation_loss,
-    };
-    // With --patches, one pass gives the check and the conversion mask.
-    let (c, patches) = match &a.patches {
-        Some(p) => {
-            let dir = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let (c, crs, patches) = redline_check_with_patches(
-                &before, &after, &redlines, &legend, &limits, &run, &dir,
-            )?;
-            (c, Some((p, crs, patches)))
-        }
-        None => (
-            redline_check(&before, &after, &redlines, &legend, &limits, &run)?,
-            None,
-        ),
-    };
-    warn(&c.warnings);
-    let path = output_path(&a.out);
-    write(&path, format_of(&a.out), |w, f| match f {
-        Format::Json => report::write_json(&c, w),
-        Format::Csv => report::write_check_csv(&c, w),
-        Format::GeoJson => report::write_check_geojson(&c, &redlines, w),
-        Format::Table => report::write_check_table(&c, w),
-    })?;
-    if let Some((p, crs, patches)) = patches {
-        write(p, Format::GeoJson, |w, _| {
-            report::write_patches_geojson(&crs, &patches, &legend, w)
-        })?;
+fn redline_check(a: CheckArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "check");
+    let run = lib::check(
+        &lib::CheckArgs {
+            redlines: ZoneSource {
+                path: a.redlines,
+                options: a.layer.options(),
+            },
+            before: a.before,
+            after: a.after,
+            band: a.classes.band,
+            legend: a.classes.legend,
+            limits: CheckLimits {
+                max_conversion_m2: a.max_conversion_m2,
+                max_vegetation_loss: a.max_vegetation_loss,
+            },
+            patches: a.patches.clone(),
+        },
+        &a.run.options(&bar),
+    )?;
+    warn(&run.check.warnings);
+    write(&a.out.path(), a.out.format(), &run.export())?;
+    if let (Some(path), Some(patches)) = (&a.patches, run.patches()) {
+        write(path, Format::GeoJson, &patches)?;
         bar.summary(&format!(
             "check: {} conversion patch(es) → {}",
-            patches.len(),
-            p.display()
+            patches.patches.len(),
+            path.display()
         ));
     }
-    if !c.ok {
-        for p in c.polygons.iter().filter(|p| !p.violations.is_empty()) {
-            eprintln!("redline {}: {}", p.id, p.violations.join("; "));
+    if !run.check.ok {
+        for line in run.violations() {
+            eprintln!("redline {line}");
         }
         return Ok(ExitCode::from(EXIT_CHECK_FAILED));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
-    let tiles = discover_tiles(&a.tiles)?;
-    let bar = Bar::new(a.quiet, "batch");
-    let run = RunOptions {
-        threads: a.threads,
-        progress: Some(&bar),
-    };
+fn batch(a: BatchArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "batch");
+    let options = a.run.options(&bar);
     if a.read_only {
-        let t = tiles
-            .iter()
-            .map(|p| qingshan::raster::Tile::open(p, a.classes.band))
-            .collect::<qingshan::Result<Vec<_>>>()?;
-        let cells = read_tiles(&t, &run)?;
+        let (tiles, cells) = lib::read_only(&a.tiles, a.classes.band, &options)?;
         bar.summary(&format!(
             "batch --read-only: {} tiles, {:.1} Mpixel read in {:.2} s ({:.1} Mpixel/s)",
-            t.len(),
+            tiles,
             cells as f64 / 1e6,
             bar.elapsed(),
             cells as f64 / 1e6 / bar.elapsed().max(1e-9)
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let legend = Legend::load(&a.classes.legend)?;
-    let zone_args = ZoneArgs {
-        zones: a.zones.clone().unwrap_or_default(),
-        id_field: a.id_field.clone(),
-        name_field: a.name_field.clone(),
-        layer: a.layer.clone(),
-        make_valid: a.make_valid,
-    };
-    let zones = ZoneInput::File(zone_args.zones.clone(), zone_options(&zone_args));
-    let after = match &a.after_tiles {
-        Some(t) => Some(discover_tiles(t)?),
-        None => None,
-    };
-    let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose()?;
-    let batch = Batch::prepare(
-        BatchConfig {
-            tiles,
-            after_tiles: after,
+    let run = lib::batch(
+        &lib::BatchArgs {
+            tiles: a.tiles,
+            after_tiles: a.after_tiles,
+            zones: ZoneSource {
+                path: a.zones.unwrap_or_default(),
+                options: a.layer.options(),
+            },
+            legend: a.classes.legend,
             band: a.classes.band,
             out_dir: a.out_dir.clone(),
-            shard,
+            shard: a.shard,
             resume: a.resume,
-            overlap: match a.overlap {
-                OverlapArg::Refuse => OverlapPolicy::Refuse,
-                OverlapArg::First => OverlapPolicy::First,
-            },
+            overlap: a.overlap,
         },
-        zones,
-        legend,
-        &run,
+        &options,
     )?;
-    warn(batch.repairs());
-    let s = batch.run(&run)?;
-    let secs = bar.elapsed();
+    warn(&run.repairs);
+    let (s, secs) = (&run.summary, bar.elapsed());
     let mut line = format!(
         "batch: {} tiles{}, {:.1} of {:.1} Mpixel read, {:.2} s ({:.1} Mpixel/s)",
         s.tiles,
@@ -387,56 +251,35 @@ fn batch_cmd(a: BatchArgs) -> Result<ExitCode> {
         secs,
         s.cells as f64 / 1e6 / secs.max(1e-9)
     );
-    match shard {
-        Some(sh) if sh.count > 1 => {
-            line.push_str(&format!(
-                "; shard {}/{} partials in {} — combine the shards with `qingshan merge`",
-                sh.index,
-                sh.count,
-                a.out_dir.join("partials").display()
-            ));
-        }
-        _ => {
-            let (merged, out, qa_path) = qingshan::batch::finish(&a.out_dir)?;
+    match (&run.finished, run.shard) {
+        (Some((merged, out, qa)), _) => {
             warn(merged.warnings());
-            line.push_str(&format!(" → {} and {}", out.display(), qa_path.display()));
+            line.push_str(&format!(" → {} and {}", out.display(), qa.display()));
         }
+        (None, Some(sh)) => line.push_str(&format!(
+            "; shard {}/{} partials in {} — combine the shards with `qingshan merge`",
+            sh.index,
+            sh.count,
+            a.out_dir.join("partials").display()
+        )),
+        (None, None) => {}
     }
     bar.summary(&line);
     Ok(ExitCode::SUCCESS)
 }
 
-fn merge_cmd(a: MergeArgs) -> Result<ExitCode> {
-    let (manifest, merged, qa) = merge(&a.partials)?;
+fn merge(a: MergeArgs) -> Result<ExitCode> {
+    let (manifest, merged, qa) = qingshan::batch::merge(&a.partials)?;
     warn(merged.warnings());
-    let path = a.output.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let legend = &manifest.legend;
-    write(&path, format_from(a.format, &a.output), |w, f| {
-        match (&merged, f) {
-            (Merged::Stats(r), Format::Json) => report::write_json(r, w),
-            (Merged::Stats(r), Format::Csv) => report::write_stats_csv(r, legend, w),
-            (Merged::Stats(r), Format::Table) => report::write_stats_table(r, w),
-            (Merged::Change(r), Format::Json) => report::write_json(r, w),
-            (Merged::Change(r), Format::Csv) => report::write_change_csv(r, legend, w),
-            (Merged::Change(r), Format::Table) => report::write_change_table(r, legend, w),
-            (_, Format::GeoJson) => Err(std::io::Error::other(
-                "merge cannot write GeoJSON (partials hold no geometry): use json, csv or table",
-            )),
-        }
-    })?;
+    let out = export::Merged {
+        result: &merged,
+        legend: &manifest.legend,
+    };
+    write(&a.out.path(), a.out.format(), &out)?;
     if let Some(q) = &a.qa {
-        write(q, Format::Csv, |w, _| write_qa_csv(&qa, w))?;
+        write(q, Format::Csv, &export::TileQaTable(&qa))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn write(
-    path: &Path,
-    format: Format,
-    f: impl FnOnce(&mut dyn std::io::Write, Format) -> std::io::Result<()>,
-) -> Result<()> {
-    qingshan::fsio::write_atomic(path, |w| f(w, format))
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The fixtures directory: `--fixtures`, else `./fixtures`, else the
@@ -479,11 +322,13 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         shown.display()
     )?;
     drop(out);
-    let audit = run_and_report(
+    let audit = run_audit(
         &fx.join("audit.toml"),
         &a.out,
-        a.lang,
-        900,
+        &ReportOptions {
+            lang: a.lang,
+            map_size: 900,
+        },
         &RunOptions {
             threads: a.threads,
             progress: None,
@@ -500,30 +345,16 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs an audit, writes audit.json and report.html into `dir`, prints the
-/// target table, and returns the audit.
-fn run_and_report(
+/// Runs an audit and writes its bundle into `dir`, printing the target
+/// table; returns the audit.
+fn run_audit(
     config: &Path,
     dir: &Path,
-    lang: LangArg,
-    map_size: usize,
+    report: &ReportOptions,
     run: &RunOptions<'_>,
 ) -> Result<qingshan::audit::AuditReport> {
-    let cfg = AuditConfig::load(config)?;
-    let audit = run_audit(&cfg, config, run)?;
+    let (audit, paths) = lib::audit(config, dir, report, run)?;
     warn(&audit.warnings);
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json = dir.join("audit.json");
-    write(&json, Format::Json, |w, _| report::write_json(&audit, w))?;
-    let html = render_html(
-        &audit,
-        &ReportOptions {
-            lang: lang_of(lang),
-            map_size,
-        },
-    )?;
-    let page = dir.join("report.html");
-    write(&page, Format::Json, |w, _| w.write_all(html.as_bytes()))?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -534,7 +365,7 @@ fn run_and_report(
             .or(audit.title_en.as_deref())
             .unwrap_or("qingshan audit")
     )?;
-    report::write_audit_table(&audit, &mut out)?;
+    export::render(&export::Audit(&audit), Format::Table, &mut out)?;
     writeln!(
         out,
         "\n{} → {} and {}",
@@ -543,30 +374,22 @@ fn run_and_report(
         } else {
             format!("{} of {} targets missed", audit.missed, audit.targets.len())
         },
-        json.display(),
-        page.display()
+        paths.audit_json.display(),
+        paths.report_html.display()
     )?;
     Ok(audit)
 }
 
-fn lang_of(l: LangArg) -> Lang {
-    match l {
-        LangArg::Zh => Lang::Zh,
-        LangArg::En => Lang::En,
-    }
-}
-
-fn audit_cmd(a: AuditArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.quiet, "audit");
-    let audit = run_and_report(
+fn audit(a: AuditArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "audit");
+    let audit = run_audit(
         &a.config,
         &a.out,
-        a.lang,
-        a.map_size,
-        &RunOptions {
-            threads: a.threads,
-            progress: Some(&bar),
+        &ReportOptions {
+            lang: a.lang,
+            map_size: a.map_size,
         },
+        &a.run.options(&bar),
     )?;
     if !audit.passed {
         for t in audit.targets.iter().filter(|t| !t.passed) {
@@ -582,16 +405,10 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_cmd(a: ReportArgs) -> Result<ExitCode> {
-    let audit = qingshan::audit::AuditReport::load(&a.audit)?;
-    let html = render_html(
-        &audit,
-        &ReportOptions {
-            lang: lang_of(a.lang),
-            map_size: a.map_size,
-        },
-    )?;
-    write(&a.output, Format::Json, |w, _| w.write_all(html.as_bytes()))?;
+fn report(a: ReportArgs) -> Result<ExitCode> {
+    let html = lib::report(&a.audit, a.lang)?;
+    qingshan::fsio::write_atomic(&a.output, |w| w.write_all(html.as_bytes()))
+        .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!("report → {}", a.output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -488,3 +488,84 @@ fn demo_runs_the_audit_and_says_where_the_report_is() {
     );
     assert!(out.join("report.html").is_file() && out.join("audit.json").is_file());
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The audit bundle stands alone: copied to another place, with the land
+/// cover, zones and red lines it was made from deleted, `qingshan report`
+/// run from another working directory renders the page the audit wrote,
+/// byte for byte; a bundle missing a map is refused, naming the map.
+#[test]
+fn a_copied_bundle_renders_without_its_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    copy_tree(&repo().join("fixtures"), &data);
+    let out = data.join("out");
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        data.join("audit.toml").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--lang",
+        "en",
+        "--map-size",
+        "300",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let bundle = tmp.path().join("elsewhere/bundle");
+    copy_tree(&out, &bundle);
+    std::fs::remove_dir_all(&data).unwrap();
+    let cwd = tmp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let report = |lang: &str| {
+        Command::new(env!("CARGO_BIN_EXE_qingshan"))
+            .current_dir(&cwd)
+            .args([
+                "report",
+                "--audit",
+                "../elsewhere/bundle/audit.json",
+                "-o",
+                "r.html",
+                "--lang",
+                lang,
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = report("en");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = std::fs::read(cwd.join("r.html")).unwrap();
+    let written = std::fs::read(bundle.join("report.html")).unwrap();
+    assert!(again == written, "the re-rendered report differs");
+    // The other language leads with Chinese, numbers and maps the same.
+    let o = report("zh");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let zh = std::fs::read_to_string(cwd.join("r.html")).unwrap();
+    assert!(zh.contains(r#"<html lang="zh-CN">"#));
+    let (w, h, _) = embedded_png(&zh, "redlines");
+    assert!(w.max(h) == 300, "{w}×{h}");
+    let file = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(bundle.join("redlines.png")).unwrap());
+    assert!(
+        zh.contains(&format!("base64,{file}\"")),
+        "the map is the bundle's file"
+    );
+    // Without a map the report cannot be made: say which file.
+    std::fs::remove_file(bundle.join("forest_change.png")).unwrap();
+    let o = report("en");
+    support::assert_user_error(&o, &["forest_change.png", "copy the whole directory"]);
+}

@@ -27,6 +27,7 @@ use crate::change::{
     ChangeReport, ChangeSources, TransitionAccum, change_tiles, finish_change, pair_identical,
 };
 use crate::engine::{PlanItem, Progress, Projected, RunOptions, Runner, TilePlan};
+use crate::export::{self, Format};
 use crate::fsio::write_atomic;
 use crate::legend::Legend;
 use crate::raster::{Depth, Tile, discover_rasters};
@@ -74,13 +75,14 @@ impl std::str::FromStr for Shard {
 
 /// What to do where tiles overlap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum OverlapPolicy {
-    /// Refuse to run (the default): overlapping tiles would count twice.
+    /// Refuse to run (a zone would count twice): the default.
     #[default]
     Refuse,
-    /// The first tile (in sorted order) wins; later tiles lose the
-    /// overlapping part.
+    /// The first tile in sorted order wins the overlap; later tiles lose
+    /// the overlapping part.
     First,
 }
 
@@ -198,14 +200,6 @@ impl Merged {
             Merged::Change(_) => "change.json",
         })
     }
-
-    /// Writes it as JSON (`qingshan.stats/1` or `qingshan.change/1`).
-    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        match self {
-            Merged::Stats(r) => crate::report::write_json(r, w),
-            Merged::Change(r) => crate::report::write_json(r, w),
-        }
-    }
 }
 
 /// The final outputs of an unsharded run: merges the partials in `out_dir`
@@ -213,11 +207,15 @@ impl Merged {
 /// per-tile QA table `tiles_qa.csv` there. Returns the merged result and
 /// the two paths.
 pub fn finish(out_dir: &Path) -> Result<(Merged, PathBuf, PathBuf)> {
-    let (_, merged, qa) = merge(&[out_dir])?;
+    let (manifest, merged, qa) = merge(&[out_dir])?;
     let out = merged.path_in(out_dir);
-    write_atomic(&out, |w| merged.write_json(w))?;
+    let result = export::Merged {
+        result: &merged,
+        legend: &manifest.legend,
+    };
+    export::write(&out, Format::Json, &result)?;
     let qa_path = out_dir.join("tiles_qa.csv");
-    write_atomic(&qa_path, |w| write_qa_csv(&qa, w))?;
+    export::write(&qa_path, Format::Csv, &export::TileQaTable(&qa))?;
     Ok((merged, out, qa_path))
 }
 
@@ -503,7 +501,7 @@ impl Batch {
                 ),
             ));
         }
-        write_atomic(&manifest_path, |w| crate::report::write_json(&manifest, w))?;
+        write_atomic(&manifest_path, |w| export::write_json(&manifest, w))?;
         Ok(Batch {
             manifest,
             tiles,
@@ -1029,28 +1027,6 @@ pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<T
         ))
     };
     Ok((manifest, merged, qa))
-}
-
-/// Writes the per-tile QA table as CSV.
-pub fn write_qa_csv(qa: &[TileQa], w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "tile_index,tile,crs,cells,cells_read,nodata_share,seconds"
-    )?;
-    for q in qa {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{:.3}",
-            q.tile_index,
-            crate::report::csv_field(&q.tile),
-            crate::report::csv_field(&q.crs),
-            q.cells,
-            q.cells_read,
-            q.nodata_share.map(|v| v.to_string()).unwrap_or_default(),
-            q.seconds
-        )?;
-    }
-    Ok(())
 }
 
 /// Reads every window of every tile and discards the pixels: a check that

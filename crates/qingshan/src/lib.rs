@@ -14,8 +14,8 @@
 //! 4. [`zonal::zonal_stats`] reads the raster window by window in parallel
 //!    and adds coverage × [`area`] cell area into per-zone class areas; a
 //!    [`legend::Legend`] says which classes are forest.
-//! 5. [`report`] writes the result as JSON (`qingshan.stats/1`), CSV or
-//!    GeoJSON.
+//! 5. [`export`] writes the result as JSON (`qingshan.stats/1`), CSV,
+//!    GeoJSON or a table, through [`fsio`] (whole files or nothing).
 //!
 //! ```
 //! use qingshan::legend::Legend;
@@ -57,19 +57,25 @@
 //! - [`change`]: per-zone transition matrices between two dates.
 //! - [`redline`]: red-line version diff (area) and checks (nature, function).
 //! - [`fsio`]: the one place that writes files (atomic temp + rename).
-//! - [`report`]: JSON, CSV, GeoJSON and table outputs; the
-//!   HTML audit report and its PNG maps.
+//! - [`export`]: JSON, CSV, GeoJSON and table outputs of every result,
+//!   one trait and one format dispatch.
+//! - [`report`]: the HTML audit report and its PNG maps, rendered from
+//!   the audit bundle alone.
 //! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
+//! - [`commands`]: one function per `qingshan` command (what the CLI and
+//!   scripts call).
 #![deny(missing_docs)]
 
 pub mod area;
 pub mod audit;
 pub mod batch;
 pub mod change;
+pub mod commands;
 pub mod coverage;
 mod engine;
 mod error;
+pub mod export;
 pub mod fsio;
 pub mod grid;
 pub mod legend;

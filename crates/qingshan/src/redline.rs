@@ -53,6 +53,20 @@ pub enum PolygonStatus {
     Added,
 }
 
+impl PolygonStatus {
+    /// The status as the outputs spell it (`unchanged`, `grown`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            PolygonStatus::Unchanged => "unchanged",
+            PolygonStatus::Grown => "grown",
+            PolygonStatus::Shrunk => "shrunk",
+            PolygonStatus::Reshaped => "reshaped",
+            PolygonStatus::Removed => "removed",
+            PolygonStatus::Added => "added",
+        }
+    }
+}
+
 /// One red-line polygon (matched by id) in the two versions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolygonDiff {

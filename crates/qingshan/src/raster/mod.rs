@@ -273,6 +273,15 @@ impl LandCover {
     }
 }
 
+/// Sets GDAL up as the `qingshan` command runs it: GDAL's own messages
+/// are silenced (every error comes back as a [`crate::Error`] naming the
+/// file, so they would only repeat it) and the block cache is 16 MB
+/// ([`configure_gdal_cache`]).
+pub fn setup_gdal() {
+    gdal::config::set_error_handler(|_, _, _| {});
+    configure_gdal_cache(16);
+}
+
 /// Sets GDAL's block cache to `mb` megabytes unless the user set
 /// `GDAL_CACHEMAX` in the environment. qingshan reads every block once, in
 /// windows aligned to blocks, so the cache only needs to hold the windows

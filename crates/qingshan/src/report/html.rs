@@ -13,18 +13,20 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::map::{
+    ForestChange, GAINED_RGB, LOST_RGB, MapPng, Maps, OLD_REDLINE_RGB, REDLINE_RGB, ZONE_RGB,
+    forest_change_color,
+};
 use crate::area::M2_PER_MU;
 use crate::audit::AuditReport;
 use crate::legend::Legend;
-use crate::raster::LandCover;
-use crate::redline::{DiffOptions, redline_diff};
-use crate::report::map::{ForestChange, MapImage, forest_change_color};
-use crate::srs::Reprojector;
-use crate::zones::{ZoneLayer, ZoneOptions};
+use crate::redline::{RedlineCheck, RedlineDiff};
+use crate::zonal::ZoneStats;
 use crate::{Error, Result};
 
 /// Which language leads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Lang {
     /// Chinese, with English subtitles (the default).
     #[default]
@@ -38,7 +40,8 @@ pub enum Lang {
 pub struct ReportOptions {
     /// Leading language.
     pub lang: Lang,
-    /// Longest side of the maps, in pixels.
+    /// Longest side of the maps, in pixels (used when the maps are drawn,
+    /// as `qingshan audit` writes its bundle).
     pub map_size: usize,
 }
 
@@ -110,11 +113,9 @@ fn group(v: f64, decimals: usize) -> String {
     format!("{}{out}{frac}", if neg { "−" } else { "" })
 }
 
+/// Text escaped for HTML text and double-quoted attributes alike.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 struct Page {
@@ -124,16 +125,10 @@ struct Page {
 }
 
 impl Page {
-    /// The JSON value at a dotted path (`stats.zones.0.forest_cover`).
+    /// The JSON value at a dotted path (`stats.zones.0.forest_cover`:
+    /// the JSON pointer `/stats/zones/0/forest_cover`).
     fn at(&self, path: &str) -> Option<&Value> {
-        let mut v = &self.doc;
-        for part in path.split('.') {
-            v = match v {
-                Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
-                other => other.get(part)?,
-            };
-        }
-        Some(v)
+        self.doc.pointer(&format!("/{}", path.replace('.', "/")))
     }
 
     /// A number from the document, tagged with its path and raw value.
@@ -162,134 +157,14 @@ impl Page {
     }
 }
 
-fn png_tag(img: &MapImage, class: &str, alt: &str) -> Result<String> {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(img.to_png()?);
-    Ok(format!(
+fn png_tag(img: &MapPng, class: &str, alt: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&img.png);
+    format!(
         r#"<img class="map {class}" width="{}" height="{}" alt="{}" src="data:image/png;base64,{b64}">"#,
         img.width,
         img.height,
         esc(alt)
-    ))
-}
-
-/// The maps of the report: land cover (after) with zones and red lines,
-/// forest loss/gain, red-line lost/gained areas.
-pub struct Maps {
-    /// Land cover of the after date with outlines.
-    pub land_cover: MapImage,
-    /// Forest loss and gain.
-    pub forest_change: MapImage,
-    /// Red-line lost and gained areas (when red lines were audited).
-    pub redlines: Option<MapImage>,
-}
-
-/// Outline colours.
-const ZONE_RGB: [u8; 3] = [40, 40, 40];
-const REDLINE_RGB: [u8; 3] = [200, 0, 160];
-const OLD_REDLINE_RGB: [u8; 3] = [120, 120, 120];
-const LOST_RGB: [u8; 3] = [214, 39, 40];
-const GAINED_RGB: [u8; 3] = [31, 119, 180];
-
-/// Renders the report's maps from the audit's inputs.
-pub fn render_maps(audit: &AuditReport, map_size: usize) -> Result<Maps> {
-    let inp = &audit.inputs;
-    let legend = &inp.legend;
-    let before = LandCover::open(&inp.before, inp.band)?;
-    let after = LandCover::open(&inp.after, inp.band)?;
-    let zones = ZoneLayer::read(
-        inp.zones.path.as_ref(),
-        &ZoneOptions {
-            id_field: inp.zones.id_field.clone(),
-            name_field: inp.zones.name_field.clone(),
-            layer: inp.zones.layer.clone(),
-            make_valid: false,
-        },
-    )?;
-    // The after date's land cover is sampled once: the base of the first
-    // and the last map.
-    let base = MapImage::land_cover(&after, legend, map_size)?;
-    let mut land = base.clone();
-    let crs = land.crs.clone();
-    let zones_map = zones.project(&crs, Some(crate::zones::segment_length(&zones.crs, 10.0)))?;
-    let reds = match &inp.redlines {
-        None => None,
-        Some(r) => {
-            let o = ZoneOptions {
-                id_field: r.id_field.clone(),
-                ..Default::default()
-            };
-            let old = ZoneLayer::read(r.old.as_ref(), &o)?;
-            let new = ZoneLayer::read(r.new.as_ref(), &o)?;
-            Some((old, new))
-        }
-    };
-    let project = |l: &ZoneLayer| l.project(&crs, Some(crate::zones::segment_length(&l.crs, 10.0)));
-    let new_map = match &reds {
-        Some((_, new)) => project(new)?,
-        None => Vec::new(),
-    };
-    for g in &zones_map {
-        land.outline(g, ZONE_RGB, 2.0);
-    }
-    for g in &new_map {
-        land.outline(g, REDLINE_RGB, 2.0);
-    }
-    let mut change = MapImage::forest_change(&before, &after, legend, map_size)?;
-    for g in &zones_map {
-        change.outline(g, ZONE_RGB, 2.0);
-    }
-    let redlines = match &reds {
-        None => None,
-        Some((old, new)) => {
-            // An audit made in this process still holds its lost and
-            // gained pieces; one read back from JSON does not.
-            let computed;
-            let d = match audit.redline_diff.as_ref().filter(|d| d.ops.is_some()) {
-                Some(d) => d,
-                None => {
-                    let tol = audit.redline_diff.as_ref().map_or(1.0, |d| d.tolerance_m2);
-                    computed = redline_diff(
-                        old,
-                        new,
-                        None,
-                        &DiffOptions {
-                            tolerance_m2: tol,
-                            strict: false,
-                        },
-                    )?;
-                    &computed
-                }
-            };
-            let ops = d
-                .ops
-                .clone()
-                .ok_or_else(|| Error::Invalid("red-line diff without a CRS".into()))?;
-            let to_map = Reprojector::new(&ops, &crs)?;
-            let mut img = base;
-            img.fade(0.65);
-            for (_, g) in &d.lost_pieces {
-                img.fill(&to_map.multipolygon(g)?, LOST_RGB, 0.85);
-            }
-            for (_, g) in &d.gained_pieces {
-                img.fill(&to_map.multipolygon(g)?, GAINED_RGB, 0.85);
-            }
-            for g in project(old)? {
-                img.outline(&g, OLD_REDLINE_RGB, 1.5);
-            }
-            for g in &new_map {
-                img.outline(g, REDLINE_RGB, 2.0);
-            }
-            for g in &zones_map {
-                img.outline(g, ZONE_RGB, 2.0);
-            }
-            Some(img)
-        }
-    };
-    Ok(Maps {
-        land_cover: land,
-        forest_change: change,
-        redlines,
-    })
+    )
 }
 
 fn swatch(rgb: [u8; 3]) -> String {
@@ -320,20 +195,33 @@ fn legend_html(p: &Page, legend: &Legend) -> String {
     s
 }
 
-/// Renders the audit report as one self-contained HTML page.
-pub fn render_html(audit: &AuditReport, opts: &ReportOptions) -> Result<String> {
-    let maps = render_maps(audit, opts.map_size)?;
-    render_html_with(audit, &maps, opts)
-}
-
-/// Renders the report with maps already drawn.
-pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) -> Result<String> {
+/// Renders the audit report as one self-contained HTML page, with its
+/// maps (drawn by [`Maps::draw`], or read from a bundle).
+pub fn render_html(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) -> Result<String> {
     let doc = serde_json::to_value(audit).map_err(|e| Error::Invalid(e.to_string()))?;
     let mut p = Page {
         doc,
         lang: opts.lang,
         out: String::new(),
     };
+    header(&mut p, audit);
+    town_cards(&mut p, audit);
+    targets(&mut p, audit);
+    maps_section(&mut p, audit, maps);
+    land_cover_tables(&mut p, audit);
+    if let Some(d) = &audit.redline_diff {
+        redline_area(&mut p, d);
+    }
+    if let Some(c) = &audit.redline_check {
+        redline_check(&mut p, audit, c);
+    }
+    notes(&mut p, audit);
+    footer(&mut p, audit);
+    Ok(p.out)
+}
+
+/// Title, dates, legend and the overall verdict.
+fn header(p: &mut Page, audit: &AuditReport) {
     let legend = &audit.inputs.legend;
     let (b, a) = (&audit.inputs.before_label, &audit.inputs.after_label);
     let title = p.t(
@@ -343,7 +231,7 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
             .as_deref()
             .unwrap_or("Ecological target audit"),
     );
-    let html_lang = match opts.lang {
+    let html_lang = match p.lang {
         Lang::Zh => "zh-CN",
         Lang::En => "en",
     };
@@ -377,126 +265,139 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
             )
         }
     ));
+}
 
-    // Town cards.
+/// One card per town: its forest cover, forest area and change, its
+/// red lines.
+fn town_cards(p: &mut Page, audit: &AuditReport) {
     p.push(&format!(
         r#"<section><h2>{}</h2><div class="cards">"#,
         p.t("各镇概况", "Towns at a glance")
     ));
     for (i, z) in audit.stats.zones.iter().enumerate() {
-        let cover_target = audit
-            .targets
-            .iter()
-            .position(|t| t.target == "forest_cover_min" && t.id.as_deref() == Some(z.id.as_str()));
-        let shrink_target = audit.targets.iter().position(|t| {
-            t.target == "redline_not_shrunk" && t.id.as_deref() == Some(z.id.as_str())
-        });
-        // The town's own targets: a red-line polygon may share its id.
-        let ok = audit
-            .targets
-            .iter()
-            .filter(|t| t.scope == "zone" && t.id.as_deref() == Some(z.id.as_str()))
-            .all(|t| t.passed);
-        let mut card = format!(
-            r#"<div class="card {}"><h3>{}<span class="sub">{}</span> <span class="badge">{}</span></h3><dl>"#,
-            if ok { "pass" } else { "fail" },
-            esc(z.name.as_deref().unwrap_or(&z.id)),
-            esc(&z.id),
-            if ok {
-                p.t("达标", "met")
-            } else {
-                p.t("未达标", "missed")
-            }
-        );
-        let _ = write!(
-            card,
-            r#"<dt>{}</dt><dd class="big">{}{}</dd>"#,
-            p.t(
-                &format!("森林覆盖率（{a}）"),
-                &format!("forest cover ({a})")
-            ),
-            p.n(&format!("stats.zones.{i}.forest_cover"), Unit::Pct),
-            cover_target
-                .map(|k| format!(
-                    r#" <small>{} ≥ {}</small>"#,
-                    p.t("目标", "target"),
-                    p.n(&format!("targets.{k}.limit"), Unit::Pct)
-                ))
-                .unwrap_or_default()
-        );
-        let _ = write!(
-            card,
-            r#"<dt>{}</dt><dd>{} <small>({})</small></dd>"#,
-            p.t("森林面积", "forest area"),
-            p.n(&format!("stats.zones.{i}.forest_area_m2"), Unit::Mu),
-            p.n(&format!("stats.zones.{i}.forest_area_m2"), Unit::Ha)
-        );
-        let _ = write!(
-            card,
-            r#"<dt>{}</dt><dd>{} → {}</dd>"#,
-            p.t(
-                &format!("森林覆盖率 {b} → {a}"),
-                &format!("forest cover {b} → {a}")
-            ),
-            p.n(&format!("change.zones.{i}.forest_cover_before"), Unit::Pct),
-            p.n(&format!("change.zones.{i}.forest_cover_after"), Unit::Pct)
-        );
-        let _ = write!(
-            card,
-            r#"<dt>{}</dt><dd>+{} / −{}</dd>"#,
-            p.t("森林增加 / 减少", "forest gained / lost"),
-            p.n(&format!("change.zones.{i}.forest_gain_m2"), Unit::Mu),
-            p.n(&format!("change.zones.{i}.forest_loss_m2"), Unit::Mu)
-        );
-        if let Some(d) = &audit.redline_diff
-            && let Some(ti) = d.towns.iter().position(|t| t.id == z.id)
-        {
-            let _ = write!(
-                card,
-                r#"<dt>{}</dt><dd>{} → {}{}</dd><dt>{}</dt><dd>−{} / +{}</dd>"#,
-                p.t("生态保护红线面积", "red-line area"),
-                p.n(&format!("redline_diff.towns.{ti}.old_m2"), Unit::Mu),
-                p.n(&format!("redline_diff.towns.{ti}.new_m2"), Unit::Mu),
-                shrink_target
-                    .map(|k| if audit.targets[k].passed {
-                        format!(
-                            r#" <small class="ok">{}</small>"#,
-                            p.t("面积不减少", "not reduced")
-                        )
-                    } else {
-                        format!(
-                            r#" <small class="bad">{}</small>"#,
-                            p.t("面积减少", "reduced")
-                        )
-                    })
-                    .unwrap_or_default(),
-                p.t("红线减少 / 增加", "red line lost / gained"),
-                p.n(&format!("redline_diff.towns.{ti}.lost_m2"), Unit::Mu),
-                p.n(&format!("redline_diff.towns.{ti}.gained_m2"), Unit::Mu)
-            );
-        }
-        if let Some(si) = audit.zone_summaries.iter().position(|s| s.id == z.id)
-            && audit.redline_check.is_some()
-        {
-            let _ = write!(
-                card,
-                r#"<dt>{}</dt><dd>{}</dd>"#,
-                p.t(
-                    "红线内自然→人工转换",
-                    "natural → artificial inside red lines"
-                ),
-                p.n(
-                    &format!("zone_summaries.{si}.redline_conversion_m2"),
-                    Unit::M2
-                )
-            );
-        }
-        card.push_str("</dl></div>");
+        let card = town_card(p, audit, i, z);
         p.push(&card);
     }
     p.push("</div></section>");
+}
 
-    // Targets.
+/// The card of town `i` (`z`: its stats).
+fn town_card(p: &Page, audit: &AuditReport, i: usize, z: &ZoneStats) -> String {
+    let (b, a) = (&audit.inputs.before_label, &audit.inputs.after_label);
+    let cover_target = audit
+        .targets
+        .iter()
+        .position(|t| t.target == "forest_cover_min" && t.id.as_deref() == Some(z.id.as_str()));
+    let shrink_target = audit
+        .targets
+        .iter()
+        .position(|t| t.target == "redline_not_shrunk" && t.id.as_deref() == Some(z.id.as_str()));
+    // The town's own targets: a red-line polygon may share its id.
+    let ok = audit
+        .targets
+        .iter()
+        .filter(|t| t.scope == "zone" && t.id.as_deref() == Some(z.id.as_str()))
+        .all(|t| t.passed);
+    let mut card = format!(
+        r#"<div class="card {}"><h3>{}<span class="sub">{}</span> <span class="badge">{}</span></h3><dl>"#,
+        if ok { "pass" } else { "fail" },
+        esc(z.name.as_deref().unwrap_or(&z.id)),
+        esc(&z.id),
+        if ok {
+            p.t("达标", "met")
+        } else {
+            p.t("未达标", "missed")
+        }
+    );
+    let _ = write!(
+        card,
+        r#"<dt>{}</dt><dd class="big">{}{}</dd>"#,
+        p.t(
+            &format!("森林覆盖率（{a}）"),
+            &format!("forest cover ({a})")
+        ),
+        p.n(&format!("stats.zones.{i}.forest_cover"), Unit::Pct),
+        cover_target
+            .map(|k| format!(
+                r#" <small>{} ≥ {}</small>"#,
+                p.t("目标", "target"),
+                p.n(&format!("targets.{k}.limit"), Unit::Pct)
+            ))
+            .unwrap_or_default()
+    );
+    let _ = write!(
+        card,
+        r#"<dt>{}</dt><dd>{} <small>({})</small></dd>"#,
+        p.t("森林面积", "forest area"),
+        p.n(&format!("stats.zones.{i}.forest_area_m2"), Unit::Mu),
+        p.n(&format!("stats.zones.{i}.forest_area_m2"), Unit::Ha)
+    );
+    let _ = write!(
+        card,
+        r#"<dt>{}</dt><dd>{} → {}</dd>"#,
+        p.t(
+            &format!("森林覆盖率 {b} → {a}"),
+            &format!("forest cover {b} → {a}")
+        ),
+        p.n(&format!("change.zones.{i}.forest_cover_before"), Unit::Pct),
+        p.n(&format!("change.zones.{i}.forest_cover_after"), Unit::Pct)
+    );
+    let _ = write!(
+        card,
+        r#"<dt>{}</dt><dd>+{} / −{}</dd>"#,
+        p.t("森林增加 / 减少", "forest gained / lost"),
+        p.n(&format!("change.zones.{i}.forest_gain_m2"), Unit::Mu),
+        p.n(&format!("change.zones.{i}.forest_loss_m2"), Unit::Mu)
+    );
+    if let Some(d) = &audit.redline_diff
+        && let Some(ti) = d.towns.iter().position(|t| t.id == z.id)
+    {
+        let _ = write!(
+            card,
+            r#"<dt>{}</dt><dd>{} → {}{}</dd><dt>{}</dt><dd>−{} / +{}</dd>"#,
+            p.t("生态保护红线面积", "red-line area"),
+            p.n(&format!("redline_diff.towns.{ti}.old_m2"), Unit::Mu),
+            p.n(&format!("redline_diff.towns.{ti}.new_m2"), Unit::Mu),
+            shrink_target
+                .map(|k| if audit.targets[k].passed {
+                    format!(
+                        r#" <small class="ok">{}</small>"#,
+                        p.t("面积不减少", "not reduced")
+                    )
+                } else {
+                    format!(
+                        r#" <small class="bad">{}</small>"#,
+                        p.t("面积减少", "reduced")
+                    )
+                })
+                .unwrap_or_default(),
+            p.t("红线减少 / 增加", "red line lost / gained"),
+            p.n(&format!("redline_diff.towns.{ti}.lost_m2"), Unit::Mu),
+            p.n(&format!("redline_diff.towns.{ti}.gained_m2"), Unit::Mu)
+        );
+    }
+    if let Some(si) = audit.zone_summaries.iter().position(|s| s.id == z.id)
+        && audit.redline_check.is_some()
+    {
+        let _ = write!(
+            card,
+            r#"<dt>{}</dt><dd>{}</dd>"#,
+            p.t(
+                "红线内自然→人工转换",
+                "natural → artificial inside red lines"
+            ),
+            p.n(
+                &format!("zone_summaries.{si}.redline_conversion_m2"),
+                Unit::M2
+            )
+        );
+    }
+    card.push_str("</dl></div>");
+    card
+}
+
+/// Every target: what, where, measured, limit, verdict.
+fn targets(p: &mut Page, audit: &AuditReport) {
     p.push(&format!(
         r#"<section><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         p.t("目标核查", "Targets"),
@@ -535,21 +436,25 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         );
     }
     p.push("</tbody></table></section>");
+}
 
-    // Maps.
+/// The three maps with their legends.
+fn maps_section(p: &mut Page, audit: &AuditReport, maps: &Maps) {
+    let legend = &audit.inputs.legend;
+    let (b, a) = (&audit.inputs.before_label, &audit.inputs.after_label);
     p.push(&format!(
         r#"<section><h2>{}</h2><figure>{}<figcaption>{}</figcaption>{}</figure>"#,
         p.t(&format!("土地覆盖（{a}）"), &format!("Land cover ({a})")),
-        png_tag(&maps.land_cover, "landcover", "land cover map")?,
+        png_tag(&maps.land_cover, "landcover", "land cover map"),
         p.t(
             "镇界与生态保护红线",
             "town boundaries and ecological red lines"
         ),
-        legend_html(&p, legend)
+        legend_html(p, legend)
     ));
     p.push(&format!(
         r#"<figure>{}<figcaption>{}</figcaption><div class="legend"><span>{}{}</span><span>{}{}</span><span>{}{}</span><span>{}{}</span></div></figure>"#,
-        png_tag(&maps.forest_change, "forestchange", "forest change map")?,
+        png_tag(&maps.forest_change, "forestchange", "forest change map"),
         p.t(&format!("森林变化 {b} → {a}"), &format!("Forest change {b} → {a}")),
         swatch(rgb3(forest_change_color(ForestChange::Loss))),
         p.t("森林减少", "forest lost"),
@@ -563,7 +468,7 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
     if let Some(img) = &maps.redlines {
         p.push(&format!(
             r#"<figure>{}<figcaption>{}</figcaption><div class="legend"><span>{}{}</span><span>{}{}</span><span>{}{}</span><span>{}{}</span></div></figure>"#,
-            png_tag(img, "redlines", "red-line change map")?,
+            png_tag(img, "redlines", "red-line change map"),
             p.t("生态保护红线调整", "Red-line changes"),
             swatch(LOST_RGB),
             p.t("红线减少", "red line lost"),
@@ -576,8 +481,12 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         ));
     }
     p.push("</section>");
+}
 
-    // Land cover per zone.
+/// Class areas of each town in m², ha and mu.
+fn land_cover_tables(p: &mut Page, audit: &AuditReport) {
+    let legend = &audit.inputs.legend;
+    let a = &audit.inputs.after_label;
     p.push(&format!(
         r#"<section><h2>{}</h2>"#,
         p.t(
@@ -621,110 +530,118 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         );
     }
     p.push("</section>");
+}
 
-    // Red lines.
-    if let Some(d) = &audit.redline_diff {
+/// Red-line areas: totals and one row per polygon.
+fn redline_area(p: &mut Page, d: &RedlineDiff) {
+    let _ = write!(
+        p.out,
+        r#"<section><h2>{}</h2><p>{} {} → {} · {} {} · {} {}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        p.t("生态保护红线面积", "Red-line area"),
+        p.t("合计", "total"),
+        p.n("redline_diff.old_total_m2", Unit::Mu),
+        p.n("redline_diff.new_total_m2", Unit::Mu),
+        p.t("减少", "lost"),
+        p.n("redline_diff.lost_m2", Unit::Mu),
+        p.t("增加", "gained"),
+        p.n("redline_diff.gained_m2", Unit::Mu),
+        p.t("红线", "red line"),
+        p.t("状态", "status"),
+        p.t("原面积", "old"),
+        p.t("新面积", "new"),
+        p.t("减少", "lost"),
+        p.t("增加", "gained")
+    );
+    for (k, poly) in d.polygons.iter().enumerate() {
+        let status = poly.status.name();
         let _ = write!(
             p.out,
-            r#"<section><h2>{}</h2><p>{} {} → {} · {} {} · {} {}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-            p.t("生态保护红线面积", "Red-line area"),
-            p.t("合计", "total"),
-            p.n("redline_diff.old_total_m2", Unit::Mu),
-            p.n("redline_diff.new_total_m2", Unit::Mu),
-            p.t("减少", "lost"),
-            p.n("redline_diff.lost_m2", Unit::Mu),
-            p.t("增加", "gained"),
-            p.n("redline_diff.gained_m2", Unit::Mu),
-            p.t("红线", "red line"),
-            p.t("状态", "status"),
-            p.t("原面积", "old"),
-            p.t("新面积", "new"),
-            p.t("减少", "lost"),
-            p.t("增加", "gained")
+            r#"<tr class="{}"><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            if matches!(status, "shrunk" | "removed") {
+                "fail"
+            } else {
+                ""
+            },
+            esc(poly.name.as_deref().unwrap_or("")),
+            esc(&poly.id),
+            esc(status),
+            p.n(&format!("redline_diff.polygons.{k}.old_m2"), Unit::Mu),
+            p.n(&format!("redline_diff.polygons.{k}.new_m2"), Unit::Mu),
+            p.n(&format!("redline_diff.polygons.{k}.lost_m2"), Unit::Mu),
+            p.n(&format!("redline_diff.polygons.{k}.gained_m2"), Unit::Mu)
         );
-        for (k, poly) in d.polygons.iter().enumerate() {
-            let status = crate::report::status_name(poly.status);
-            let _ = write!(
-                p.out,
-                r#"<tr class="{}"><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                if matches!(status, "shrunk" | "removed") {
-                    "fail"
-                } else {
-                    ""
-                },
-                esc(poly.name.as_deref().unwrap_or("")),
-                esc(&poly.id),
-                esc(status),
-                p.n(&format!("redline_diff.polygons.{k}.old_m2"), Unit::Mu),
-                p.n(&format!("redline_diff.polygons.{k}.new_m2"), Unit::Mu),
-                p.n(&format!("redline_diff.polygons.{k}.lost_m2"), Unit::Mu),
-                p.n(&format!("redline_diff.polygons.{k}.gained_m2"), Unit::Mu)
-            );
-        }
-        p.push("</tbody></table></section>");
     }
-    if let Some(c) = &audit.redline_check {
-        let _ = write!(
-            p.out,
-            r#"<section><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-            p.t(
-                "红线内性质与功能",
-                "Nature and function inside the red lines"
-            ),
-            p.t("红线", "red line"),
-            p.t("自然→人工", "natural → artificial"),
-            p.t("主要转换", "largest conversion"),
-            p.t(&format!("植被占比 {b}"), &format!("vegetated {b}")),
-            p.t(&format!("植被占比 {a}"), &format!("vegetated {a}"))
-        );
-        for (k, poly) in c.polygons.iter().enumerate() {
-            let largest = poly
-                .conversions
-                .first()
-                .map(|conv| {
-                    format!(
-                        "{} → {} {}",
-                        legend
-                            .class(conv.from)
-                            .map(|x| esc(&x.name_zh))
-                            .unwrap_or_default(),
-                        legend
-                            .class(conv.to)
-                            .map(|x| esc(&x.name_zh))
-                            .unwrap_or_default(),
-                        p.n(
-                            &format!("redline_check.polygons.{k}.conversions.0.area_m2"),
-                            Unit::M2
-                        )
+    p.push("</tbody></table></section>");
+}
+
+/// Nature and function inside each red line.
+fn redline_check(p: &mut Page, audit: &AuditReport, c: &RedlineCheck) {
+    let legend = &audit.inputs.legend;
+    let (b, a) = (&audit.inputs.before_label, &audit.inputs.after_label);
+    let _ = write!(
+        p.out,
+        r#"<section><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        p.t(
+            "红线内性质与功能",
+            "Nature and function inside the red lines"
+        ),
+        p.t("红线", "red line"),
+        p.t("自然→人工", "natural → artificial"),
+        p.t("主要转换", "largest conversion"),
+        p.t(&format!("植被占比 {b}"), &format!("vegetated {b}")),
+        p.t(&format!("植被占比 {a}"), &format!("vegetated {a}"))
+    );
+    for (k, poly) in c.polygons.iter().enumerate() {
+        let largest = poly
+            .conversions
+            .first()
+            .map(|conv| {
+                format!(
+                    "{} → {} {}",
+                    legend
+                        .class(conv.from)
+                        .map(|x| esc(&x.name_zh))
+                        .unwrap_or_default(),
+                    legend
+                        .class(conv.to)
+                        .map(|x| esc(&x.name_zh))
+                        .unwrap_or_default(),
+                    p.n(
+                        &format!("redline_check.polygons.{k}.conversions.0.area_m2"),
+                        Unit::M2
                     )
-                })
-                .unwrap_or_else(|| "–".into());
-            let _ = write!(
-                p.out,
-                r#"<tr class="{}"><td>{} <small>{}</small></td><td>{}</td><td>{largest}</td><td>{}</td><td>{}</td></tr>"#,
-                if poly.violations.is_empty() {
-                    ""
-                } else {
-                    "fail"
-                },
-                esc(poly.name.as_deref().unwrap_or("")),
-                esc(&poly.id),
-                p.n(
-                    &format!("redline_check.polygons.{k}.conversion_m2"),
-                    Unit::M2
-                ),
-                p.n(
-                    &format!("redline_check.polygons.{k}.vegetated_share_before"),
-                    Unit::Pct
-                ),
-                p.n(
-                    &format!("redline_check.polygons.{k}.vegetated_share_after"),
-                    Unit::Pct
                 )
-            );
-        }
-        p.push("</tbody></table></section>");
+            })
+            .unwrap_or_else(|| "–".into());
+        let _ = write!(
+            p.out,
+            r#"<tr class="{}"><td>{} <small>{}</small></td><td>{}</td><td>{largest}</td><td>{}</td><td>{}</td></tr>"#,
+            if poly.violations.is_empty() {
+                ""
+            } else {
+                "fail"
+            },
+            esc(poly.name.as_deref().unwrap_or("")),
+            esc(&poly.id),
+            p.n(
+                &format!("redline_check.polygons.{k}.conversion_m2"),
+                Unit::M2
+            ),
+            p.n(
+                &format!("redline_check.polygons.{k}.vegetated_share_before"),
+                Unit::Pct
+            ),
+            p.n(
+                &format!("redline_check.polygons.{k}.vegetated_share_after"),
+                Unit::Pct
+            )
+        );
     }
+    p.push("</tbody></table></section>");
+}
+
+/// The audit's warnings.
+fn notes(p: &mut Page, audit: &AuditReport) {
     if !audit.warnings.is_empty() {
         p.push(&format!(
             r#"<section><h2>{}</h2><ul>"#,
@@ -735,6 +652,10 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         }
         p.push("</ul></section>");
     }
+}
+
+/// Where the numbers come from, and the script that marks the page ready.
+fn footer(p: &mut Page, audit: &AuditReport) {
     p.push(&format!(
         r#"<footer>{} · <code>{}</code></footer>
 <script>{JS}</script></body></html>
@@ -745,7 +666,6 @@ pub fn render_html_with(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) 
         ),
         esc(&audit.config)
     ));
-    Ok(p.out)
 }
 
 fn rgb3(c: [u8; 4]) -> [u8; 3] {
@@ -830,8 +750,8 @@ mod tests {
         red.id = Some(town.clone());
         red.passed = false;
         audit.targets.push(red);
-        let maps = render_maps(&audit, 64).unwrap();
-        let html = render_html_with(&audit, &maps, &ReportOptions::default()).unwrap();
+        let maps = Maps::draw(&audit, 64).unwrap();
+        let html = render_html(&audit, &maps, &ReportOptions::default()).unwrap();
         let cards: Vec<&str> = html.split(r#"<div class="card "#).skip(1).collect();
         assert_eq!(cards.len(), audit.stats.zones.len());
         assert!(cards[0].starts_with("pass"), "{}", &cards[0][..80]);

@@ -11,10 +11,14 @@
 
 use geo::{LineString, MultiPolygon, Polygon};
 
+use crate::audit::AuditReport;
 use crate::coverage::{Coverage, PixelPolygon};
 use crate::grid::{Crs, GeoTransform, Window};
 use crate::legend::Legend;
 use crate::raster::{LandCover, Tile, TileReader, with_pixel_type};
+use crate::redline::{DiffOptions, redline_diff};
+use crate::srs::Reprojector;
+use crate::zones::{ZoneLayer, ZoneOptions, segment_length};
 use crate::{Error, Result};
 
 /// An RGBA map image with the geotransform of its pixels.
@@ -299,4 +303,193 @@ impl MapImage {
         }
         Ok(out)
     }
+}
+
+/// Outline colour of zones (towns).
+pub const ZONE_RGB: [u8; 3] = [40, 40, 40];
+/// Outline colour of the audited red lines.
+pub const REDLINE_RGB: [u8; 3] = [200, 0, 160];
+/// Outline colour of the baseline red lines.
+pub const OLD_REDLINE_RGB: [u8; 3] = [120, 120, 120];
+/// Fill colour of red-line area lost.
+pub const LOST_RGB: [u8; 3] = [214, 39, 40];
+/// Fill colour of red-line area gained.
+pub const GAINED_RGB: [u8; 3] = [31, 119, 180];
+
+/// A map encoded as PNG, with its size in pixels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapPng {
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+}
+
+impl MapPng {
+    /// Encodes an image.
+    pub fn encode(img: &MapImage) -> Result<MapPng> {
+        Ok(MapPng {
+            png: img.to_png()?,
+            width: img.width,
+            height: img.height,
+        })
+    }
+
+    /// A PNG file's bytes as read from `path`, its size from its header;
+    /// anything but a PNG is an error naming the file.
+    pub fn from_file_bytes(path: &std::path::Path, png: Vec<u8>) -> Result<MapPng> {
+        let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+        let reader = decoder
+            .read_info()
+            .map_err(|e| Error::raster(path, format!("not a PNG map ({e})")))?;
+        let info = reader.info();
+        let (width, height) = (info.width as usize, info.height as usize);
+        Ok(MapPng { png, width, height })
+    }
+}
+
+/// The maps of the audit report: land cover (after) with zones and red
+/// lines, forest loss/gain, red-line lost/gained areas.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Maps {
+    /// Land cover of the after date with outlines.
+    pub land_cover: MapPng,
+    /// Forest loss and gain.
+    pub forest_change: MapPng,
+    /// Red-line lost and gained areas (when red lines were audited).
+    pub redlines: Option<MapPng>,
+}
+
+/// The layers the maps outline, projected to the maps' CRS.
+struct Outlines {
+    zones: Vec<MultiPolygon<f64>>,
+    old: Vec<MultiPolygon<f64>>,
+    new: Vec<MultiPolygon<f64>>,
+}
+
+impl Maps {
+    /// Draws the maps from the audit's inputs (both dates' land cover,
+    /// the zones, the red lines), which must still be in place: what
+    /// `qingshan audit` does before it writes the bundle. `map_size` is
+    /// the longest side in pixels.
+    pub fn draw(audit: &AuditReport, map_size: usize) -> Result<Maps> {
+        let inp = &audit.inputs;
+        let legend = &inp.legend;
+        let before = LandCover::open(&inp.before, inp.band)?;
+        let after = LandCover::open(&inp.after, inp.band)?;
+        let zones = ZoneLayer::read(
+            inp.zones.path.as_ref(),
+            &ZoneOptions {
+                id_field: inp.zones.id_field.clone(),
+                name_field: inp.zones.name_field.clone(),
+                layer: inp.zones.layer.clone(),
+                make_valid: false,
+            },
+        )?;
+        let reds = match &inp.redlines {
+            None => None,
+            Some(r) => {
+                let o = ZoneOptions {
+                    id_field: r.id_field.clone(),
+                    ..Default::default()
+                };
+                let old = ZoneLayer::read(r.old.as_ref(), &o)?;
+                let new = ZoneLayer::read(r.new.as_ref(), &o)?;
+                Some((old, new))
+            }
+        };
+        // The after date's land cover is sampled once: the base of the
+        // first and the last map.
+        let base = MapImage::land_cover(&after, legend, map_size)?;
+        let crs = base.crs.clone();
+        let project = |l: &ZoneLayer| l.project(&crs, Some(segment_length(&l.crs, 10.0)));
+        let outlines = Outlines {
+            zones: project(&zones)?,
+            old: match &reds {
+                Some((old, _)) => project(old)?,
+                None => Vec::new(),
+            },
+            new: match &reds {
+                Some((_, new)) => project(new)?,
+                None => Vec::new(),
+            },
+        };
+        let mut land = base.clone();
+        for g in &outlines.zones {
+            land.outline(g, ZONE_RGB, 2.0);
+        }
+        for g in &outlines.new {
+            land.outline(g, REDLINE_RGB, 2.0);
+        }
+        let mut change = MapImage::forest_change(&before, &after, legend, map_size)?;
+        for g in &outlines.zones {
+            change.outline(g, ZONE_RGB, 2.0);
+        }
+        let redlines = match &reds {
+            None => None,
+            Some((old, new)) => Some(MapPng::encode(&redline_map(
+                audit, base, old, new, &outlines,
+            )?)?),
+        };
+        Ok(Maps {
+            land_cover: MapPng::encode(&land)?,
+            forest_change: MapPng::encode(&change)?,
+            redlines,
+        })
+    }
+}
+
+/// The red-line map: the land cover faded, lost and gained areas filled,
+/// old and new red lines and the zones outlined.
+fn redline_map(
+    audit: &AuditReport,
+    base: MapImage,
+    old: &ZoneLayer,
+    new: &ZoneLayer,
+    outlines: &Outlines,
+) -> Result<MapImage> {
+    // An audit made in this process still holds its lost and gained
+    // pieces; one read back from JSON does not.
+    let computed;
+    let d = match audit.redline_diff.as_ref().filter(|d| d.ops.is_some()) {
+        Some(d) => d,
+        None => {
+            let tol = audit.redline_diff.as_ref().map_or(1.0, |d| d.tolerance_m2);
+            computed = redline_diff(
+                old,
+                new,
+                None,
+                &DiffOptions {
+                    tolerance_m2: tol,
+                    strict: false,
+                },
+            )?;
+            &computed
+        }
+    };
+    let ops = d
+        .ops
+        .clone()
+        .ok_or_else(|| Error::Invalid("red-line diff without a CRS".into()))?;
+    let to_map = Reprojector::new(&ops, &base.crs)?;
+    let mut img = base;
+    img.fade(0.65);
+    for (_, g) in &d.lost_pieces {
+        img.fill(&to_map.multipolygon(g)?, LOST_RGB, 0.85);
+    }
+    for (_, g) in &d.gained_pieces {
+        img.fill(&to_map.multipolygon(g)?, GAINED_RGB, 0.85);
+    }
+    for g in &outlines.old {
+        img.outline(g, OLD_REDLINE_RGB, 1.5);
+    }
+    for g in &outlines.new {
+        img.outline(g, REDLINE_RGB, 2.0);
+    }
+    for g in &outlines.zones {
+        img.outline(g, ZONE_RGB, 2.0);
+    }
+    Ok(img)
 }

@@ -1,0 +1,498 @@
+//! One function per `qingshan` command, taking what the command line
+//! takes — paths, names, limits — and returning the result together with
+//! what its outputs need (legend, zone layers), ready for
+//! [`crate::export`]. The CLI is an adapter over these (arguments in, one
+//! call, the output written, an exit code); so will the Python package be.
+//!
+//! Invariant: each function computes exactly what the library functions
+//! it names compute — it only opens the inputs (in parallel where that
+//! helps) and collects what the outputs need.
+//!
+//! # Examples
+//! ```
+//! use qingshan::commands::{self, StatsArgs, ZoneSource};
+//! use qingshan::export::{self, Format};
+//!
+//! let run = commands::stats(
+//!     &StatsArgs {
+//!         landcover: vec!["../../fixtures/landcover/clcd_2024.vrt".into()],
+//!         band: 1,
+//!         zones: ZoneSource::path("../../fixtures/towns.geojson"),
+//!         legend: "clcd".into(),
+//!     },
+//!     &Default::default(),
+//! )?;
+//! let mut table = Vec::new();
+//! export::render(&run.export(), Format::Table, &mut table)?;
+//! assert!(String::from_utf8(table)?.contains("金锁关镇"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::audit::{AuditConfig, AuditReport, run_audit};
+use crate::batch::{self, Batch, BatchConfig, BatchSummary, Merged, OverlapPolicy, Shard};
+use crate::change::{ChangeRaster, ChangeReport, land_cover_change};
+use crate::engine::RunOptions;
+use crate::export;
+use crate::grid::Crs;
+use crate::legend::Legend;
+use crate::raster::{LandCover, Tile};
+use crate::redline::{
+    CheckLimits, DiffOptions, Patch, RedlineCheck, RedlineDiff, redline_check,
+    redline_check_with_patches, redline_diff,
+};
+use crate::report::{Bundle, BundlePaths, Lang, ReportOptions, write_bundle};
+use crate::zonal::{StatsReport, zonal_stats};
+use crate::zones::{ZoneLayer, ZoneOptions};
+use crate::{Error, Result};
+
+/// A zone layer to read: the file and how.
+#[derive(Clone, Debug, Default)]
+pub struct ZoneSource {
+    /// GeoJSON, Shapefile, GeoPackage or any OGR vector source.
+    pub path: PathBuf,
+    /// Id and name fields, layer, repairs.
+    pub options: ZoneOptions,
+}
+
+impl ZoneSource {
+    /// A file read with the default options (ids from the feature id or
+    /// index, names from a `name`-like field, the first layer).
+    pub fn path(path: impl Into<PathBuf>) -> ZoneSource {
+        ZoneSource {
+            path: path.into(),
+            options: ZoneOptions::default(),
+        }
+    }
+
+    /// Reads the layer.
+    pub fn read(&self) -> Result<ZoneLayer> {
+        ZoneLayer::read(&self.path, &self.options)
+    }
+}
+
+/// Opens land cover and reads zones at the same time (both mostly wait on
+/// GDAL/PROJ start-up and parsing).
+fn open_both(
+    landcover: &[String],
+    band: usize,
+    zones: &ZoneSource,
+) -> Result<(LandCover, ZoneLayer)> {
+    std::thread::scope(|s| {
+        let z = s.spawn(|| zones.read());
+        let lc = LandCover::open(landcover, band);
+        let z = z
+            .join()
+            .map_err(|_| Error::Invalid("reading the zones failed".into()))?;
+        Ok((lc?, z?))
+    })
+}
+
+// ------------------------------------------------------------------ stats
+
+/// `qingshan stats`.
+#[derive(Clone, Debug)]
+pub struct StatsArgs {
+    /// Land-cover rasters (files, VRTs, directories, patterns, lists).
+    pub landcover: Vec<String>,
+    /// Band holding the classes.
+    pub band: usize,
+    /// The zones.
+    pub zones: ZoneSource,
+    /// Legend name or TOML file.
+    pub legend: String,
+}
+
+/// What `qingshan stats` computed.
+#[derive(Debug)]
+pub struct StatsRun {
+    /// The result.
+    pub report: StatsReport,
+    /// Its legend.
+    pub legend: Legend,
+    /// The zones, as read.
+    pub zones: ZoneLayer,
+    /// The land cover, as opened.
+    pub land_cover: LandCover,
+}
+
+impl StatsRun {
+    /// The result ready for any output format.
+    pub fn export(&self) -> export::Stats<'_> {
+        export::Stats {
+            report: &self.report,
+            legend: &self.legend,
+            zones: Some(&self.zones),
+        }
+    }
+}
+
+/// Per-zone class areas and forest cover ([`zonal_stats`]).
+pub fn stats(a: &StatsArgs, run: &RunOptions<'_>) -> Result<StatsRun> {
+    let legend = Legend::load(&a.legend)?;
+    let (land_cover, zones) = open_both(&a.landcover, a.band, &a.zones)?;
+    let report = zonal_stats(&land_cover, &zones, &legend, run)?;
+    Ok(StatsRun {
+        report,
+        legend,
+        zones,
+        land_cover,
+    })
+}
+
+// ----------------------------------------------------------------- change
+
+/// `qingshan change`.
+#[derive(Clone, Debug)]
+pub struct ChangeArgs {
+    /// Land cover of the first date.
+    pub before: Vec<String>,
+    /// Land cover of the second date.
+    pub after: Vec<String>,
+    /// Band holding the classes.
+    pub band: usize,
+    /// The zones.
+    pub zones: ZoneSource,
+    /// Legend name or TOML file.
+    pub legend: String,
+    /// Also write a GeoTIFF coding each cell's transition here.
+    pub change_raster: Option<PathBuf>,
+}
+
+/// What `qingshan change` computed.
+#[derive(Debug)]
+pub struct ChangeRun {
+    /// The result.
+    pub report: ChangeReport,
+    /// Its legend.
+    pub legend: Legend,
+    /// The zones, as read.
+    pub zones: ZoneLayer,
+    /// The first date, as opened.
+    pub before: LandCover,
+}
+
+impl ChangeRun {
+    /// The result ready for any output format.
+    pub fn export(&self) -> export::Change<'_> {
+        export::Change {
+            report: &self.report,
+            legend: &self.legend,
+            zones: Some(&self.zones),
+        }
+    }
+}
+
+/// Per-zone transitions between two dates ([`land_cover_change`]).
+pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
+    let legend = Legend::load(&a.legend)?;
+    let after = LandCover::open(&a.after, a.band)?;
+    let (before, zones) = open_both(&a.before, a.band, &a.zones)?;
+    let raster = a
+        .change_raster
+        .as_ref()
+        .map(|p| ChangeRaster { path: p.clone() });
+    let report = land_cover_change(&before, &after, &zones, &legend, run, raster.as_ref())?;
+    Ok(ChangeRun {
+        report,
+        legend,
+        zones,
+        before,
+    })
+}
+
+// ---------------------------------------------------------- redline diff
+
+/// `qingshan redline diff`.
+#[derive(Clone, Debug)]
+pub struct DiffArgs {
+    /// The baseline red lines.
+    pub old: PathBuf,
+    /// The new version (any CRS).
+    pub new: PathBuf,
+    /// Attribute holding the red-line id in both layers.
+    pub id_field: Option<String>,
+    /// Towns (or any zones) to report totals for.
+    pub towns: Option<PathBuf>,
+    /// Attribute holding the town id.
+    pub towns_id_field: Option<String>,
+    /// Repair invalid polygons instead of failing.
+    pub make_valid: bool,
+    /// Tolerance and strictness.
+    pub options: DiffOptions,
+}
+
+/// What `qingshan redline diff` computed.
+#[derive(Debug)]
+pub struct DiffRun {
+    /// The result.
+    pub diff: RedlineDiff,
+    /// The old version, as read.
+    pub old: ZoneLayer,
+    /// The new version, as read.
+    pub new: ZoneLayer,
+}
+
+impl DiffRun {
+    /// The result ready for any output format.
+    pub fn export(&self) -> export::Diff<'_> {
+        export::Diff {
+            diff: &self.diff,
+            old: Some(&self.old),
+            new: Some(&self.new),
+        }
+    }
+
+    /// The lost pieces, as GeoJSON.
+    pub fn lost_geometry(&self) -> export::LostGeometry<'_> {
+        export::LostGeometry(&self.diff)
+    }
+
+    /// Why the check failed (the red line shrank, or with `strict` lost
+    /// area anywhere), with the totals; `None` when it passed.
+    pub fn failure(&self) -> Option<String> {
+        let d = &self.diff;
+        d.failed.then(|| {
+            format!(
+                "{} (old {:.1} m², new {:.1} m², lost {:.1} m², gained {:.1} m²)",
+                if d.shrunk {
+                    "the red line shrank"
+                } else {
+                    "area was lost (--strict)"
+                },
+                d.old_total_m2,
+                d.new_total_m2,
+                d.lost_m2,
+                d.gained_m2
+            )
+        })
+    }
+}
+
+/// Compares two versions of the red lines ([`redline_diff`]).
+pub fn diff(a: &DiffArgs) -> Result<DiffRun> {
+    let opts = |id: &Option<String>| ZoneOptions {
+        id_field: id.clone(),
+        make_valid: a.make_valid,
+        ..Default::default()
+    };
+    let old = ZoneLayer::read(&a.old, &opts(&a.id_field))?;
+    let new = ZoneLayer::read(&a.new, &opts(&a.id_field))?;
+    let towns = match &a.towns {
+        Some(t) => Some(ZoneLayer::read(t, &opts(&a.towns_id_field))?),
+        None => None,
+    };
+    let diff = redline_diff(&old, &new, towns.as_ref(), &a.options)?;
+    Ok(DiffRun { diff, old, new })
+}
+
+// --------------------------------------------------------- redline check
+
+/// `qingshan redline check`.
+#[derive(Clone, Debug)]
+pub struct CheckArgs {
+    /// The red lines.
+    pub redlines: ZoneSource,
+    /// Land cover of the first date.
+    pub before: Vec<String>,
+    /// Land cover of the second date.
+    pub after: Vec<String>,
+    /// Band holding the classes.
+    pub band: usize,
+    /// Legend name or TOML file.
+    pub legend: String,
+    /// Conversion and vegetation-loss limits.
+    pub limits: CheckLimits,
+    /// Where the conversion patches will be written, if wanted: they are
+    /// outlined in the same pass (a scratch mask beside this file).
+    pub patches: Option<PathBuf>,
+}
+
+/// Conversion patches and the CRS of their geometries.
+#[derive(Debug)]
+pub struct PatchSet {
+    /// CRS of the geometries (the land cover's).
+    pub crs: Crs,
+    /// The patches.
+    pub patches: Vec<Patch>,
+}
+
+/// What `qingshan redline check` computed.
+#[derive(Debug)]
+pub struct CheckRun {
+    /// The result.
+    pub check: RedlineCheck,
+    /// Its legend.
+    pub legend: Legend,
+    /// The red lines, as read.
+    pub redlines: ZoneLayer,
+    /// Conversion patches, when asked for.
+    pub patches: Option<PatchSet>,
+}
+
+impl CheckRun {
+    /// The result ready for any output format.
+    pub fn export(&self) -> export::Check<'_> {
+        export::Check {
+            check: &self.check,
+            redlines: Some(&self.redlines),
+        }
+    }
+
+    /// The conversion patches as GeoJSON, when computed.
+    pub fn patches(&self) -> Option<export::Patches<'_>> {
+        self.patches.as_ref().map(|p| export::Patches {
+            crs: &p.crs,
+            patches: &p.patches,
+            legend: &self.legend,
+        })
+    }
+
+    /// One line per red line that violates a limit.
+    pub fn violations(&self) -> Vec<String> {
+        self.check
+            .polygons
+            .iter()
+            .filter(|p| !p.violations.is_empty())
+            .map(|p| format!("{}: {}", p.id, p.violations.join("; ")))
+            .collect()
+    }
+}
+
+/// Nature and function inside the red lines ([`redline_check`]), with
+/// the conversion patches from the same pass when asked for.
+pub fn check(a: &CheckArgs, run: &RunOptions<'_>) -> Result<CheckRun> {
+    let legend = Legend::load(&a.legend)?;
+    let after = LandCover::open(&a.after, a.band)?;
+    let (before, redlines) = open_both(&a.before, a.band, &a.redlines)?;
+    let (check, patches) = match &a.patches {
+        Some(p) => {
+            let dir = crate::fsio::parent_dir(p);
+            let (c, crs, patches) = redline_check_with_patches(
+                &before, &after, &redlines, &legend, &a.limits, run, &dir,
+            )?;
+            (c, Some(PatchSet { crs, patches }))
+        }
+        None => (
+            redline_check(&before, &after, &redlines, &legend, &a.limits, run)?,
+            None,
+        ),
+    };
+    Ok(CheckRun {
+        check,
+        legend,
+        redlines,
+        patches,
+    })
+}
+
+// ------------------------------------------------------------------ batch
+
+/// `qingshan batch`.
+#[derive(Clone, Debug)]
+pub struct BatchArgs {
+    /// Tiles: directories (searched recursively), patterns, lists, rasters.
+    pub tiles: Vec<String>,
+    /// Tiles of a second date (a change run).
+    pub after_tiles: Option<Vec<String>>,
+    /// The zones.
+    pub zones: ZoneSource,
+    /// Legend name or TOML file.
+    pub legend: String,
+    /// Band holding the classes.
+    pub band: usize,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// `I/N`: this process runs tiles I, I+N, …
+    pub shard: Option<String>,
+    /// Skip tiles whose partial is complete.
+    pub resume: bool,
+    /// What to do where tiles overlap.
+    pub overlap: OverlapPolicy,
+}
+
+/// What `qingshan batch` did.
+#[derive(Debug)]
+pub struct BatchRun {
+    /// Tiles processed, skipped, cells read.
+    pub summary: BatchSummary,
+    /// The shard run, if any.
+    pub shard: Option<Shard>,
+    /// Repairs made while reading the zones.
+    pub repairs: Vec<String>,
+    /// An unsharded run's merged result, with the paths of the result
+    /// and of the per-tile QA table.
+    pub finished: Option<(Merged, PathBuf, PathBuf)>,
+}
+
+/// Stats (or change) over many tiles: resumable per-tile partials, and,
+/// unless sharded, the merged result ([`Batch`], [`batch::finish`]).
+pub fn batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<BatchRun> {
+    let tiles = batch::discover_tiles(&a.tiles)?;
+    let legend = Legend::load(&a.legend)?;
+    let after = match &a.after_tiles {
+        Some(t) => Some(batch::discover_tiles(t)?),
+        None => None,
+    };
+    let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+    let prepared = Batch::prepare(
+        BatchConfig {
+            tiles,
+            after_tiles: after,
+            band: a.band,
+            out_dir: a.out_dir.clone(),
+            shard,
+            resume: a.resume,
+            overlap: a.overlap,
+        },
+        batch::ZoneInput::File(a.zones.path.clone(), a.zones.options.clone()),
+        legend,
+        run,
+    )?;
+    let summary = prepared.run(run)?;
+    let finished = match shard {
+        Some(sh) if sh.count > 1 => None,
+        _ => Some(batch::finish(&a.out_dir)?),
+    };
+    Ok(BatchRun {
+        summary,
+        shard,
+        repairs: prepared.repairs().to_vec(),
+        finished,
+    })
+}
+
+/// `qingshan batch --read-only`: reads every block of every tile (a
+/// decode check and the benchmark's raw rate). Returns the tiles and the
+/// cells read.
+pub fn read_only(tiles: &[String], band: usize, run: &RunOptions<'_>) -> Result<(usize, u64)> {
+    let tiles = batch::discover_tiles(tiles)?
+        .iter()
+        .map(|p| Tile::open(p, band))
+        .collect::<Result<Vec<_>>>()?;
+    let cells = batch::read_tiles(&tiles, run)?;
+    Ok((tiles.len(), cells))
+}
+
+// ------------------------------------------------------------------ audit
+
+/// Runs an audit ([`run_audit`]) and writes its bundle into `out`
+/// ([`write_bundle`]: audit.json, the maps, report.html).
+pub fn audit(
+    config: &Path,
+    out: &Path,
+    report: &ReportOptions,
+    run: &RunOptions<'_>,
+) -> Result<(AuditReport, BundlePaths)> {
+    let cfg = AuditConfig::load(config)?;
+    let audit = run_audit(&cfg, config, run)?;
+    let (bundle, paths) = write_bundle(audit, out, report)?;
+    Ok((bundle.audit, paths))
+}
+
+/// The report of an audit bundle (`audit.json` and the maps beside it)
+/// as one HTML page.
+pub fn report(audit_json: &Path, lang: Lang) -> Result<String> {
+    Bundle::load(audit_json)?.render(lang)
+}
