@@ -24,6 +24,7 @@ mod geom;
 mod landscape;
 mod noise;
 mod raster_io;
+mod readme;
 mod stats;
 mod synthetic;
 #[cfg(test)]

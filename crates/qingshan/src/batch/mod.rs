@@ -15,25 +15,28 @@
 //! run and any sharding give the same bytes. Memory is O(threads × window
 //! + zones × classes): tiles are planned a few at a time.
 
-use std::collections::{BTreeMap, HashMap};
+mod merge;
+mod overlap;
+mod run_id;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use geo::{BooleanOps, Coord, LineString, MultiPolygon, Polygon};
-use rstar::{AABB, RTree, RTreeObject, primitives::GeomWithData, primitives::Rectangle};
+use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::change::{
-    ChangeReport, ChangeSources, TransitionAccum, change_tiles, finish_change, pair_identical,
-};
+pub use merge::merge;
+use overlap::overlaps;
+
+use crate::change::{ChangeReport, TransitionAccum, change_tiles, pair_identical};
 use crate::engine::{PlanItem, Progress, Projected, RunOptions, Runner, TilePlan};
 use crate::export::{self, Format};
 use crate::fsio::write_atomic;
 use crate::legend::Legend;
 use crate::raster::{Depth, Tile, discover_rasters};
-use crate::srs::Reprojector;
-use crate::zonal::{StatsReport, ZoneAccum, finish_stats, stats_pass};
-use crate::zones::{Zone, ZoneLayer};
+use crate::zonal::{StatsReport, ZoneAccum, stats_pass};
+use crate::zones::ZoneLayer;
 use crate::{Error, Result};
 
 /// Schema of a batch run's manifest (`OUT/run.json`).
@@ -247,6 +250,15 @@ pub enum ZoneInput {
     File(PathBuf, crate::zones::ZoneOptions),
 }
 
+/// The tiles of a run as their headers say: the (first date's) tiles in
+/// run order, the second date's with each first-date tile's partner, and
+/// per tile the footprints of earlier tiles that win overlaps.
+pub(crate) struct Headers {
+    tiles: Vec<Tile>,
+    after: Option<(Vec<Tile>, Vec<usize>)>,
+    exclude: Vec<Vec<MultiPolygon<f64>>>,
+}
+
 /// A prepared batch run.
 pub struct Batch {
     manifest: RunManifest,
@@ -269,51 +281,6 @@ pub fn discover_tiles<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<PathBuf>> {
         return Err(Error::Invalid("no tiles given".into()));
     }
     Ok(out)
-}
-
-/// FNV-1a, 64-bit: a stable hash (std's hasher may change between Rust
-/// releases, and shards on different machines must agree).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= x as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // Separator, so ("ab","c") and ("a","bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-    }
-    fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-    }
-}
-
-fn footprint(tile: &Tile) -> MultiPolygon<f64> {
-    let (w, h) = (tile.grid.width as f64, tile.grid.height as f64);
-    let gt = &tile.grid.transform;
-    let n = 16;
-    let mut ring = Vec::new();
-    for k in 0..n {
-        ring.push(gt.to_map(w * k as f64 / n as f64, 0.0));
-    }
-    for k in 0..n {
-        ring.push(gt.to_map(w, h * k as f64 / n as f64));
-    }
-    for k in 0..n {
-        ring.push(gt.to_map(w - w * k as f64 / n as f64, h));
-    }
-    for k in 0..n {
-        ring.push(gt.to_map(0.0, h - h * k as f64 / n as f64));
-    }
-    ring.push(ring[0]);
-    let ring: Vec<Coord<f64>> = ring.into_iter().map(|(x, y)| Coord { x, y }).collect();
-    use geo::orient::{Direction, Orient};
-    MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]).orient(Direction::Default)
 }
 
 impl Batch {
@@ -345,8 +312,8 @@ impl Batch {
                 || Self::headers(&config),
             )
         });
-        let ((zones, areas), (tiles, after, exclude)) = (zoned?, prepared?);
-        Self::finish_prepare(config, zones, legend, tiles, after, exclude, areas)
+        let ((zones, areas), headers) = (zoned?, prepared?);
+        Self::finish_prepare(config, zones, legend, headers, areas)
     }
 
     /// Repairs made while reading the zones (with `make_valid`).
@@ -355,14 +322,7 @@ impl Batch {
     }
 
     /// Tile headers, date pairs and overlap exclusions.
-    #[allow(clippy::type_complexity)]
-    fn headers(
-        config: &BatchConfig,
-    ) -> Result<(
-        Vec<Tile>,
-        Option<(Vec<Tile>, Vec<usize>)>,
-        Vec<Vec<MultiPolygon<f64>>>,
-    )> {
+    fn headers(config: &BatchConfig) -> Result<Headers> {
         let mut paths = config.tiles.clone();
         paths.sort();
         paths.dedup();
@@ -390,57 +350,28 @@ impl Batch {
             }
         };
         let exclude = overlaps(&tiles, config.overlap)?;
-        Ok((tiles, after, exclude))
+        Ok(Headers {
+            tiles,
+            after,
+            exclude,
+        })
     }
 
+    /// The manifest (run id, tiles, zones and their areas), written to
+    /// `OUT/run.json` unless the directory holds another run's partials.
     fn finish_prepare(
         config: BatchConfig,
         zones: ZoneLayer,
         legend: Legend,
-        tiles: Vec<Tile>,
-        after: Option<(Vec<Tile>, Vec<usize>)>,
-        exclude: Vec<Vec<MultiPolygon<f64>>>,
+        headers: Headers,
         areas: Vec<f64>,
     ) -> Result<Batch> {
-        // The run id: everything that decides the numbers.
-        let mut h = Fnv::new();
-        h.str(if after.is_some() { "change" } else { "stats" });
-        h.str(&config.band.to_string());
-        h.str(&serde_json::to_string(&legend).map_err(|e| Error::Invalid(e.to_string()))?);
-        h.str(&format!("{:?}", config.overlap));
-        let mut tile_hash = |t: &Tile| {
-            h.str(&t.path.display().to_string());
-            h.str(
-                &std::fs::metadata(&t.path)
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-                    .to_string(),
-            );
-        };
-        for t in &tiles {
-            tile_hash(t);
-        }
-        if let Some((a, _)) = &after {
-            for t in a {
-                tile_hash(t);
-            }
-        }
-        h.str(&zones.crs.wkt);
-        for z in &zones.zones {
-            h.str(&z.id);
-            for p in &z.geometry.0 {
-                for r in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    let mut b = Vec::with_capacity(r.0.len() * 16);
-                    for c in &r.0 {
-                        b.extend_from_slice(&c.x.to_le_bytes());
-                        b.extend_from_slice(&c.y.to_le_bytes());
-                    }
-                    h.bytes(&b);
-                }
-            }
-        }
-        let run = format!("{:016x}", h.0);
-
+        let run = run_id::run_id(&config, &legend, &headers, &zones)?;
+        let Headers {
+            tiles,
+            after,
+            exclude,
+        } = headers;
         let mut crs_labels: Vec<String> = tiles.iter().map(|t| t.grid.crs.label.clone()).collect();
         crs_labels.sort();
         crs_labels.dedup();
@@ -736,297 +667,6 @@ impl Progress for Forward<'_> {
         }
     }
     fn finish(&self) {}
-}
-
-/// Detects overlapping tiles with an R-tree of their footprints; returns,
-/// per tile, the footprints (in its own CRS) of earlier tiles that win.
-fn overlaps(tiles: &[Tile], policy: OverlapPolicy) -> Result<Vec<Vec<MultiPolygon<f64>>>> {
-    let one_crs = tiles.iter().all(|t| t.grid.crs.same_as(&tiles[0].grid.crs));
-    let fps: Vec<MultiPolygon<f64>> = tiles.iter().map(footprint).collect();
-    let mut boxes = Vec::with_capacity(tiles.len());
-    if one_crs {
-        // One CRS: index the tiles' own bounds.
-        for (i, t) in tiles.iter().enumerate() {
-            let (x0, y0, x1, y1) = t.grid.bounds();
-            boxes.push(GeomWithData::new(
-                Rectangle::from_corners([x0, y0], [x1, y1]),
-                i,
-            ));
-        }
-    }
-    // Several CRSs: footprints in lon/lat, for one index over all of them.
-    let mut to_geog: HashMap<String, Reprojector> = HashMap::new();
-    let geog = if one_crs {
-        None
-    } else {
-        Some(crate::crs_from_epsg(4326)?)
-    };
-    for (i, t) in tiles.iter().enumerate().filter(|_| !one_crs) {
-        let geog = geog.as_ref().expect("several CRSs");
-        let r = match to_geog.entry(t.grid.crs.wkt.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Reprojector::new(&t.grid.crs, geog)?)
-            }
-        };
-        let ll = r
-            .multipolygon(&fps[i])
-            .map_err(|e| Error::raster(&t.path, e))?;
-        use geo::BoundingRect;
-        let b = ll
-            .bounding_rect()
-            .ok_or_else(|| Error::raster(&t.path, "empty footprint"))?;
-        boxes.push(GeomWithData::new(
-            Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-            i,
-        ));
-    }
-    let tree = RTree::bulk_load(boxes.clone());
-    let mut exclude = vec![Vec::new(); tiles.len()];
-    let mut into: HashMap<(String, String), Reprojector> = HashMap::new();
-    for (i, ti) in tiles.iter().enumerate() {
-        let env = boxes[i].geom().envelope();
-        let mut earlier: Vec<usize> = tree
-            .locate_in_envelope_intersecting(&AABB::from_corners(env.lower(), env.upper()))
-            .map(|g| g.data)
-            .filter(|&j| j < i)
-            .collect();
-        earlier.sort_unstable();
-        for j in earlier {
-            let tj = &tiles[j];
-            if tj.grid.crs.same_as(&ti.grid.crs)
-                && ti.grid.transform.is_north_up()
-                && tj.grid.transform.is_north_up()
-            {
-                // Same CRS, north-up: the overlap is a rectangle.
-                let (a, b) = (ti.grid.bounds(), tj.grid.bounds());
-                let (w, h) = (a.2.min(b.2) - a.0.max(b.0), a.3.min(b.3) - a.1.max(b.1));
-                if w <= 0.0 || h <= 0.0 || w * h <= 1e-6 * ti.grid.transform.cell_area() {
-                    continue;
-                }
-            }
-            let fj = if tj.grid.crs.same_as(&ti.grid.crs) {
-                fps[j].clone()
-            } else {
-                let key = (tj.grid.crs.wkt.clone(), ti.grid.crs.wkt.clone());
-                let r = match into.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(Reprojector::new(&tj.grid.crs, &ti.grid.crs)?)
-                    }
-                };
-                r.multipolygon(&fps[j])
-                    .map_err(|e| Error::raster(&tj.path, e))?
-            };
-            let common = fps[i].intersection(&fj);
-            use geo::Area;
-            let area = common.unsigned_area();
-            if area > 1e-6 * ti.grid.transform.cell_area() {
-                match policy {
-                    OverlapPolicy::Refuse => {
-                        return Err(Error::GridMismatch {
-                            first: tj.path.clone(),
-                            second: ti.path.clone(),
-                            reason: format!(
-                                "tiles overlap (about {:.0} cells); a zone would count twice: pass --overlap first to let the first tile (in sorted order) win",
-                                area / ti.grid.transform.cell_area()
-                            ),
-                        });
-                    }
-                    OverlapPolicy::First => exclude[i].push(fj),
-                }
-            }
-        }
-    }
-    Ok(exclude)
-}
-
-/// Reads a manifest and partials from files or directories (a directory
-/// gives its `run.json` and `partials/*.json`), checks they belong to one
-/// run and cover every tile exactly once, and merges them in tile order.
-/// Returns the merged report and the per-tile QA rows.
-pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<TileQa>)> {
-    let mut manifests: Vec<(PathBuf, RunManifest)> = Vec::new();
-    let mut partial_files: Vec<PathBuf> = Vec::new();
-    let read_manifest = |p: &Path| -> Result<RunManifest> {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::open(p, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::zones(p, format!("not a qingshan batch manifest: {e}")))
-    };
-    for input in inputs {
-        let p = input.as_ref();
-        if p.is_dir() {
-            let m = p.join("run.json");
-            if m.is_file() {
-                manifests.push((m.clone(), read_manifest(&m)?));
-            }
-            let pd = p.join("partials");
-            let dir = if pd.is_dir() { pd } else { p.to_path_buf() };
-            let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map_err(|e| Error::open(&dir, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.extension().is_some_and(|e| e == "json")
-                        && f.file_name().is_some_and(|n| n != "run.json")
-                })
-                .collect();
-            found.sort();
-            partial_files.extend(found);
-        } else if p.file_name().is_some_and(|n| n == "run.json") {
-            manifests.push((p.to_path_buf(), read_manifest(p)?));
-        } else {
-            partial_files.push(p.to_path_buf());
-            // The manifest of a loose partial lives at ../run.json.
-            if let Some(m) = p
-                .parent()
-                .and_then(|d| d.parent())
-                .map(|d| d.join("run.json"))
-                && m.is_file()
-                && !manifests.iter().any(|(q, _)| *q == m)
-            {
-                manifests.push((m.clone(), read_manifest(&m)?));
-            }
-        }
-    }
-    let Some((mpath, manifest)) = manifests.first().cloned() else {
-        return Err(Error::Invalid(
-            "no run.json found: pass the batch output directories (or their run.json with the partials)".into(),
-        ));
-    };
-    for (p, m) in &manifests[1..] {
-        if m.run != manifest.run {
-            return Err(Error::GridMismatch {
-                first: mpath.clone(),
-                second: p.clone(),
-                reason: format!(
-                    "manifests of different runs ({} vs {})",
-                    manifest.run, m.run
-                ),
-            });
-        }
-    }
-    let n = manifest.tiles.len();
-    let mut by_tile: Vec<Option<(PathBuf, TilePartial)>> = vec![None; n];
-    for f in partial_files {
-        let text = std::fs::read_to_string(&f).map_err(|e| Error::open(&f, e))?;
-        let part: TilePartial = serde_json::from_str(&text)
-            .map_err(|e| Error::zones(&f, format!("not a complete qingshan partial: {e}")))?;
-        if part.run != manifest.run {
-            return Err(Error::zones(
-                &f,
-                format!(
-                    "belongs to run {}, not {} ({})",
-                    part.run,
-                    manifest.run,
-                    mpath.display()
-                ),
-            ));
-        }
-        if part.tile_index >= n {
-            return Err(Error::zones(
-                &f,
-                format!(
-                    "tile index {} out of range (run has {n} tiles)",
-                    part.tile_index
-                ),
-            ));
-        }
-        let zones = manifest.zones.len();
-        let zone_ids = part.stats.iter().map(|(z, _)| *z);
-        if let Some(z) = zone_ids
-            .chain(part.change.iter().map(|(z, _)| *z))
-            .find(|&z| z >= zones)
-        {
-            return Err(Error::zones(
-                &f,
-                format!("zone index {z} out of range (run has {zones} zones)"),
-            ));
-        }
-        match &by_tile[part.tile_index] {
-            Some((g, prev)) if prev.stats != part.stats || prev.change != part.change => {
-                return Err(Error::GridMismatch {
-                    first: g.clone(),
-                    second: f.clone(),
-                    reason: format!("two different results for tile {}", part.tile_index),
-                });
-            }
-            Some(_) => {}
-            None => {
-                let k = part.tile_index;
-                by_tile[k] = Some((f.clone(), part));
-            }
-        }
-    }
-    let missing: Vec<usize> = (0..n).filter(|&i| by_tile[i].is_none()).collect();
-    if !missing.is_empty() {
-        let list: Vec<String> = missing
-            .iter()
-            .take(8)
-            .map(|i| format!("{i} ({})", manifest.tiles[*i]))
-            .collect();
-        return Err(Error::Invalid(format!(
-            "{} of {} tiles have no partial yet: {}{}; run the missing shards (or rerun with --resume)",
-            missing.len(),
-            n,
-            list.join(", "),
-            if missing.len() > 8 { ", …" } else { "" }
-        )));
-    }
-    let parts: Vec<TilePartial> = by_tile.into_iter().flatten().map(|(_, p)| p).collect();
-    let zones = ZoneLayer {
-        path: PathBuf::from(&manifest.zones_path),
-        crs: crate::crs_from_epsg(4326)?,
-        zones: manifest
-            .zones
-            .iter()
-            .enumerate()
-            .map(|(index, z)| Zone {
-                index,
-                id: z.id.clone(),
-                name: z.name.clone(),
-                attributes: z.attributes.clone(),
-                geometry: MultiPolygon(vec![]),
-            })
-            .collect(),
-        repairs: vec![],
-    };
-    let areas: Vec<f64> = manifest.zones.iter().map(|z| z.zone_area_m2).collect();
-    let qa: Vec<TileQa> = parts.iter().map(|p| p.qa.clone()).collect();
-    let merged = if manifest.kind == "change" {
-        let mut acc = vec![TransitionAccum::default(); zones.zones.len()];
-        for p in &parts {
-            for (z, a) in &p.change {
-                acc[*z].merge(a);
-            }
-        }
-        Merged::Change(finish_change(
-            &zones,
-            &manifest.legend,
-            ChangeSources {
-                crs: manifest.crs.clone(),
-                before: manifest.tiles.clone(),
-                after: manifest.after_tiles.clone().unwrap_or_default(),
-            },
-            acc,
-            &areas,
-            Vec::new(),
-        ))
-    } else {
-        let mut acc = vec![ZoneAccum::default(); zones.zones.len()];
-        for p in &parts {
-            for (z, a) in &p.stats {
-                acc[*z].merge(a);
-            }
-        }
-        Merged::Stats(finish_stats(
-            &zones,
-            &manifest.legend,
-            manifest.crs.clone(),
-            acc,
-            &areas,
-        ))
-    };
-    Ok((manifest, merged, qa))
 }
 
 /// Reads every window of every tile and discards the pixels: a check that

@@ -1,0 +1,240 @@
+//! The audit file (TOML): inputs, targets and per-zone overrides, checked
+//! on load so a bad file fails before any pixel is read.
+//!
+//! Invariant: a loaded [`AuditConfig`] has every fraction in [0, 1],
+//! every area and tolerance ≥ 0, and red-line targets only with red lines.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::legend::ClassCode;
+use crate::zones::Zone;
+use crate::{Error, Result};
+
+/// Land cover of the two dates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandCoverConfig {
+    /// Rasters of the first date.
+    pub before: Vec<String>,
+    /// Rasters of the second (audited) date.
+    pub after: Vec<String>,
+    /// Label of the first date (e.g. a year).
+    #[serde(default = "default_before")]
+    pub before_label: String,
+    /// Label of the second date.
+    #[serde(default = "default_after")]
+    pub after_label: String,
+    /// Band holding the classes.
+    #[serde(default = "default_band")]
+    pub band: usize,
+}
+
+fn default_before() -> String {
+    "before".into()
+}
+fn default_after() -> String {
+    "after".into()
+}
+fn default_band() -> usize {
+    1
+}
+
+/// A vector layer and how to read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesConfig {
+    /// The file.
+    pub path: String,
+    /// Id attribute.
+    pub id_field: Option<String>,
+    /// Name attribute.
+    pub name_field: Option<String>,
+    /// Layer name.
+    pub layer: Option<String>,
+}
+
+/// The two versions of the red lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedlinesConfig {
+    /// The baseline version.
+    pub old: String,
+    /// The version audited.
+    pub new: String,
+    /// Id attribute (both versions).
+    pub id_field: Option<String>,
+}
+
+/// Targets (every one optional).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Minimum forest cover (fraction) of each zone on the after date.
+    pub forest_cover_min: Option<f64>,
+    /// Minimum forest land in mu.
+    pub forest_area_min_mu: Option<f64>,
+    /// `total` (the sum over all zones, the default) or `each`.
+    pub forest_area_scope: Option<String>,
+    /// Classes counted as forest land (default: the legend's forest ones).
+    pub forest_land_classes: Option<Vec<ClassCode>>,
+    /// The red line must not shrink (per zone and in total).
+    pub redline_not_shrunk: Option<bool>,
+    /// Tolerance of "not shrunk" (m², default 1).
+    pub redline_tolerance_m2: Option<f64>,
+    /// Largest natural → artificial conversion per red-line polygon (m²).
+    pub redline_max_conversion_m2: Option<f64>,
+    /// Largest drop of the vegetated share per red-line polygon (fraction).
+    pub redline_max_vegetation_loss: Option<f64>,
+}
+
+/// Targets for particular zones: by id, or by an attribute value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Zone id.
+    pub zone: Option<String>,
+    /// Attribute name (with `value`).
+    pub attribute: Option<String>,
+    /// Attribute value (with `attribute`).
+    pub value: Option<Value>,
+    /// Minimum forest cover for the matching zones.
+    pub forest_cover_min: Option<f64>,
+    /// Minimum forest land (mu) for each matching zone.
+    pub forest_area_min_mu: Option<f64>,
+}
+
+/// An audit configuration (see the module docs for the TOML).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Title (Chinese).
+    pub title: Option<String>,
+    /// Title (English).
+    pub title_en: Option<String>,
+    /// Legend name or TOML file.
+    #[serde(default = "default_legend")]
+    pub legend: String,
+    /// Land cover.
+    pub landcover: LandCoverConfig,
+    /// Zones (towns).
+    pub zones: ZonesConfig,
+    /// Red lines.
+    pub redlines: Option<RedlinesConfig>,
+    /// Targets.
+    #[serde(default)]
+    pub targets: Targets,
+    /// Per-zone targets.
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<Override>,
+    /// Directory paths are relative to (the config file's), set on load.
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+fn default_legend() -> String {
+    "clcd".into()
+}
+
+impl AuditConfig {
+    /// Reads an audit file; relative paths in it are relative to it.
+    pub fn load(path: &Path) -> Result<AuditConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
+        let mut c: AuditConfig = toml::from_str(&text).map_err(|e| Error::Zones {
+            path: path.to_path_buf(),
+            reason: format!("not a valid audit file: {e}"),
+        })?;
+        c.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |reason: String| Error::Zones {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let t = &self.targets;
+        for (name, v) in [
+            ("forest_cover_min", t.forest_cover_min),
+            ("redline_max_vegetation_loss", t.redline_max_vegetation_loss),
+        ] {
+            if let Some(v) = v
+                && !(0.0..=1.0).contains(&v)
+            {
+                return Err(bad(format!(
+                    "targets.{name} = {v}: a fraction between 0 and 1 (0.47 = 47 %)"
+                )));
+            }
+        }
+        for (name, v) in [
+            ("forest_area_min_mu", t.forest_area_min_mu),
+            ("redline_tolerance_m2", t.redline_tolerance_m2),
+            ("redline_max_conversion_m2", t.redline_max_conversion_m2),
+        ] {
+            if let Some(v) = v
+                && (v.is_nan() || v < 0.0)
+            {
+                return Err(bad(format!("targets.{name} = {v}: must not be negative")));
+            }
+        }
+        if let Some(s) = &t.forest_area_scope
+            && s != "total"
+            && s != "each"
+        {
+            return Err(bad(format!(
+                "targets.forest_area_scope = {s:?}: use \"total\" or \"each\""
+            )));
+        }
+        if self.redlines.is_none()
+            && (t.redline_not_shrunk.is_some()
+                || t.redline_max_conversion_m2.is_some()
+                || t.redline_max_vegetation_loss.is_some())
+        {
+            return Err(bad("red-line targets need a [redlines] section".into()));
+        }
+        for o in &self.overrides {
+            if o.zone.is_none() && (o.attribute.is_none() || o.value.is_none()) {
+                return Err(bad(
+                    "each [[override]] needs zone = \"id\", or attribute and value".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Paths of the config, each made absolute against the config's
+    /// directory, as text.
+    pub fn resolve_all(&self, paths: &[String]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| self.resolve(p).display().to_string())
+            .collect()
+    }
+
+    /// A path of the config, made absolute against the config's directory.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+}
+
+impl Override {
+    /// Whether this override applies to zone `z` (by id, or by attribute
+    /// value).
+    pub fn matches(&self, z: &Zone) -> bool {
+        if let Some(id) = &self.zone {
+            return &z.id == id;
+        }
+        match (&self.attribute, &self.value) {
+            (Some(a), Some(v)) => z.attributes.get(a) == Some(v),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Merging a run's partials — from one output directory or the shards of
+//! many machines — into the final `qingshan.stats/1` or
+//! `qingshan.change/1` result.
+//!
+//! Invariant: the partials must belong to one run and cover every tile
+//! exactly once (a tile met twice must hold the same numbers); they are
+//! summed in tile order, so any sharding gives the same bytes.
+
+use std::path::{Path, PathBuf};
+
+use geo::MultiPolygon;
+
+use super::{Merged, RunManifest, TilePartial, TileQa};
+use crate::change::{ChangeSources, TransitionAccum, finish_change};
+use crate::zonal::{ZoneAccum, finish_stats};
+use crate::zones::{Zone, ZoneLayer};
+use crate::{Error, Result};
+
+/// Reads a manifest and partials from files or directories (a directory
+/// gives its `run.json` and `partials/*.json`), checks they belong to one
+/// run and cover every tile exactly once, and merges them in tile order.
+/// Returns the merged report and the per-tile QA rows.
+pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<TileQa>)> {
+    let found = Found::collect(inputs)?;
+    let (mpath, manifest) = found.manifest()?;
+    let n = manifest.tiles.len();
+    let mut by_tile: Vec<Option<(PathBuf, TilePartial)>> = vec![None; n];
+    for f in found.partials {
+        let part = read_partial(&f, &manifest, &mpath)?;
+        match &by_tile[part.tile_index] {
+            Some((g, prev)) if prev.stats != part.stats || prev.change != part.change => {
+                return Err(Error::GridMismatch {
+                    first: g.clone(),
+                    second: f.clone(),
+                    reason: format!("two different results for tile {}", part.tile_index),
+                });
+            }
+            Some(_) => {}
+            None => {
+                let k = part.tile_index;
+                by_tile[k] = Some((f.clone(), part));
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..n).filter(|&i| by_tile[i].is_none()).collect();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .take(8)
+            .map(|i| format!("{i} ({})", manifest.tiles[*i]))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "{} of {} tiles have no partial yet: {}{}; run the missing shards (or rerun with --resume)",
+            missing.len(),
+            n,
+            list.join(", "),
+            if missing.len() > 8 { ", …" } else { "" }
+        )));
+    }
+    let parts: Vec<TilePartial> = by_tile.into_iter().flatten().map(|(_, p)| p).collect();
+    let qa: Vec<TileQa> = parts.iter().map(|p| p.qa.clone()).collect();
+    let merged = fold(&manifest, &parts)?;
+    Ok((manifest, merged, qa))
+}
+
+/// Manifests and partial files found among the inputs.
+struct Found {
+    manifests: Vec<(PathBuf, RunManifest)>,
+    partials: Vec<PathBuf>,
+}
+
+fn read_manifest(p: &Path) -> Result<RunManifest> {
+    let text = std::fs::read_to_string(p).map_err(|e| Error::open(p, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::zones(p, format!("not a qingshan batch manifest: {e}")))
+}
+
+impl Found {
+    /// A directory gives its `run.json` and its partials (in `partials/`,
+    /// else the directory itself); a `run.json` is a manifest; any other
+    /// file is a partial, whose manifest is `../run.json`.
+    fn collect<P: AsRef<Path>>(inputs: &[P]) -> Result<Found> {
+        let mut found = Found {
+            manifests: Vec::new(),
+            partials: Vec::new(),
+        };
+        for input in inputs {
+            let p = input.as_ref();
+            if p.is_dir() {
+                let m = p.join("run.json");
+                if m.is_file() {
+                    found.manifests.push((m.clone(), read_manifest(&m)?));
+                }
+                let pd = p.join("partials");
+                let dir = if pd.is_dir() { pd } else { p.to_path_buf() };
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .map_err(|e| Error::open(&dir, e))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| {
+                        f.extension().is_some_and(|e| e == "json")
+                            && f.file_name().is_some_and(|n| n != "run.json")
+                    })
+                    .collect();
+                files.sort();
+                found.partials.extend(files);
+            } else if p.file_name().is_some_and(|n| n == "run.json") {
+                found.manifests.push((p.to_path_buf(), read_manifest(p)?));
+            } else {
+                found.partials.push(p.to_path_buf());
+                if let Some(m) = p
+                    .parent()
+                    .and_then(|d| d.parent())
+                    .map(|d| d.join("run.json"))
+                    && m.is_file()
+                    && !found.manifests.iter().any(|(q, _)| *q == m)
+                {
+                    found.manifests.push((m.clone(), read_manifest(&m)?));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The run's manifest; every manifest found must be of the same run.
+    fn manifest(&self) -> Result<(PathBuf, RunManifest)> {
+        let Some((mpath, manifest)) = self.manifests.first().cloned() else {
+            return Err(Error::Invalid(
+                "no run.json found: pass the batch output directories (or their run.json with the partials)".into(),
+            ));
+        };
+        for (p, m) in &self.manifests[1..] {
+            if m.run != manifest.run {
+                return Err(Error::GridMismatch {
+                    first: mpath.clone(),
+                    second: p.clone(),
+                    reason: format!(
+                        "manifests of different runs ({} vs {})",
+                        manifest.run, m.run
+                    ),
+                });
+            }
+        }
+        Ok((mpath, manifest))
+    }
+}
+
+/// Reads partial `f`, checking it belongs to the run of `manifest` (read
+/// from `mpath`) and that its tile and zone indices exist.
+fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePartial> {
+    let text = std::fs::read_to_string(f).map_err(|e| Error::open(f, e))?;
+    let part: TilePartial = serde_json::from_str(&text)
+        .map_err(|e| Error::zones(f, format!("not a complete qingshan partial: {e}")))?;
+    if part.run != manifest.run {
+        return Err(Error::zones(
+            f,
+            format!(
+                "belongs to run {}, not {} ({})",
+                part.run,
+                manifest.run,
+                mpath.display()
+            ),
+        ));
+    }
+    let n = manifest.tiles.len();
+    if part.tile_index >= n {
+        return Err(Error::zones(
+            f,
+            format!(
+                "tile index {} out of range (run has {n} tiles)",
+                part.tile_index
+            ),
+        ));
+    }
+    let zones = manifest.zones.len();
+    let zone_ids = part.stats.iter().map(|(z, _)| *z);
+    if let Some(z) = zone_ids
+        .chain(part.change.iter().map(|(z, _)| *z))
+        .find(|&z| z >= zones)
+    {
+        return Err(Error::zones(
+            f,
+            format!("zone index {z} out of range (run has {zones} zones)"),
+        ));
+    }
+    Ok(part)
+}
+
+/// The partials summed in tile order into the final report, the zones as
+/// the manifest records them.
+fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
+    let zones = ZoneLayer {
+        path: PathBuf::from(&manifest.zones_path),
+        crs: crate::crs_from_epsg(4326)?,
+        zones: manifest
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(index, z)| Zone {
+                index,
+                id: z.id.clone(),
+                name: z.name.clone(),
+                attributes: z.attributes.clone(),
+                geometry: MultiPolygon(vec![]),
+            })
+            .collect(),
+        repairs: vec![],
+    };
+    let areas: Vec<f64> = manifest.zones.iter().map(|z| z.zone_area_m2).collect();
+    if manifest.kind == "change" {
+        let mut acc = vec![TransitionAccum::default(); zones.zones.len()];
+        for p in parts {
+            for (z, a) in &p.change {
+                acc[*z].merge(a);
+            }
+        }
+        return Ok(Merged::Change(finish_change(
+            &zones,
+            &manifest.legend,
+            ChangeSources {
+                crs: manifest.crs.clone(),
+                before: manifest.tiles.clone(),
+                after: manifest.after_tiles.clone().unwrap_or_default(),
+            },
+            acc,
+            &areas,
+            Vec::new(),
+        )));
+    }
+    let mut acc = vec![ZoneAccum::default(); zones.zones.len()];
+    for p in parts {
+        for (z, a) in &p.stats {
+            acc[*z].merge(a);
+        }
+    }
+    Ok(Merged::Stats(finish_stats(
+        &zones,
+        &manifest.legend,
+        manifest.crs.clone(),
+        acc,
+        &areas,
+    )))
+}

@@ -1,0 +1,232 @@
+//! Nature and function inside the red lines between two dates: land
+//! converted from natural to artificial classes (性质不改变) and the change
+//! of the vegetated share (功能不降低), per red-line polygon.
+//!
+//! Invariant: the numbers are those of the red lines' change report
+//! ([`crate::change`]), regrouped — nothing is measured twice.
+
+use serde::{Deserialize, Serialize};
+
+use super::{REDLINE_SCHEMA, non_negative};
+use crate::Result;
+use crate::change::{ChangeReport, land_cover_change};
+use crate::engine::RunOptions;
+use crate::legend::{ClassCode, Legend};
+use crate::raster::LandCover;
+use crate::zones::{ZoneId, ZoneLayer};
+
+/// Limits of [`redline_check`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckLimits {
+    /// Largest natural → artificial conversion allowed inside one red-line
+    /// polygon (m²; default 0).
+    pub max_conversion_m2: f64,
+    /// Largest allowed drop of the vegetated share (forest + shrub +
+    /// grassland over the valid area), as a fraction (0.01 = one
+    /// percentage point; default 0).
+    pub max_vegetation_loss: f64,
+}
+
+impl CheckLimits {
+    /// Both limits must be numbers ≥ 0.
+    pub(super) fn validate(&self) -> Result<()> {
+        non_negative(
+            self.max_conversion_m2,
+            "the conversion limit (--max-conversion-m2)",
+        )?;
+        non_negative(
+            self.max_vegetation_loss,
+            "the vegetation-loss limit (--max-vegetation-loss)",
+        )
+    }
+}
+
+impl Default for CheckLimits {
+    fn default() -> Self {
+        CheckLimits {
+            max_conversion_m2: 0.0,
+            max_vegetation_loss: 0.0,
+        }
+    }
+}
+
+/// Area converted from one natural class to one artificial class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conversion {
+    /// Class before.
+    pub from: ClassCode,
+    /// Its name.
+    pub from_name: String,
+    /// Class after.
+    pub to: ClassCode,
+    /// Its name.
+    pub to_name: String,
+    /// Area (m²).
+    pub area_m2: f64,
+}
+
+/// Nature and function of one red-line polygon between two dates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolygonCheck {
+    /// Red-line id.
+    pub id: ZoneId,
+    /// Name.
+    pub name: Option<String>,
+    /// Area valid in both dates.
+    pub valid_area_m2: f64,
+    /// Area nodata in either date.
+    pub nodata_area_m2: f64,
+    /// Total natural → artificial conversion.
+    pub conversion_m2: f64,
+    /// Conversions by type, largest first.
+    pub conversions: Vec<Conversion>,
+    /// Vegetated area before.
+    pub vegetated_before_m2: f64,
+    /// Vegetated area after.
+    pub vegetated_after_m2: f64,
+    /// Vegetated share before.
+    pub vegetated_share_before: Option<f64>,
+    /// Vegetated share after.
+    pub vegetated_share_after: Option<f64>,
+    /// `share before − share after` (positive = function lowered).
+    pub vegetated_share_drop: Option<f64>,
+    /// Conversion within the limit.
+    pub nature_ok: bool,
+    /// Vegetated share drop within the limit.
+    pub function_ok: bool,
+    /// What is wrong, in words, with the amounts.
+    pub violations: Vec<String>,
+}
+
+/// Result of [`redline_check`] (`qingshan.redline/1`, `kind: "check"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RedlineCheck {
+    /// Always [`REDLINE_SCHEMA`].
+    pub schema: String,
+    /// Always `check`.
+    pub kind: String,
+    /// Legend name.
+    pub legend: String,
+    /// CRS of the land cover.
+    pub crs: String,
+    /// The limits applied.
+    pub limits: CheckLimits,
+    /// Per red-line polygon.
+    pub polygons: Vec<PolygonCheck>,
+    /// Number of polygons that violate a limit.
+    pub violations: usize,
+    /// No polygon violates a limit.
+    pub ok: bool,
+    /// Things the user should know.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Nature and function per red-line polygon from a change report of the
+/// red lines (see [`redline_check`]).
+pub fn check_from_change(
+    change: &ChangeReport,
+    legend: &Legend,
+    limits: &CheckLimits,
+) -> RedlineCheck {
+    let polygons: Vec<PolygonCheck> = change
+        .zones
+        .iter()
+        .map(|z| {
+            let mut conversions = Vec::new();
+            let (mut vb, mut va) = (0.0, 0.0);
+            for (from, row) in &z.transitions {
+                for (to, &a) in row {
+                    if legend.is_vegetated(*from) {
+                        vb += a;
+                    }
+                    if legend.is_vegetated(*to) {
+                        va += a;
+                    }
+                    if legend.is_natural(*from) && legend.is_artificial(*to) {
+                        conversions.push(Conversion {
+                            from: *from,
+                            from_name: legend.name_of(*from),
+                            to: *to,
+                            to_name: legend.name_of(*to),
+                            area_m2: a,
+                        });
+                    }
+                }
+            }
+            conversions.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2).then(a.from.cmp(&b.from)).then(a.to.cmp(&b.to)));
+            let conversion_m2 = crate::area::sum_m2(conversions.iter().map(|c| c.area_m2));
+            let valid = z.valid_area_m2;
+            let (sb, sa) = ((valid > 0.0).then(|| vb / valid), (valid > 0.0).then(|| va / valid));
+            let drop = sb.zip(sa).map(|(b, a)| b - a);
+            let nature_ok = conversion_m2 <= limits.max_conversion_m2;
+            let function_ok = drop.is_none_or(|d| d <= limits.max_vegetation_loss);
+            let mut violations = Vec::new();
+            if !nature_ok {
+                // (No conversion at all can still miss a limit below 0.)
+                let largest = conversions.first().map_or(String::new(), |c| {
+                    format!("; largest: {} → {} {:.1} m²", c.from_name, c.to_name, c.area_m2)
+                });
+                violations.push(format!(
+                    "nature changed: {:.1} m² ({:.2} mu) converted from natural to artificial land, limit {} m²{largest}",
+                    conversion_m2,
+                    conversion_m2 / crate::area::M2_PER_MU,
+                    limits.max_conversion_m2,
+                ));
+            }
+            if !function_ok && let Some(d) = drop {
+                violations.push(format!(
+                    "function lowered: vegetated share fell by {:.3} percentage points ({:.2} % → {:.2} %), limit {:.3}",
+                    100.0 * d,
+                    100.0 * sb.unwrap_or(0.0),
+                    100.0 * sa.unwrap_or(0.0),
+                    100.0 * limits.max_vegetation_loss
+                ));
+            }
+            PolygonCheck {
+                id: z.id.clone(),
+                name: z.name.clone(),
+                valid_area_m2: valid,
+                nodata_area_m2: z.nodata_area_m2,
+                conversion_m2,
+                conversions,
+                vegetated_before_m2: vb,
+                vegetated_after_m2: va,
+                vegetated_share_before: sb,
+                vegetated_share_after: sa,
+                vegetated_share_drop: drop,
+                nature_ok,
+                function_ok,
+                violations,
+            }
+        })
+        .collect();
+    let violations = polygons.iter().filter(|p| !p.violations.is_empty()).count();
+    RedlineCheck {
+        schema: REDLINE_SCHEMA.to_string(),
+        kind: "check".to_string(),
+        legend: change.legend.clone(),
+        crs: change.crs.clone(),
+        limits: *limits,
+        polygons,
+        violations,
+        ok: violations == 0,
+        warnings: change.warnings.clone(),
+    }
+}
+
+/// Checks nature (no natural → artificial conversion beyond the limit)
+/// and function (vegetated share not lowered beyond the limit) inside each
+/// red-line polygon between two dates of land cover.
+pub fn redline_check(
+    before: &LandCover,
+    after: &LandCover,
+    redlines: &ZoneLayer,
+    legend: &Legend,
+    limits: &CheckLimits,
+    opts: &RunOptions<'_>,
+) -> Result<RedlineCheck> {
+    limits.validate()?;
+    let change = land_cover_change(before, after, redlines, legend, opts, None)?;
+    Ok(check_from_change(&change, legend, limits))
+}
