@@ -1,6 +1,8 @@
 //! Errors in the user's terms: every variant names the file (and, for zones,
 //! the feature) and says what went wrong, so the CLI can print one line and
-//! exit 1.
+//! exit 1. A cause from the operating system is kept as the error's
+//! `source()` (not flattened into text): print the whole chain with
+//! [`Error::full_message`] or anyhow's `{:#}`.
 
 use std::path::PathBuf;
 
@@ -12,12 +14,30 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be opened or read by GDAL or the file system.
+    /// A file could not be opened or read by GDAL (or is missing).
     #[error("{path}: cannot read: {reason}")]
     Open {
         /// The file.
         path: PathBuf,
-        /// What GDAL or the OS said.
+        /// What GDAL said, or what is missing.
+        reason: String,
+    },
+    /// The file system refused to read a file or a directory.
+    #[error("{path}: cannot read")]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A document — an audit file (TOML), an `audit.json`, a batch
+    /// manifest or partial (JSON) — is not what it must be.
+    #[error("{path}: {reason}")]
+    Document {
+        /// The document.
+        path: PathBuf,
+        /// What is wrong and what to do.
         reason: String,
     },
     /// A raster is unusable as land cover (wrong type, no CRS, …).
@@ -90,13 +110,23 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// Writing an output failed.
+    /// Writing an output failed (GDAL, or a precondition such as a
+    /// missing directory).
     #[error("{path}: cannot write: {reason}")]
     Write {
         /// The output file.
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// The file system refused to write an output.
+    #[error("{path}: cannot write")]
+    WriteFile {
+        /// The output file (or directory).
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
     },
     /// An option value is invalid.
     #[error("{0}")]
@@ -141,6 +171,49 @@ pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
 }
 
 impl Error {
+    /// The message with every cause after it, separated by `: ` — the
+    /// one line the CLI prints.
+    pub fn full_message(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
+    /// The underlying I/O error, when the operating system caused this one
+    /// (a closed pipe, a full disk).
+    pub fn io_cause(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Read { source, .. } | Error::WriteFile { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Read {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn write_io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::WriteFile {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn document(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        Error::Document {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
     pub(crate) fn open(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
         Error::Open {
             path: path.into(),

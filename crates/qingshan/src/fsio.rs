@@ -52,7 +52,9 @@ fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(&dir).map_err(|e| Error::write(path, e))
+    builder
+        .tempfile_in(&dir)
+        .map_err(|e| Error::write_io(path, e))
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same
@@ -68,7 +70,7 @@ pub fn write_atomic(
         let mut lock = stdout.lock();
         return write(&mut lock)
             .and_then(|_| lock.flush())
-            .map_err(|e| Error::write(path, e));
+            .map_err(|e| Error::write_io(path, e));
     }
     if let Ok(meta) = std::fs::metadata(path)
         && !meta.is_file()
@@ -79,10 +81,10 @@ pub fn write_atomic(
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| Error::write(path, e))?;
+            .map_err(|e| Error::write_io(path, e))?;
         return write(&mut f)
             .and_then(|_| f.flush())
-            .map_err(|e| Error::write(path, e));
+            .map_err(|e| Error::write_io(path, e));
     }
     let tmp = temp_beside(path, ".tmp")?;
     let (file, tmp_path) = tmp.into_parts();
@@ -90,10 +92,10 @@ pub fn write_atomic(
     write(&mut w)
         .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
-        .map_err(|e| Error::write(path, e))?;
+        .map_err(|e| Error::write_io(path, e))?;
     tmp_path
         .persist(path)
-        .map_err(|e| Error::write(path, e.error))
+        .map_err(|e| Error::write_io(path, e.error))
 }
 
 /// An output that another writer (GDAL) fills through a path: a temporary
@@ -137,10 +139,10 @@ impl Pending {
         let target = self.target;
         File::open(&self.tmp)
             .and_then(|f| f.sync_all())
-            .map_err(|e| Error::write(&target, e))?;
+            .map_err(|e| Error::write_io(&target, e))?;
         self.tmp
             .persist(&target)
-            .map_err(|e| Error::write(&target, e.error))
+            .map_err(|e| Error::write_io(&target, e.error))
     }
 }
 
@@ -155,7 +157,7 @@ impl ScratchFile {
             .prefix(&format!(".qingshan-{what}-"))
             .suffix(suffix)
             .tempfile_in(dir)
-            .map_err(|e| Error::write(dir, e))?;
+            .map_err(|e| Error::write_io(dir, e))?;
         Ok(ScratchFile(tmp.into_temp_path()))
     }
 

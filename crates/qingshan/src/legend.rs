@@ -400,7 +400,7 @@ impl Legend {
         }
         let path = Path::new(spec);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
+            let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
             return Legend::from_toml(&text, spec);
         }
         Err(Error::Legend {

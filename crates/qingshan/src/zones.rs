@@ -383,7 +383,7 @@ pub(crate) fn make_valid(mp: &MultiPolygon<f64>) -> std::result::Result<MultiPol
 // ---------------------------------------------------------------- GeoJSON
 
 fn read_geojson(path: &Path) -> Result<(Crs, Vec<RawFeature>)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
     let gj: geojson::GeoJson = text
         .parse()
         .map_err(|e| Error::zones(path, format!("not valid GeoJSON: {e}")))?;
@@ -584,7 +584,7 @@ fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeatur
                 format!("has no layer {n:?}; its layers are: {}", names.join(", ")),
             )
         })?,
-        None => ds.layer(0).map_err(|e| Error::open(path, e))?,
+        None => ds.layer(0).map_err(|e| Error::open(path, gdal_msg(&e)))?,
     };
     let srs = layer.spatial_ref().ok_or_else(|| {
         Error::zones(

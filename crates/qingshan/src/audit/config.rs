@@ -141,21 +141,16 @@ fn default_legend() -> String {
 impl AuditConfig {
     /// Reads an audit file; relative paths in it are relative to it.
     pub fn load(path: &Path) -> Result<AuditConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
-        let mut c: AuditConfig = toml::from_str(&text).map_err(|e| Error::Zones {
-            path: path.to_path_buf(),
-            reason: format!("not a valid audit file: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let mut c: AuditConfig = toml::from_str(&text)
+            .map_err(|e| Error::document(path, format!("not a valid audit file: {e}")))?;
         c.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         c.validate(path)?;
         Ok(c)
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |reason: String| Error::Zones {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let bad = |reason: String| Error::document(path, reason);
         let t = &self.targets;
         for (name, v) in [
             ("forest_cover_min", t.forest_cover_min),

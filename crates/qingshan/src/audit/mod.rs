@@ -168,11 +168,8 @@ impl AuditReport {
     /// Reads an `audit.json` written by [`run_audit`] (for
     /// `qingshan report`); anything else is an error naming the file.
     pub fn load(path: &Path) -> Result<AuditReport> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::open(path, e))?;
-        let bad = |reason: String| Error::Zones {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let bad = |reason: String| Error::document(path, reason);
         let doc: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
         if doc.get("schema").and_then(|v| v.as_str()) != Some(AUDIT_SCHEMA) {

@@ -70,9 +70,9 @@ struct Found {
 }
 
 fn read_manifest(p: &Path) -> Result<RunManifest> {
-    let text = std::fs::read_to_string(p).map_err(|e| Error::open(p, e))?;
+    let text = std::fs::read_to_string(p).map_err(|e| Error::read(p, e))?;
     serde_json::from_str(&text)
-        .map_err(|e| Error::zones(p, format!("not a qingshan batch manifest: {e}")))
+        .map_err(|e| Error::document(p, format!("not a qingshan batch manifest: {e}")))
 }
 
 impl Found {
@@ -94,7 +94,7 @@ impl Found {
                 let pd = p.join("partials");
                 let dir = if pd.is_dir() { pd } else { p.to_path_buf() };
                 let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                    .map_err(|e| Error::open(&dir, e))?
+                    .map_err(|e| Error::read(&dir, e))?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|f| {
                         f.extension().is_some_and(|e| e == "json")
@@ -147,11 +147,11 @@ impl Found {
 /// Reads partial `f`, checking it belongs to the run of `manifest` (read
 /// from `mpath`) and that its tile and zone indices exist.
 fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePartial> {
-    let text = std::fs::read_to_string(f).map_err(|e| Error::open(f, e))?;
+    let text = std::fs::read_to_string(f).map_err(|e| Error::read(f, e))?;
     let part: TilePartial = serde_json::from_str(&text)
-        .map_err(|e| Error::zones(f, format!("not a complete qingshan partial: {e}")))?;
+        .map_err(|e| Error::document(f, format!("not a complete qingshan partial: {e}")))?;
     if part.run != manifest.run {
-        return Err(Error::zones(
+        return Err(Error::document(
             f,
             format!(
                 "belongs to run {}, not {} ({})",
@@ -163,7 +163,7 @@ fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePa
     }
     let n = manifest.tiles.len();
     if part.tile_index >= n {
-        return Err(Error::zones(
+        return Err(Error::document(
             f,
             format!(
                 "tile index {} out of range (run has {n} tiles)",
@@ -177,7 +177,7 @@ fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePa
         .chain(part.change.iter().map(|(z, _)| *z))
         .find(|&z| z >= zones)
     {
-        return Err(Error::zones(
+        return Err(Error::document(
             f,
             format!("zone index {z} out of range (run has {zones} zones)"),
         ));

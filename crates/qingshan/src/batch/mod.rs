@@ -408,7 +408,7 @@ impl Batch {
                 .collect(),
         };
         let dir = &config.out_dir;
-        std::fs::create_dir_all(dir.join("partials")).map_err(|e| Error::write(dir, e))?;
+        std::fs::create_dir_all(dir.join("partials")).map_err(|e| Error::write_io(dir, e))?;
         // Temporary files of partials a killed run was writing.
         if let Ok(entries) = std::fs::read_dir(dir.join("partials")) {
             for e in entries.flatten() {

@@ -79,8 +79,8 @@ pub fn discover_rasters<S: AsRef<str>>(inputs: &[S], depth: Depth) -> Result<Vec
 
 /// The raster files of `dir` (and, recursively, of its subdirectories).
 fn rasters_in(dir: &Path, depth: Depth, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).map_err(|e| Error::open(dir, e))? {
-        let p = e.map_err(|e| Error::open(dir, e))?.path();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))? {
+        let p = e.map_err(|e| Error::read(dir, e))?.path();
         if p.is_dir() {
             if depth == Depth::Recursive {
                 rasters_in(&p, depth, out)?;
@@ -94,7 +94,7 @@ fn rasters_in(dir: &Path, depth: Depth, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// The rasters a `.txt` list names, one per line, relative to the list.
 fn listed(list: &Path) -> Result<Vec<PathBuf>> {
-    let text = std::fs::read_to_string(list).map_err(|e| Error::open(list, e))?;
+    let text = std::fs::read_to_string(list).map_err(|e| Error::read(list, e))?;
     let base = list.parent().unwrap_or(Path::new("."));
     Ok(text
         .lines()

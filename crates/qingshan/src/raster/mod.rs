@@ -81,7 +81,9 @@ impl Tile {
                 ),
             ));
         }
-        let b = ds.rasterband(band).map_err(|e| Error::open(path, e))?;
+        let b = ds
+            .rasterband(band)
+            .map_err(|e| Error::open(path, gdal_msg(&e)))?;
         let pixel_type = match b.band_type() {
             GdalDataType::UInt8 => PixelType::U8,
             GdalDataType::UInt16 => PixelType::U16,
