@@ -272,13 +272,13 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
 fn merge(a: MergeArgs) -> Result<ExitCode> {
     let (manifest, merged, qa) = qingshan::batch::merge(&a.partials)?;
     warn(merged.warnings());
-    let out = export::Merged {
+    let out = qingshan::batch::MergedOutput {
         result: &merged,
         legend: &manifest.legend,
     };
     write(&a.out.path(), a.out.format(), &out)?;
     if let Some(q) = &a.qa {
-        write(q, Format::Csv, &export::TileQaTable(&qa))?;
+        write(q, Format::Csv, &qingshan::batch::QaTable(&qa))?;
     }
     Ok(ExitCode::SUCCESS)
 }

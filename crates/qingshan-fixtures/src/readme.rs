@@ -53,7 +53,7 @@ fn ha(m2: f64) -> String {
     format!("{:.1}", m2 / 10_000.0)
 }
 
-// One document written top to bottom (≈ 300 lines): kept in one function
+// Long function: one document written top to bottom (≈ 300 lines), kept in one function
 // so that it reads in the order of the README it makes.
 pub(crate) fn readme_text(inp: &ReadmeInput<'_>) -> String {
     let g = DEMO_GRID;

@@ -98,6 +98,29 @@ pub fn write_atomic(
         .map_err(|e| Error::write_io(path, e.error))
 }
 
+/// Creates an output directory and its parents (nothing when it exists).
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::write_io(dir, e))
+}
+
+/// Removes the temporary files a killed run left in `dir` (this module's
+/// own: hidden names ending in `.tmp`); other files are left alone.
+/// Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") && std::fs::remove_file(e.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// An output that another writer (GDAL) fills through a path: a temporary
 /// file beside the destination, renamed into place by
 /// [`Pending::commit`], removed if dropped uncommitted.
@@ -244,6 +267,26 @@ mod tests {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let err = Pending::beside(&dir.path().join("no/x.tif"), ".tmp").unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    /// What a killed run leaves (temporary files of this module's naming)
+    /// is removed; everything else stays.
+    #[test]
+    fn stale_temporary_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let left = temp_beside(&dir.path().join("000001.json"), ".tmp").unwrap();
+        let (_, path) = left.into_parts();
+        path.keep().unwrap();
+        for keep in ["000002.json", ".hidden", "notes.tmp"] {
+            std::fs::write(dir.path().join(keep), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temps(dir.path()), 1);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".hidden", "000002.json", "notes.tmp"]);
     }
 
     #[test]

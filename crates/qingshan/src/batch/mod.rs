@@ -16,6 +16,7 @@
 //! + zones × classes): tiles are planned a few at a time.
 
 mod merge;
+mod output;
 mod overlap;
 mod run_id;
 
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use merge::merge;
+pub use output::{MergedOutput, QaTable};
 use overlap::overlaps;
 
 use crate::change::{ChangeReport, TransitionAccum, change_tiles, pair_identical};
@@ -212,13 +214,13 @@ impl Merged {
 pub fn finish(out_dir: &Path) -> Result<(Merged, PathBuf, PathBuf)> {
     let (manifest, merged, qa) = merge(&[out_dir])?;
     let out = merged.path_in(out_dir);
-    let result = export::Merged {
+    let result = MergedOutput {
         result: &merged,
         legend: &manifest.legend,
     };
     export::write(&out, Format::Json, &result)?;
     let qa_path = out_dir.join("tiles_qa.csv");
-    export::write(&qa_path, Format::Csv, &export::TileQaTable(&qa))?;
+    export::write(&qa_path, Format::Csv, &QaTable(&qa))?;
     Ok((merged, out, qa_path))
 }
 
@@ -408,16 +410,9 @@ impl Batch {
                 .collect(),
         };
         let dir = &config.out_dir;
-        std::fs::create_dir_all(dir.join("partials")).map_err(|e| Error::write_io(dir, e))?;
+        crate::fsio::create_dir(&dir.join("partials"))?;
         // Temporary files of partials a killed run was writing.
-        if let Ok(entries) = std::fs::read_dir(dir.join("partials")) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name.ends_with(".tmp") {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        crate::fsio::remove_stale_temps(&dir.join("partials"));
         let manifest_path = dir.join("run.json");
         if let Ok(text) = std::fs::read_to_string(&manifest_path)
             && let Ok(old) = serde_json::from_str::<RunManifest>(&text)

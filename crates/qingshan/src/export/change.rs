@@ -50,11 +50,7 @@ impl Export for Change<'_> {
 
 /// Writes transitions as long-form CSV: one row per zone × (from, to),
 /// with m², ha and mu.
-pub(super) fn change_csv(
-    report: &ChangeReport,
-    legend: &Legend,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+fn change_csv(report: &ChangeReport, legend: &Legend, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
         "zone_id,zone_name,from,from_name,to,to_name,area_m2,area_ha,area_mu"
@@ -116,11 +112,7 @@ fn change_geojson(report: &ChangeReport, layer: &ZoneLayer, w: &mut dyn Write) -
 }
 
 /// Writes a per-zone forest-change summary table (mu and %).
-pub(super) fn change_table(
-    report: &ChangeReport,
-    legend: &Legend,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+fn change_table(report: &ChangeReport, legend: &Legend, w: &mut dyn Write) -> io::Result<()> {
     let pct = |c: Option<f64>| {
         c.map(|c| format!("{:.2}", 100.0 * c))
             .unwrap_or_else(|| "-".into())

@@ -30,7 +30,6 @@
 //! ```
 
 mod audit;
-mod batch;
 mod change;
 mod redline;
 mod stats;
@@ -46,7 +45,6 @@ use crate::area::M2_PER_MU;
 use crate::grid::Crs;
 
 pub use audit::Audit;
-pub use batch::{Merged, TileQaTable};
 pub use change::Change;
 pub use redline::{Check, Diff, LostGeometry, Patches};
 pub use stats::Stats;

@@ -51,11 +51,7 @@ impl Export for Stats<'_> {
 
 /// Writes stats as long-form CSV: one row per zone × class, with m², ha,
 /// mu and the share of the zone's valid area.
-pub(super) fn stats_csv(
-    report: &StatsReport,
-    legend: &Legend,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+fn stats_csv(report: &StatsReport, legend: &Legend, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
         "zone_id,zone_name,class,class_name,forest,area_m2,area_ha,area_mu,share_of_valid"
@@ -86,7 +82,7 @@ pub(super) fn stats_csv(
 
 /// Writes a per-zone summary table of stats: areas in km², forest in km²
 /// and mu (亩), forest cover in %.
-pub(super) fn stats_table(report: &StatsReport, w: &mut dyn Write) -> io::Result<()> {
+fn stats_table(report: &StatsReport, w: &mut dyn Write) -> io::Result<()> {
     let mut rows = vec![vec![
         "zone".to_string(),
         "name".to_string(),

@@ -104,7 +104,7 @@ impl Bundle {
     /// Writes the bundle into `dir` (created when missing): the maps,
     /// `audit.json`, then `report.html` in `lang`, each atomically.
     pub fn write(&self, dir: &Path, lang: Lang) -> Result<BundlePaths> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::write_io(dir, e))?;
+        crate::fsio::create_dir(dir)?;
         let html = self.render(lang)?;
         let mut maps = Vec::new();
         let pngs = [

@@ -1,36 +1,48 @@
-//! Batch results: a merge of tile partials (`qingshan.stats/1` or
-//! `qingshan.change/1`) and the per-tile quality table.
+//! A batch's outputs through [`crate::export`]: the merged result (a
+//! `qingshan.stats/1` or `qingshan.change/1` document, without zone
+//! geometries) and the per-tile quality table.
 
 use std::io::{self, Write};
 
-use super::change::{change_csv, change_table};
-use super::stats::{stats_csv, stats_table};
-use super::{Export, csv_field, write_json, write_table};
-use crate::batch::{self, TileQa};
+use super::{Merged, TileQa};
+use crate::export::{self, Export, csv_field, write_json, write_table};
 use crate::legend::Legend;
 
 /// A merged batch result with its legend (from the run's manifest).
 #[derive(Clone, Copy, Debug)]
-pub struct Merged<'a> {
+pub struct MergedOutput<'a> {
     /// The result.
-    pub result: &'a batch::Merged,
+    pub result: &'a Merged,
     /// The run's legend.
     pub legend: &'a Legend,
 }
 
-impl Export for Merged<'_> {
-    fn json(&self, w: &mut dyn Write) -> io::Result<()> {
+impl MergedOutput<'_> {
+    /// The result as the stats or change output it is (partials hold no
+    /// geometry).
+    fn inner(&self) -> Box<dyn Export + '_> {
         match self.result {
-            batch::Merged::Stats(r) => write_json(r, w),
-            batch::Merged::Change(r) => write_json(r, w),
+            Merged::Stats(r) => Box::new(export::Stats {
+                report: r,
+                legend: self.legend,
+                zones: None,
+            }),
+            Merged::Change(r) => Box::new(export::Change {
+                report: r,
+                legend: self.legend,
+                zones: None,
+            }),
         }
+    }
+}
+
+impl Export for MergedOutput<'_> {
+    fn json(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.inner().json(w)
     }
 
     fn csv(&self, w: &mut dyn Write) -> io::Result<()> {
-        match self.result {
-            batch::Merged::Stats(r) => stats_csv(r, self.legend, w),
-            batch::Merged::Change(r) => change_csv(r, self.legend, w),
-        }
+        self.inner().csv(w)
     }
 
     fn geojson(&self, _w: &mut dyn Write) -> io::Result<()> {
@@ -40,18 +52,15 @@ impl Export for Merged<'_> {
     }
 
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
-        match self.result {
-            batch::Merged::Stats(r) => stats_table(r, w),
-            batch::Merged::Change(r) => change_table(r, self.legend, w),
-        }
+        self.inner().table(w)
     }
 }
 
 /// The per-tile quality table of a batch run.
 #[derive(Clone, Copy, Debug)]
-pub struct TileQaTable<'a>(pub &'a [TileQa]);
+pub struct QaTable<'a>(pub &'a [TileQa]);
 
-impl TileQaTable<'_> {
+impl QaTable<'_> {
     fn rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
             [
@@ -81,7 +90,7 @@ impl TileQaTable<'_> {
     }
 }
 
-impl Export for TileQaTable<'_> {
+impl Export for QaTable<'_> {
     fn json(&self, w: &mut dyn Write) -> io::Result<()> {
         write_json(&self.0, w)
     }
