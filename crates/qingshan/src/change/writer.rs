@@ -43,6 +43,24 @@ pub(crate) struct SinkRaster {
     pub(crate) colors: Vec<(i64, [u8; 3])>,
 }
 
+impl SinkRaster {
+    /// A raster of transition codes (`coding`, class names from
+    /// `legend`) whose nodata value is `nodata`.
+    pub(crate) fn transitions(
+        coding: &TransitionCoding,
+        legend: &Legend,
+        nodata: f64,
+    ) -> SinkRaster {
+        let (metadata, colors) = coding.raster_legend(legend);
+        SinkRaster {
+            nodata,
+            description: coding.description(),
+            metadata,
+            colors,
+        }
+    }
+}
+
 /// No raster: the sink type of passes that write none.
 pub(crate) enum NoRaster {}
 
@@ -86,13 +104,7 @@ impl CellSink for TransitionRaster<'_> {
     }
 
     fn describe(&self) -> SinkRaster {
-        let (metadata, colors) = self.coding.raster_legend(self.legend);
-        SinkRaster {
-            nodata: self.coding.nodata as f64,
-            description: self.coding.description(),
-            metadata,
-            colors,
-        }
+        SinkRaster::transitions(&self.coding, self.legend, self.coding.nodata as f64)
     }
 }
 

@@ -179,12 +179,6 @@ impl CellSink for ConversionMask<'_> {
     }
 
     fn describe(&self) -> SinkRaster {
-        let (metadata, colors) = self.coding.raster_legend(self.legend);
-        SinkRaster {
-            nodata: 0.0,
-            description: self.coding.description(),
-            metadata,
-            colors,
-        }
+        SinkRaster::transitions(&self.coding, self.legend, 0.0)
     }
 }
