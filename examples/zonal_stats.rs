@@ -8,16 +8,17 @@
 
 use std::path::Path;
 
+use qingshan::RunOptions;
 use qingshan::area::{m2_to_ha, m2_to_mu};
+use qingshan::export::{self, Format};
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
 use qingshan::zonal::zonal_stats;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
-use qingshan::{Result, RunOptions};
 
 const TARGET_COVER: f64 = 0.47;
 
-fn main() -> Result<()> {
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (rasters, zones) = match args.iter().position(|a| a == "--") {
@@ -68,5 +69,15 @@ fn main() -> Result<()> {
             );
         }
     }
+
+    // The table `qingshan stats --format table` prints, from the same
+    // result (export::write would put it, or JSON/CSV/GeoJSON, in a file).
+    println!();
+    let out = export::Stats {
+        report: &stats,
+        legend: &legend,
+        zones: Some(&towns),
+    };
+    export::render(&out, Format::Table, &mut std::io::stdout())?;
     Ok(())
 }

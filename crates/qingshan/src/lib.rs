@@ -40,6 +40,13 @@
 //!         100.0 * town.forest_cover.unwrap_or(0.0),
 //!     );
 //! }
+//!
+//! // The same result as the CLI writes it: JSON, CSV, GeoJSON or a table.
+//! use qingshan::export::{self, Format};
+//! let out = export::Stats { report: &stats, legend: &clcd, zones: Some(&towns) };
+//! let mut csv = Vec::new();
+//! export::render(&out, Format::Csv, &mut csv).expect("written to memory");
+//! assert_eq!(csv.split(|b| *b == b'\n').next(), Some(&b"zone_id,zone_name,class,class_name,forest,area_m2,area_ha,area_mu,share_of_valid"[..]));
 //! # Ok::<(), qingshan::Error>(())
 //! ```
 //!
