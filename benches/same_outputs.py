@@ -84,6 +84,8 @@ def fixture_commands():
                           "--before", lc19, "--after", lc24, "-q", "--max-conversion-m2", "200000",
                           "--max-vegetation-loss", "0.1", "--format", "table"]),
         ("batch-stats", ["batch", "--tiles", tiles19, "--zones", towns, "--out-dir", "out/batch", "-q"]),
+        ("batch-resume", ["batch", "--tiles", tiles19, "--zones", towns, "--out-dir", "out/batch", "-q",
+                          "--resume"]),
         ("batch-change", ["batch", "--tiles", tiles19, "--after-tiles", tiles24, "--zones", red24,
                           "--id-field", "hx_id", "--out-dir", "out/batch_change", "-q"]),
         ("batch-shard0", ["batch", "--tiles", tiles19, "--zones", towns, "--out-dir", "out/shard0",

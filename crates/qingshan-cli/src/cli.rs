@@ -52,7 +52,7 @@ pub struct AuditArgs {
     /// The audit file (TOML): inputs and targets.
     #[arg(long, value_name = "AUDIT.toml")]
     pub config: PathBuf,
-    /// Output directory for audit.json and report.html.
+    /// Output directory: the audit bundle (audit.json, the PNG maps, report.html, bundle.json).
     #[arg(short, long, default_value = "qingshan-audit", value_name = "DIR")]
     pub out: PathBuf,
     /// Report language (default zh: Chinese with English subtitles).
@@ -248,10 +248,10 @@ pub struct ZoneArgs {
 /// How a zone layer is read.
 #[derive(Args, Debug, Clone)]
 pub struct LayerArgs {
-    /// Attribute holding the zone id (default: the feature id, else the index).
+    /// Attribute holding each polygon's id (default: the feature id, else the index).
     #[arg(long, value_name = "FIELD")]
     pub id_field: Option<String>,
-    /// Attribute holding the zone name (default: name, NAME, Name or 名称).
+    /// Attribute holding each polygon's name (default: name, NAME, Name or 名称).
     #[arg(long, value_name = "FIELD")]
     pub name_field: Option<String>,
     /// Layer of a multi-layer vector source (default: the first).

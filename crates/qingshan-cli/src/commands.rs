@@ -220,7 +220,7 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let run = lib::batch(
+    let prepared = lib::prepare_batch(
         &lib::BatchArgs {
             tiles: a.tiles,
             after_tiles: a.after_tiles,
@@ -237,7 +237,8 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
         },
         &options,
     )?;
-    warn(&run.repairs);
+    warn(prepared.repairs());
+    let run = prepared.run(&options)?;
     let (s, secs) = (&run.summary, bar.elapsed());
     let mut line = format!(
         "batch: {} tiles{}, {:.1} of {:.1} Mpixel read, {:.2} s ({:.1} Mpixel/s)",
@@ -407,8 +408,9 @@ fn audit(a: AuditArgs) -> Result<ExitCode> {
 }
 
 fn report(a: ReportArgs) -> Result<ExitCode> {
-    let html = lib::report(&a.audit, a.lang)?;
-    qingshan::fsio::write_atomic(&a.output, |w| w.write_all(html.as_bytes()))
+    let run = lib::report(&a.audit, a.lang)?;
+    warn(&run.warnings);
+    qingshan::fsio::write_atomic(&a.output, |w| w.write_all(run.html.as_bytes()))
         .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!("report → {}", a.output.display());
     Ok(ExitCode::SUCCESS)

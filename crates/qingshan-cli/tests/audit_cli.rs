@@ -564,8 +564,54 @@ fn a_copied_bundle_renders_without_its_inputs() {
         zh.contains(&format!("base64,{file}\"")),
         "the map is the bundle's file"
     );
+    // A map from another run (here: another map) does not belong.
+    std::fs::copy(bundle.join("landcover.png"), bundle.join("redlines.png")).unwrap();
+    let o = report("en");
+    support::assert_user_error(
+        &o,
+        &[
+            "redlines.png",
+            "does not belong",
+            "run qingshan audit again",
+        ],
+    );
     // Without a map the report cannot be made: say which file.
     std::fs::remove_file(bundle.join("forest_change.png")).unwrap();
     let o = report("en");
     support::assert_user_error(&o, &["forest_change.png", "copy the whole directory"]);
+}
+
+/// An audit directory from before bundles (audit.json and report.html
+/// only) still renders while its inputs are in place: the maps are drawn
+/// again, as report used to, with a warning saying so; the page is the
+/// one the audit wrote.
+#[test]
+fn an_audit_directory_from_before_bundles_renders_from_its_inputs() {
+    let (dir, _, html) = audit_dir();
+    for f in [
+        "bundle.json",
+        "landcover.png",
+        "forest_change.png",
+        "redlines.png",
+    ] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    let out = dir.path().join("again.html");
+    let o = qingshan(&[
+        "report",
+        "--audit",
+        dir.path().join("audit.json").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning:") && stderr(&o).contains("drawn again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        std::fs::read_to_string(&out).unwrap() == html,
+        "the page differs"
+    );
 }

@@ -454,31 +454,34 @@ fn self_intersecting_zone_is_reported_or_repaired() {
     );
 }
 
-/// A reader that closes the pipe (`qingshan … | head -c0`) is not an error:
-/// the closed pipe reaches the CLI as the library error's I/O cause, not
-/// as text to search.
+/// A reader that closes the pipe (`qingshan … | head -c0`) is not an error,
+/// in every format (JSON and GeoJSON go through serde, CSV and tables
+/// straight to the pipe): the closed pipe reaches the CLI as the library
+/// error's I/O cause, not as text to search.
 #[test]
 fn a_closed_pipe_on_stdout_is_recognised_by_its_cause() {
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qingshan"))
-        .args([
-            "stats",
-            "--landcover",
-            &support::fx("landcover/clcd_2024.vrt"),
-            "--zones",
-            &support::fx("towns.geojson"),
-            "--format",
-            "csv",
-            "-q",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Close the read end before qingshan writes (it first measures).
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(!err.contains("error"), "{err}");
+    for format in ["json", "geojson", "csv", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qingshan"))
+            .args([
+                "stats",
+                "--landcover",
+                &support::fx("landcover/clcd_2024.vrt"),
+                "--zones",
+                &support::fx("towns.geojson"),
+                "--format",
+                format,
+                "-q",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before qingshan writes (it first measures).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        assert!(!err.contains("error"), "{format}: {err}");
+    }
 }

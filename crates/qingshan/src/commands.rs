@@ -419,16 +419,50 @@ pub struct BatchRun {
     pub summary: BatchSummary,
     /// The shard run, if any.
     pub shard: Option<Shard>,
-    /// Repairs made while reading the zones.
-    pub repairs: Vec<String>,
     /// An unsharded run's merged result, with the paths of the result
     /// and of the per-tile QA table.
     pub finished: Option<(Merged, PathBuf, PathBuf)>,
 }
 
+/// A batch ready to run: tiles read, dates paired, manifest written.
+pub struct PreparedBatch {
+    batch: Batch,
+    shard: Option<Shard>,
+    out_dir: PathBuf,
+}
+
+impl PreparedBatch {
+    /// Repairs made while reading the zones (say them before the run).
+    pub fn repairs(&self) -> &[String] {
+        self.batch.repairs()
+    }
+
+    /// Processes this shard's tiles and, unless sharded, merges them into
+    /// the final result ([`batch::finish`]).
+    pub fn run(self, run: &RunOptions<'_>) -> Result<BatchRun> {
+        let summary = self.batch.run(run)?;
+        let finished = match self.shard {
+            Some(sh) if sh.count > 1 => None,
+            _ => Some(batch::finish(&self.out_dir)?),
+        };
+        Ok(BatchRun {
+            summary,
+            shard: self.shard,
+            finished,
+        })
+    }
+}
+
 /// Stats (or change) over many tiles: resumable per-tile partials, and,
-/// unless sharded, the merged result ([`Batch`], [`batch::finish`]).
+/// unless sharded, the merged result ([`prepare_batch`], then
+/// [`PreparedBatch::run`]).
 pub fn batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<BatchRun> {
+    prepare_batch(a, run)?.run(run)
+}
+
+/// Reads every tile's header, pairs the dates, checks overlaps and writes
+/// the run's manifest ([`Batch::prepare`]).
+pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatch> {
     let tiles = batch::discover_tiles(&a.tiles)?;
     let legend = Legend::load(&a.legend)?;
     let after = match &a.after_tiles {
@@ -450,16 +484,10 @@ pub fn batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<BatchRun> {
         legend,
         run,
     )?;
-    let summary = prepared.run(run)?;
-    let finished = match shard {
-        Some(sh) if sh.count > 1 => None,
-        _ => Some(batch::finish(&a.out_dir)?),
-    };
-    Ok(BatchRun {
-        summary,
+    Ok(PreparedBatch {
+        batch: prepared,
         shard,
-        repairs: prepared.repairs().to_vec(),
-        finished,
+        out_dir: a.out_dir.clone(),
     })
 }
 
@@ -491,8 +519,29 @@ pub fn audit(
     Ok((bundle.audit, paths))
 }
 
+/// What `qingshan report` made.
+#[derive(Clone, Debug)]
+pub struct ReportRun {
+    /// The page.
+    pub html: String,
+    /// Things the user should know (maps drawn again for an audit
+    /// directory from before bundles).
+    pub warnings: Vec<String>,
+}
+
 /// The report of an audit bundle (`audit.json` and the maps beside it)
-/// as one HTML page.
-pub fn report(audit_json: &Path, lang: Lang) -> Result<String> {
-    Bundle::load(audit_json)?.render(lang)
+/// as one HTML page ([`Bundle::load`]).
+pub fn report(audit_json: &Path, lang: Lang) -> Result<ReportRun> {
+    let bundle = Bundle::load(audit_json)?;
+    let mut warnings = Vec::new();
+    if bundle.redrawn {
+        warnings.push(format!(
+            "{} has no bundle.json (an audit from an earlier qingshan): the maps were drawn again from the audit's inputs",
+            crate::fsio::parent_dir(audit_json).display()
+        ));
+    }
+    Ok(ReportRun {
+        html: bundle.render(lang)?,
+        warnings,
+    })
 }

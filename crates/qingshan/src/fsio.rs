@@ -14,7 +14,6 @@
 //! new file gets (`0666` less the umask), not the `0600` of a temporary
 //! file.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -54,7 +53,19 @@ fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
     }
     builder
         .tempfile_in(&dir)
-        .map_err(|e| Error::write_io(path, e))
+        .map_err(|e| Error::write_io(path, without_temp_path(e)))
+}
+
+/// The operating system's error without the name of the temporary file
+/// `tempfile` appends to it ("… at path \"dir/.x.AbC123.tmp\""): a user
+/// should read about their output, not about an internal file whose name
+/// changes on every run.
+fn without_temp_path(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    match text.find(" at path \"") {
+        Some(i) if e.raw_os_error().is_none() => io::Error::new(e.kind(), text[..i].to_string()),
+        _ => e,
+    }
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same
@@ -121,6 +132,38 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
     removed
 }
 
+/// FNV-1a, 64-bit: a stable fingerprint of content (std's hasher may
+/// change between Rust releases; files written on one machine are checked
+/// on another). [`Fnv::bytes`] ends each piece with a separator, so
+/// `("ab", "c")` and `("a", "bc")` differ.
+pub(crate) struct Fnv(pub(crate) u64);
+
+impl Fnv {
+    pub(crate) fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= x as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    pub(crate) fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    /// The fingerprint of one piece of content, as text.
+    pub(crate) fn of(content: &[u8]) -> String {
+        let mut h = Fnv::new();
+        h.bytes(content);
+        format!("fnv1a64:{:016x}", h.0)
+    }
+}
+
 /// An output that another writer (GDAL) fills through a path: a temporary
 /// file beside the destination, renamed into place by
 /// [`Pending::commit`], removed if dropped uncommitted.
@@ -160,7 +203,10 @@ impl Pending {
     /// destination. The writer must have closed it.
     pub fn commit(self) -> Result<()> {
         let target = self.target;
-        File::open(&self.tmp)
+        // Opened for writing: some systems flush only handles that may write.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.tmp)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::write_io(&target, e))?;
         self.tmp
@@ -175,12 +221,16 @@ pub struct ScratchFile(tempfile::TempPath);
 
 impl ScratchFile {
     /// A new, empty scratch file in `dir`, named `.qingshan-{what}-…{suffix}`.
+    /// A missing directory is an error naming it.
     pub fn in_dir(dir: &Path, what: &str, suffix: &str) -> Result<ScratchFile> {
+        if !dir.is_dir() {
+            return Err(Error::write(dir, "no such directory"));
+        }
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".qingshan-{what}-"))
             .suffix(suffix)
             .tempfile_in(dir)
-            .map_err(|e| Error::write_io(dir, e))?;
+            .map_err(|e| Error::write_io(dir, without_temp_path(e)))?;
         Ok(ScratchFile(tmp.into_temp_path()))
     }
 
@@ -193,6 +243,7 @@ impl ScratchFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     fn entries(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
@@ -287,6 +338,32 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [".hidden", "000002.json", "notes.tmp"]);
+    }
+
+    /// Errors name the output, never the temporary file (whose name is
+    /// random): the OS reason is kept, tempfile's note of the path is not.
+    #[test]
+    fn errors_do_not_name_temporary_files() {
+        let with_path = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "Permission denied (os error 13) at path \"/x/.out.json.AbC123.tmp\"",
+        );
+        let plain = without_temp_path(with_path);
+        assert_eq!(plain.to_string(), "Permission denied (os error 13)");
+        assert_eq!(plain.kind(), io::ErrorKind::PermissionDenied);
+        #[cfg(target_os = "linux")]
+        {
+            let err = write_atomic(Path::new("/proc/out.json"), |w| w.write_all(b"x"))
+                .unwrap_err()
+                .full_message();
+            assert!(err.starts_with("/proc/out.json: cannot write: "), "{err}");
+            assert!(!err.contains(".tmp"), "{err}");
+        }
+        let err = ScratchFile::in_dir(Path::new("no/such/dir"), "patches", ".tif").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no/such/dir: cannot write: no such directory"
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub use config::{AuditConfig, LandCoverConfig, Override, RedlinesConfig, Targets
 /// Schema tag of the audit JSON.
 pub const AUDIT_SCHEMA: &str = "qingshan.audit/1";
 
-/// The inputs as resolved (what the report re-reads for its maps).
+/// The inputs as resolved (paths absolute, the legend in full).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditInputs {
     /// Land cover of the first date.

@@ -6,32 +6,11 @@
 //! and zones give the same id on any machine and Rust release.
 
 use super::{BatchConfig, Headers};
+use crate::fsio::Fnv;
 use crate::legend::Legend;
 use crate::raster::Tile;
 use crate::zones::ZoneLayer;
 use crate::{Error, Result};
-
-/// FNV-1a, 64-bit: a stable hash (std's hasher may change between Rust
-/// releases, and shards on different machines must agree).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= x as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // Separator, so ("ab","c") and ("a","bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-    }
-    fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-    }
-}
 
 /// The id of a run over `headers` (tiles and dates) with `zones`.
 pub(super) fn run_id(

@@ -89,16 +89,6 @@ impl Format {
             (None, None) => Format::Json,
         }
     }
-
-    /// The format's name, as `--format` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::GeoJson => "geojson",
-            Format::Table => "table",
-        }
-    }
 }
 
 /// A result that can be written in the output formats. `json` is the
@@ -137,7 +127,9 @@ pub fn write(path: &Path, format: Format, out: &dyn Export) -> Result<()> {
 
 /// Serialises any result as pretty JSON with a final newline.
 pub fn write_json<T: Serialize>(value: &T, w: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, value).map_err(io::Error::other)?;
+    // `io::Error::from` hands back the writer's own error (a closed pipe
+    // stays a closed pipe), not a wrapper around it.
+    serde_json::to_writer_pretty(&mut *w, value).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 
@@ -245,7 +237,7 @@ pub fn write_feature_collection(
         m.insert("crs".into(), member);
         fc.foreign_members = Some(m);
     }
-    serde_json::to_writer(&mut *w, &fc).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *w, &fc).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 

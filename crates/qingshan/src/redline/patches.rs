@@ -42,7 +42,8 @@ pub fn redline_check_with_patches(
     Ok((check_from_change(&change, legend, limits), crs, patches))
 }
 
-/// One connected patch of natural → artificial conversion inside a red/// line, for an inspector to visit.
+/// One connected patch of natural → artificial conversion inside a red
+/// line, for an inspector to visit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Patch {
     /// Red-line polygon id.

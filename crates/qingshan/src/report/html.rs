@@ -35,13 +35,12 @@ pub enum Lang {
     En,
 }
 
-/// How to render the report.
+/// How `qingshan audit` writes its report.
 #[derive(Clone, Copy, Debug)]
 pub struct ReportOptions {
     /// Leading language.
     pub lang: Lang,
-    /// Longest side of the maps, in pixels (used when the maps are drawn,
-    /// as `qingshan audit` writes its bundle).
+    /// Longest side of the maps, in pixels.
     pub map_size: usize,
 }
 
@@ -197,11 +196,11 @@ fn legend_html(p: &Page, legend: &Legend) -> String {
 
 /// Renders the audit report as one self-contained HTML page, with its
 /// maps (drawn by [`Maps::draw`], or read from a bundle).
-pub fn render_html(audit: &AuditReport, maps: &Maps, opts: &ReportOptions) -> Result<String> {
+pub fn render_html(audit: &AuditReport, maps: &Maps, lang: Lang) -> Result<String> {
     let doc = serde_json::to_value(audit).map_err(|e| Error::Invalid(e.to_string()))?;
     let mut p = Page {
         doc,
-        lang: opts.lang,
+        lang,
         out: String::new(),
     };
     header(&mut p, audit);
@@ -751,7 +750,7 @@ mod tests {
         red.passed = false;
         audit.targets.push(red);
         let maps = Maps::draw(&audit, 64).unwrap();
-        let html = render_html(&audit, &maps, &ReportOptions::default()).unwrap();
+        let html = render_html(&audit, &maps, Lang::Zh).unwrap();
         let cards: Vec<&str> = html.split(r#"<div class="card "#).skip(1).collect();
         assert_eq!(cards.len(), audit.stats.zones.len());
         assert!(cards[0].starts_with("pass"), "{}", &cards[0][..80]);
