@@ -77,6 +77,9 @@ pub struct ReportArgs {
     /// Report language (default zh: Chinese with English subtitles).
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: Lang,
+    /// Gone: the maps are drawn when the audit runs (`audit --map-size`).
+    #[arg(long, hide = true, value_name = "PX")]
+    pub map_size: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -302,7 +305,7 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// No progress bar or summary.
+    /// No progress bar, no summary line on stderr.
     #[arg(short, long)]
     pub quiet: bool,
 }

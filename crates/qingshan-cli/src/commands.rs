@@ -408,7 +408,13 @@ fn audit(a: AuditArgs) -> Result<ExitCode> {
 }
 
 fn report(a: ReportArgs) -> Result<ExitCode> {
-    let run = lib::report(&a.audit, a.lang)?;
+    if a.map_size.is_some() {
+        eprintln!(
+            "error: report draws no maps any more: they are in the audit's bundle; pass --map-size to qingshan audit"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let run = lib::report(&a.audit, &a.output, a.lang)?;
     warn(&run.warnings);
     qingshan::fsio::write_atomic(&a.output, |w| w.write_all(run.html.as_bytes()))
         .with_context(|| format!("writing {}", a.output.display()))?;

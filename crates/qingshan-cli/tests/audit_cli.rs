@@ -581,6 +581,60 @@ fn a_copied_bundle_renders_without_its_inputs() {
     support::assert_user_error(&o, &["forest_change.png", "copy the whole directory"]);
 }
 
+/// `report -o` onto a file of its own bundle is refused before anything
+/// is written (the bundle may be the only copy of the audit); a symlink to
+/// audit.json finds the maps beside the file it points to; the removed
+/// `report --map-size` says where it went.
+#[test]
+fn report_keeps_its_bundle_intact() {
+    let (dir, _, html) = audit_dir();
+    let audit = dir.path().join("audit.json");
+    let before: Vec<Vec<u8>> = ["audit.json", "landcover.png", "bundle.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+        .collect();
+    for target in ["audit.json", "landcover.png", "bundle.json"] {
+        let o = qingshan(&[
+            "report",
+            "--audit",
+            audit.to_str().unwrap(),
+            "-o",
+            dir.path().join(target).to_str().unwrap(),
+        ]);
+        support::assert_user_error(&o, &[target, "is an input of this run"]);
+    }
+    let after: Vec<Vec<u8>> = ["audit.json", "landcover.png", "bundle.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+        .collect();
+    assert!(before == after, "a bundle file changed");
+    #[cfg(unix)]
+    {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let link = elsewhere.path().join("link.json");
+        std::os::unix::fs::symlink(&audit, &link).unwrap();
+        let out = elsewhere.path().join("r.html");
+        let o = qingshan(&[
+            "report",
+            "--audit",
+            link.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(std::fs::read_to_string(&out).unwrap() == html);
+    }
+    let o = qingshan(&[
+        "report",
+        "--audit",
+        audit.to_str().unwrap(),
+        "--map-size",
+        "400",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("qingshan audit"), "{}", stderr(&o));
+}
+
 /// An audit directory from before bundles (audit.json and report.html
 /// only) still renders while its inputs are in place: the maps are drawn
 /// again, as report used to, with a warning saying so; the page is the

@@ -530,8 +530,10 @@ pub struct ReportRun {
 }
 
 /// The report of an audit bundle (`audit.json` and the maps beside it)
-/// as one HTML page ([`Bundle::load`]).
-pub fn report(audit_json: &Path, lang: Lang) -> Result<ReportRun> {
+/// as one HTML page ([`Bundle::load`]), to be written to `output` — which
+/// must not be a file of the bundle (checked before anything is read).
+pub fn report(audit_json: &Path, output: &Path, lang: Lang) -> Result<ReportRun> {
+    crate::fsio::refuse_overwriting(output, &Bundle::members(audit_json))?;
     let bundle = Bundle::load(audit_json)?;
     let mut warnings = Vec::new();
     if bundle.redrawn {

@@ -109,6 +109,40 @@ pub fn write_atomic(
         .map_err(|e| Error::write_io(path, e.error))
 }
 
+/// A path with symlinks resolved, for comparing files: the canonical path
+/// when it exists, else its canonical directory joined with its name.
+fn canonical(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let dir = std::fs::canonicalize(parent_dir(path)).ok()?;
+    Some(dir.join(path.file_name()?))
+}
+
+/// Refuses to write `output` over one of `inputs` (compared with symlinks
+/// resolved): an error naming both, before anything is written. `-` (the
+/// standard output) clashes with nothing.
+pub fn refuse_overwriting(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    if output.as_os_str() == "-" {
+        return Ok(());
+    }
+    let Some(out) = canonical(output) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if canonical(input).is_some_and(|i| i == out) {
+            return Err(Error::write(
+                output,
+                format!(
+                    "is an input of this run ({}); choose another output",
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Creates an output directory and its parents (nothing when it exists).
 pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::write_io(dir, e))
@@ -318,6 +352,31 @@ mod tests {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let err = Pending::beside(&dir.path().join("no/x.tif"), ".tmp").unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    /// An output is refused over an input, however it is spelt (a
+    /// relative path, a symlink); other outputs and stdout pass.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_refused_over_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("audit.json");
+        std::fs::write(&input, b"{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let inputs = [input.clone()];
+        for out in [
+            input.clone(),
+            link.clone(),
+            dir.path().join("sub/../audit.json"),
+        ] {
+            std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+            let err = refuse_overwriting(&out, &inputs).unwrap_err();
+            assert!(err.to_string().contains("is an input of this run"), "{err}");
+        }
+        refuse_overwriting(&dir.path().join("report.html"), &inputs).unwrap();
+        refuse_overwriting(Path::new("-"), &inputs).unwrap();
+        refuse_overwriting(Path::new("/no/such/dir/x"), &inputs).unwrap();
     }
 
     /// What a killed run leaves (temporary files of this module's naming)

@@ -57,7 +57,10 @@ pub fn discover_rasters<S: AsRef<str>>(inputs: &[S], depth: Depth) -> Result<Vec
                 return Err(no_rasters_in(p));
             }
             out.extend(found);
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) && p.is_file() {
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+            && p.is_file()
+            && !gdal_raster(p)
+        {
             out.extend(listed(p)?);
         } else if s.contains(['*', '?', '[']) && !p.exists() {
             let mut found: Vec<PathBuf> = glob::glob(s)
@@ -78,9 +81,17 @@ pub fn discover_rasters<S: AsRef<str>>(inputs: &[S], depth: Depth) -> Result<Vec
 }
 
 /// The raster files of `dir` (and, recursively, of its subdirectories).
+/// Hidden files and directories (a leading `.`) are not tiles: they are
+/// where programs keep temporary files (qingshan's own outputs in
+/// progress among them).
 fn rasters_in(dir: &Path, depth: Depth, out: &mut Vec<PathBuf>) -> Result<()> {
     for e in std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))? {
         let p = e.map_err(|e| Error::read(dir, e))?.path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
         if p.is_dir() {
             if depth == Depth::Recursive {
                 rasters_in(&p, depth, out)?;
@@ -92,11 +103,35 @@ fn rasters_in(dir: &Path, depth: Depth, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Whether a GDAL raster driver recognises `path` (an ESRI ASCII grid
+/// saved as `.txt`, say): then it is a raster, not a list of rasters.
+fn gdal_raster(path: &Path) -> bool {
+    let Some(name) = path.to_str().and_then(|s| std::ffi::CString::new(s).ok()) else {
+        return false;
+    };
+    gdal::DriverManager::register_all();
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the
+    // call; the driver lists are null (every driver, no sibling files);
+    // the returned handle is only compared with null, never freed.
+    #[allow(unsafe_code)]
+    let driver = unsafe {
+        gdal_sys::GDALIdentifyDriverEx(
+            name.as_ptr(),
+            gdal::GdalOpenFlags::GDAL_OF_RASTER.bits(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    !driver.is_null()
+}
+
 /// The rasters a `.txt` list names, one per line, relative to the list.
+/// A list that names none is an error naming it.
 fn listed(list: &Path) -> Result<Vec<PathBuf>> {
     let text = std::fs::read_to_string(list).map_err(|e| Error::read(list, e))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let base = list.parent().unwrap_or(Path::new("."));
-    Ok(text
+    let found: Vec<PathBuf> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -108,7 +143,14 @@ fn listed(list: &Path) -> Result<Vec<PathBuf>> {
                 base.join(t)
             }
         })
-        .collect())
+        .collect();
+    if found.is_empty() {
+        return Err(Error::document(
+            list,
+            "lists no rasters (one path per line; # starts a comment)",
+        ));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -152,10 +194,49 @@ mod tests {
         );
         let err = discover_rasters(&[s(&d.join("sub/..").join("sub"))], Depth::Top);
         assert!(err.is_ok());
+        // Hidden files are no tiles (temporary files of outputs in progress).
+        std::fs::write(d.join(".out.tif.Ab12.tmp.tif"), b"").unwrap();
+        std::fs::create_dir(d.join(".hidden")).unwrap();
+        std::fs::write(d.join(".hidden/t.tif"), b"").unwrap();
+        assert_eq!(discover_rasters(&[s(d)], Depth::Recursive).unwrap(), all);
+        // A list with a byte-order mark, and one that lists nothing.
+        std::fs::write(d.join("bom.txt"), "\u{feff}b.tif\n").unwrap();
+        assert_eq!(
+            discover_rasters(&[s(&d.join("bom.txt"))], Depth::Top).unwrap(),
+            vec![d.join("b.tif")]
+        );
+        std::fs::write(d.join("none.txt"), "# nothing yet\n\n").unwrap();
+        let err = discover_rasters(&[s(&d.join("none.txt"))], Depth::Top).unwrap_err();
+        assert!(
+            err.to_string().contains("none.txt: lists no rasters"),
+            "{err}"
+        );
         std::fs::create_dir(d.join("empty")).unwrap();
         let err = discover_rasters(&[s(&d.join("empty"))], Depth::Recursive).unwrap_err();
         assert!(err.to_string().contains("holds no"), "{err}");
         let err = discover_rasters(&[format!("{}/*.nope", d.display())], Depth::Top).unwrap_err();
         assert!(err.to_string().contains("matches no files"), "{err}");
+    }
+
+    /// An ESRI ASCII grid saved as `.txt` (ArcGIS's default) is a raster,
+    /// not a list of rasters.
+    #[test]
+    fn a_txt_raster_is_a_raster() {
+        let dir = tempfile::tempdir().unwrap();
+        let grid = dir.path().join("grid.txt");
+        std::fs::write(
+            &grid,
+            "ncols 2\nnrows 2\nxllcorner 500000\nyllcorner 3880000\ncellsize 30\nNODATA_value 0\n1 2\n2 1\n",
+        )
+        .unwrap();
+        let s = grid.display().to_string();
+        assert_eq!(
+            discover_rasters(&[&s], Depth::Top).unwrap(),
+            vec![grid.clone()]
+        );
+        assert!(gdal_raster(&grid));
+        let list = dir.path().join("tiles.txt");
+        std::fs::write(&list, "grid.txt\n").unwrap();
+        assert!(!gdal_raster(&list));
     }
 }

@@ -188,6 +188,16 @@ impl LandCover {
     /// must not overlap.
     pub fn open<S: AsRef<str>>(inputs: &[S], band: usize) -> Result<LandCover> {
         let paths = discover_rasters(inputs, Depth::Top)?;
+        // The same file twice is refused before any is opened (a long
+        // list of repeats would otherwise open every one first).
+        let mut seen = std::collections::HashSet::new();
+        if let Some(p) = paths.iter().find(|p| !seen.insert(*p)) {
+            return Err(Error::GridMismatch {
+                first: p.clone(),
+                second: p.clone(),
+                reason: "the same raster is given twice".into(),
+            });
+        }
         let tiles = paths
             .iter()
             .map(|p| Tile::open(p, band))

@@ -122,7 +122,9 @@ impl Bundle {
     /// the maps beside it, checked against `bundle.json`. A missing,
     /// damaged or replaced file is an error naming it.
     pub fn load(audit_json: &Path) -> Result<Bundle> {
-        let dir = crate::fsio::parent_dir(audit_json);
+        // Beside the file itself, not beside a symlink to it.
+        let real = std::fs::canonicalize(audit_json).unwrap_or_else(|_| audit_json.to_path_buf());
+        let dir = crate::fsio::parent_dir(&real);
         let manifest_path = dir.join(BUNDLE_JSON);
         if !manifest_path.exists() {
             return Self::load_legacy(audit_json, &manifest_path);
@@ -135,7 +137,7 @@ impl Bundle {
             .ok_or_else(|| {
                 Error::document(&manifest_path, format!("not a {BUNDLE_SCHEMA} manifest"))
             })?;
-        let name = audit_json
+        let name = real
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -197,6 +199,18 @@ impl Bundle {
                 ),
             )),
         }
+    }
+
+    /// The files of the bundle beside `audit_json` (those that exist or
+    /// may): what no output may overwrite.
+    pub fn members(audit_json: &Path) -> Vec<PathBuf> {
+        let real = std::fs::canonicalize(audit_json).unwrap_or_else(|_| audit_json.to_path_buf());
+        let dir = crate::fsio::parent_dir(&real);
+        let mut out = vec![audit_json.to_path_buf(), real.clone()];
+        for name in [BUNDLE_JSON, LAND_COVER_PNG, FOREST_CHANGE_PNG, REDLINES_PNG] {
+            out.push(dir.join(name));
+        }
+        out
     }
 
     /// The report as one self-contained HTML page.
