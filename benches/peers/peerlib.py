@@ -1201,10 +1201,12 @@ def redline_ops_crs(old: Zones, new: Zones):
 
 def to_ops(layer: Zones, ops) -> np.ndarray:
     """A layer's geometries in the ops CRS: as they are if already there, else
-    densified in their own CRS to ≤ 10 m (shapely.segmentize) and reprojected."""
+    reprojected vertex by vertex (pyproj, no densifying: edges are straight in
+    the ops CRS, as ogr2ogr/QGIS/geopandas reproject), so a layer and its
+    reprojected copy are the same polygons."""
     if layer.crs == ops or layer.crs.equals(ops, ignore_axis_order=True):
         return layer.geoms
-    return reproject(layer.geoms, layer.crs, ops, densify=segment_length(layer.crs, 10.0))
+    return reproject(layer.geoms, layer.crs, ops)
 
 
 class GeodesicAreas:

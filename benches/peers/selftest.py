@@ -107,8 +107,8 @@ def change_doc(cells: dict) -> dict:
 
 def laea_redline_doc(old, new, towns, tol: float) -> dict:
     """The diff with every overlay in a local Lambert azimuthal equal-area CRS
-    (both layers and the towns densified to 10 m in their own CRS and
-    reprojected there); planar areas."""
+    (both layers and the towns in the ops CRS vertex by vertex — the rule —
+    then densified there to 10 m and reprojected to the LAEA); planar areas."""
     import shapely
     from pyproj import Transformer
     from pyproj.crs import ProjectedCRS
@@ -119,9 +119,11 @@ def laea_redline_doc(old, new, towns, tol: float) -> dict:
     lon, lat = Transformer.from_crs(old.crs, geog, always_xy=True).transform((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
     laea = ProjectedCRS(conversion=LambertAzimuthalEqualAreaConversion(lat, lon), geodetic_crs=geog)
 
+    ops, _ = peerlib.redline_ops_crs(old, new)
+
     def to_laea(layer):
-        step = 10.0 / 111_320.0 if layer.crs.is_geographic else 10.0
-        return peerlib.reproject(layer.geoms, layer.crs, laea, densify=step)
+        step = 10.0 / 111_320.0 if ops.is_geographic else 10.0
+        return peerlib.reproject(peerlib.to_ops(layer, ops), ops, laea, densify=step)
 
     og, ng = to_laea(old), to_laea(new)
     uo, un = shapely.union_all(og), shapely.union_all(ng)

@@ -259,3 +259,47 @@ fn bad_input_ends_in_exit_1_with_the_file_named() {
     ]);
     assert_user_error(&o, &["--tolerance-m2"]);
 }
+
+/// The issue's case: a 12 km square in EPSG:4545 and its copy reprojected
+/// by ogr2ogr to EPSG:4490 are the same red line, both ways: exit 0,
+/// `unchanged`, nothing lost or gained (it reported 15,960 m² lost).
+#[test]
+fn a_square_reprojected_by_ogr2ogr_is_unchanged_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let sq = dir.path().join("sq.geojson");
+    std::fs::write(
+        &sq,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4545"}},
+"features":[{"type":"Feature","properties":{"hx_id":"A"},"geometry":{"type":"Polygon","coordinates":[[[480000,3880000],[492000,3880000],[492000,3892000],[480000,3892000],[480000,3880000]]]}}]}"#,
+    )
+    .unwrap();
+    let ll = dir.path().join("sq_4490.geojson");
+    let o = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "-t_srs", "EPSG:4490"])
+        .arg(&ll)
+        .arg(&sq)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (old, new) in [(&ll, &sq), (&sq, &ll)] {
+        let o = qingshan(&[
+            "redline",
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--id-field",
+            "hx_id",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let d = json(&o);
+        let p = &d["polygons"][0];
+        assert_eq!(p["status"], "unchanged", "{d}");
+        assert!(p["lost_m2"].as_f64().unwrap() < 1e-3, "{d}");
+        assert!(p["gained_m2"].as_f64().unwrap() < 1e-3, "{d}");
+        let (a, b) = (p["old_m2"].as_f64().unwrap(), p["new_m2"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9 * a, "{a} vs {b}");
+        // 144 km², measured on the ellipsoid (the projected area is
+        // larger by the scale of EPSG:4545 there).
+        assert!((a - 1.44e8).abs() < 1e-3 * 1.44e8, "{a}");
+    }
+}

@@ -225,8 +225,10 @@ fn redline_diff_agrees_with_shapely_and_geod() {
                 fx("towns.geojson"),
                 "--qingshan".into(),
                 path.display().to_string(),
+                // Slivers of ≤ 0.01 m² one overlay engine finds and the
+                // other does not (benches/peers/README.md).
                 "--atol-m2".into(),
-                "0.05".into(),
+                "0.02".into(),
             ],
         )
     };

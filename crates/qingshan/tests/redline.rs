@@ -413,3 +413,123 @@ fn check_measures_conversions_vegetation_and_patches() {
             .contains("patches"))
     );
 }
+
+/// 150 red lines of 40–600 vertices each (irregular star shapes, 4–14 km²)
+/// in EPSG:4545, written as GeoJSON.
+fn many_redlines(path: &std::path::Path) {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut features = Vec::new();
+    for k in 0..150 {
+        let (cx, cy) = (
+            560_000.0 + (k % 15) as f64 * 3_000.0,
+            3_860_000.0 + (k / 15) as f64 * 3_000.0,
+        );
+        let n = 40 + (rand() * 561.0) as usize;
+        let mut ring: Vec<[f64; 2]> = (0..n)
+            .map(|i| {
+                let a = std::f64::consts::TAU * (i as f64 + 0.5 * rand()) / n as f64;
+                let r = 900.0 + 500.0 * rand();
+                [cx + r * a.cos(), cy + r * a.sin()]
+            })
+            .collect();
+        ring.push(ring[0]);
+        features.push(serde_json::json!({
+            "type": "Feature",
+            "properties": {"hx_id": format!("HX-{k:03}")},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }));
+    }
+    let doc = serde_json::json!({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4545"}},
+        "features": features,
+    });
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
+/// A red line re-delivered in another CRS is the same red line: 150
+/// polygons reprojected vertex by vertex with GDAL's ogr2ogr (as a user's
+/// GIS does) between CGCS2000 3° Gauss–Krüger without and with the zone
+/// prefix, 6° zones with and without it, CGCS2000 and WGS 84 lon/lat
+/// compare as unchanged in both directions: every polygon `unchanged`,
+/// lost and gained within the tolerance, old and new areas equal.
+#[test]
+fn a_reprojected_red_line_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("rl_4545.geojson");
+    many_redlines(&base);
+    let reproject = |epsg: u32| {
+        let out = dir.path().join(format!("rl_{epsg}.geojson"));
+        let o = std::process::Command::new("ogr2ogr")
+            .args(["-f", "GeoJSON", "-t_srs", &format!("EPSG:{epsg}")])
+            .arg(&out)
+            .arg(&base)
+            .output()
+            .expect("ogr2ogr (gdal-bin) on the PATH");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let read = |p: &std::path::Path| {
+        ZoneLayer::read(
+            p,
+            &ZoneOptions {
+                id_field: Some("hx_id".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let layers: Vec<(u32, ZoneLayer)> = std::iter::once((4545, read(&base)))
+        .chain(
+            [4490, 4326, 4524, 4497, 4508]
+                .into_iter()
+                .map(|e| (e, read(&reproject(e)))),
+        )
+        .collect();
+    let by = |e: u32| &layers.iter().find(|(c, _)| *c == e).unwrap().1;
+    let opts = DiffOptions::default();
+    let pairs = [
+        (4545, 4490),
+        (4545, 4326),
+        (4545, 4524),
+        (4545, 4497),
+        (4545, 4508),
+        (4490, 4524),
+        (4326, 4497),
+    ];
+    for (a, b) in pairs {
+        for (old, new) in [(by(a), by(b)), (by(b), by(a))] {
+            let d = redline_diff(old, new, None, &opts).unwrap();
+            let what = format!("{} → {}", old.crs.label, new.crs.label);
+            assert_eq!(d.polygons.len(), 150, "{what}");
+            for p in &d.polygons {
+                assert_eq!(p.status, PolygonStatus::Unchanged, "{what}: {p:?}");
+                assert!(
+                    p.lost_m2 <= opts.tolerance_m2 && p.gained_m2 <= opts.tolerance_m2,
+                    "{what}: {p:?}"
+                );
+                assert!(
+                    (p.old_m2 - p.new_m2).abs() <= 1e-9 * p.old_m2,
+                    "{what}: {p:?}"
+                );
+            }
+            assert!(
+                d.lost_m2 <= opts.tolerance_m2 && d.gained_m2 <= opts.tolerance_m2,
+                "{what}: lost {} gained {}",
+                d.lost_m2,
+                d.gained_m2
+            );
+            assert!(!d.shrunk && !d.failed, "{what}");
+            assert!(
+                d.lost_pieces.is_empty() && d.gained_pieces.is_empty(),
+                "{what}"
+            );
+        }
+    }
+}

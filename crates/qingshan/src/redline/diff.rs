@@ -4,7 +4,9 @@
 //!
 //! Invariant: every area is ellipsoidal (Karney, on the old layer's datum)
 //! and comes from polygon differences of the layers themselves, whatever
-//! CRS each file came in.
+//! CRS each file came in; a layer in another CRS is carried into the
+//! comparison CRS vertex by vertex, so two layers that differ only by a
+//! reprojection are the same red line (every polygon `unchanged`).
 
 use std::collections::HashMap;
 
@@ -247,11 +249,6 @@ fn union_of(parts: &[MultiPolygon<f64>]) -> MultiPolygon<f64> {
     unary_union(polys)
 }
 
-/// Compares two versions of a red-line layer (polygons matched by id).
-///
-/// Areas are ellipsoidal (Karney) on the old layer's datum, whatever the
-/// CRS each file came in; polygon operations run in one projected CRS
-/// (see [`RedlineDiff::ops_crs`]), the other layer reprojected into it
 /// Both layers in the ops CRS, their unions and the union differences.
 struct Projected {
     old: Vec<MultiPolygon<f64>>,
@@ -262,14 +259,13 @@ struct Projected {
     gained: MultiPolygon<f64>,
 }
 
-/// `layer` in the ops CRS, edges densified to 10 m first when its CRS
-/// differs, oriented for boolean operations.
+/// `layer` in the ops CRS, vertex by vertex (edges straight in the ops
+/// CRS, as ogr2ogr, QGIS or geopandas reproject), oriented for boolean
+/// operations. Densifying the edges first would bend a reprojected copy's
+/// edges away from the original's, and a red line re-delivered in another
+/// CRS would show lost and gained slivers all along its boundary.
 fn project(layer: &ZoneLayer, ops: &Crs) -> Result<Vec<MultiPolygon<f64>>> {
-    Ok(layer
-        .project(ops, Some(segment_length(&layer.crs, 10.0)))?
-        .iter()
-        .map(oriented)
-        .collect())
+    Ok(layer.project(ops, None)?.iter().map(oriented).collect())
 }
 
 impl Projected {
@@ -290,16 +286,38 @@ impl Projected {
     }
 }
 
-/// The parts of `mp` minus `other` larger than the tolerance (smaller
-/// ones are reprojection slivers).
+/// The parts of `mp` outside every polygon of `others` larger than the
+/// tolerance (smaller ones are reprojection slivers). Only the polygons
+/// whose bounding boxes meet `mp`'s can take anything from it, so only
+/// they are overlaid (the whole other layer's union would cost an overlay
+/// of every vertex of the layer per polygon).
 fn pieces(
     mp: &MultiPolygon<f64>,
-    other: &MultiPolygon<f64>,
+    others: &[MultiPolygon<f64>],
     meter: &Meter,
     tol: f64,
 ) -> Result<Vec<Polygon<f64>>> {
+    let Some(b) = mp.bounding_rect() else {
+        return Ok(Vec::new());
+    };
+    let near: Vec<&Polygon<f64>> = others
+        .iter()
+        .filter(|o| {
+            o.bounding_rect().is_some_and(|c| {
+                c.min().x <= b.max().x
+                    && c.max().x >= b.min().x
+                    && c.min().y <= b.max().y
+                    && c.max().y >= b.min().y
+            })
+        })
+        .flat_map(|o| o.0.iter())
+        .collect();
+    let outside = match near.is_empty() {
+        true => mp.clone(),
+        false => mp.difference(&unary_union(near)),
+    };
     let mut parts = Vec::new();
-    for part in mp.difference(other).0 {
+    for part in outside.0 {
         if meter.area(&MultiPolygon(vec![part.clone()]))? > tol {
             parts.push(part);
         }
@@ -386,8 +404,9 @@ fn town_diffs(
 ///
 /// Areas are ellipsoidal (Karney) on the old layer's datum, whatever the
 /// CRS each file came in; polygon operations run in one projected CRS
-/// (see [`RedlineDiff::ops_crs`]), the other layer reprojected into it
-/// after densifying its edges to 10 m.
+/// (see [`RedlineDiff::ops_crs`]), a layer in another CRS reprojected into
+/// it vertex by vertex — so two layers that differ only by a reprojection
+/// compare as unchanged, polygon by polygon, in both directions.
 pub fn redline_diff(
     old: &ZoneLayer,
     new: &ZoneLayer,
@@ -415,7 +434,7 @@ pub fn redline_diff(
     let mut polygons = Vec::new();
     let mut lost_pieces = Vec::new();
     for (i, z) in old.zones.iter().enumerate() {
-        let parts = pieces(&g.old[i], &g.union_new, &meter, tol)?;
+        let parts = pieces(&g.old[i], &g.new, &meter, tol)?;
         if !parts.is_empty() {
             lost_pieces.push((z.id.clone(), MultiPolygon(parts)));
         }
@@ -424,7 +443,7 @@ pub fn redline_diff(
     }
     let mut gained_pieces = Vec::new();
     for (j, z) in new.zones.iter().enumerate() {
-        let parts = pieces(&g.new[j], &g.union_old, &meter, tol)?;
+        let parts = pieces(&g.new[j], &g.old, &meter, tol)?;
         if !parts.is_empty() {
             gained_pieces.push((z.id.clone(), MultiPolygon(parts)));
         }
