@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use qingshan::RunOptions;
 use qingshan::commands::{self as lib, ZoneSource};
 use qingshan::export::{self, Export, Format};
@@ -37,22 +37,13 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        // A closed pipe (`qingshan … | head`) is not an error.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // Every error, a closed standard output included (the result did
+        // not arrive), is one line and exit 1.
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
-}
-
-/// Whether the error was a closed pipe on an output (the cause kept by
-/// the library's errors, or one of our own writes to stdout).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn warn(lines: &[String]) {
@@ -61,9 +52,10 @@ fn warn(lines: &[String]) {
     }
 }
 
-/// Writes a result in `format` to `path` (`-`: standard output).
+/// Writes a result in `format` to `path` (`-`: standard output). The
+/// library's errors name the file already.
 fn write(path: &Path, format: Format, out: &dyn Export) -> Result<()> {
-    export::write(path, format, out).with_context(|| format!("writing {}", path.display()))
+    Ok(export::write(path, format, out)?)
 }
 
 /// ` → PATH` for a summary line, nothing for standard output.
@@ -92,6 +84,7 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
             band: a.classes.band,
             zones: a.zones.source(),
             legend: a.classes.legend,
+            output: a.out.output.clone(),
         },
         &a.run.options(&bar),
     )?;
@@ -119,6 +112,7 @@ fn change(a: ChangeArgs) -> Result<ExitCode> {
             zones: a.zones.source(),
             legend: a.classes.legend,
             change_raster: a.change_raster.clone(),
+            output: a.out.output.clone(),
         },
         &a.run.options(&bar),
     )?;
@@ -154,6 +148,8 @@ fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
             tolerance_m2: a.tolerance_m2,
             strict: a.strict,
         },
+        output: a.out.output.clone(),
+        lost_geometry: a.lost_geometry.clone(),
     })?;
     warn(&run.diff.warnings);
     write(&a.out.path(), a.out.format(), &run.export())?;
@@ -184,6 +180,7 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
                 max_vegetation_loss: a.max_vegetation_loss,
             },
             patches: a.patches.clone(),
+            output: a.out.output.clone(),
         },
         &a.run.options(&bar),
     )?;
@@ -271,7 +268,7 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
 }
 
 fn merge(a: MergeArgs) -> Result<ExitCode> {
-    let (manifest, merged, qa) = qingshan::batch::merge(&a.partials)?;
+    let (manifest, merged, qa) = lib::merge(&a.partials, a.out.output.as_ref(), a.qa.as_ref())?;
     warn(merged.warnings());
     let out = qingshan::batch::MergedOutput {
         result: &merged,
@@ -313,17 +310,11 @@ fn fixtures_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 fn demo(a: DemoArgs) -> Result<ExitCode> {
     let fx = fixtures_dir(a.fixtures)?;
     let shown = fx.canonicalize().unwrap_or_else(|_| fx.clone());
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "qingshan demo: the plan's targets on synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns"
-    )?;
-    writeln!(
-        out,
-        "(fixtures in {}; all data is synthetic)\n",
+    say(&format!(
+        "qingshan demo: the plan's targets on synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns\n\
+         (fixtures in {}; all data is synthetic)\n\n",
         shown.display()
-    )?;
-    drop(out);
+    ))?;
     let audit = run_audit(
         &fx.join("audit.toml"),
         &a.out,
@@ -336,14 +327,12 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
             progress: None,
         },
     )?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
+    say(&format!(
         "\nThe demo data are built to miss some targets ({} of {} here), as a real audit may; \
-         `qingshan audit` exits 3 in that case, the demo exits 0. Open the report in a browser.",
+         `qingshan audit` exits 3 in that case, the demo exits 0. Open the report in a browser.\n",
         audit.missed,
         audit.targets.len()
-    )?;
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -357,7 +346,7 @@ fn run_audit(
 ) -> Result<qingshan::audit::AuditReport> {
     let (audit, paths) = lib::audit(config, dir, report, run)?;
     warn(&audit.warnings);
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     writeln!(
         out,
         "{}",
@@ -379,7 +368,16 @@ fn run_audit(
         paths.audit_json.display(),
         paths.report_html.display()
     )?;
+    say(&String::from_utf8_lossy(&out))?;
     Ok(audit)
+}
+
+/// Prints `text` on the standard output (an error naming it when it is
+/// closed, like every other output).
+fn say(text: &str) -> Result<()> {
+    Ok(qingshan::fsio::write_atomic(Path::new("-"), |w| {
+        w.write_all(text.as_bytes())
+    })?)
 }
 
 fn audit(a: AuditArgs) -> Result<ExitCode> {
@@ -416,8 +414,7 @@ fn report(a: ReportArgs) -> Result<ExitCode> {
     }
     let run = lib::report(&a.audit, &a.output, a.lang)?;
     warn(&run.warnings);
-    qingshan::fsio::write_atomic(&a.output, |w| w.write_all(run.html.as_bytes()))
-        .with_context(|| format!("writing {}", a.output.display()))?;
+    qingshan::fsio::write_atomic(&a.output, |w| w.write_all(run.html.as_bytes()))?;
     eprintln!("report → {}", a.output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,9 @@
 //!
 //! Invariant: each function computes exactly what the library functions
 //! it names compute — it only opens the inputs (in parallel where that
-//! helps) and collects what the outputs need.
+//! helps), checks that no output it is told about overwrites an input or
+//! another output ([`OutputCheck`]) before computing, and collects what
+//! the outputs need.
 //!
 //! # Examples
 //! ```
@@ -35,6 +37,7 @@ use crate::batch::{self, Batch, BatchConfig, BatchSummary, Merged, OverlapPolicy
 use crate::change::{ChangeRaster, ChangeReport, land_cover_change};
 use crate::engine::RunOptions;
 use crate::export;
+use crate::fsio::OutputCheck;
 use crate::grid::Crs;
 use crate::legend::Legend;
 use crate::raster::{LandCover, Tile};
@@ -72,6 +75,22 @@ impl ZoneSource {
     }
 }
 
+/// The file a legend argument names, when it is not a built-in legend.
+fn legend_file(spec: &str) -> Option<&Path> {
+    Legend::builtin(spec).is_none().then(|| Path::new(spec))
+}
+
+/// Checks `outputs` (destination, flag) against the inputs of a run and
+/// each other.
+fn check_outputs(check: &mut OutputCheck, outputs: &[(Option<&PathBuf>, &str)]) -> Result<()> {
+    for (path, what) in outputs {
+        if let Some(p) = path {
+            check.output(p, what)?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens land cover and reads zones at the same time (both mostly wait on
 /// GDAL/PROJ start-up and parsing).
 fn open_both(
@@ -102,6 +121,9 @@ pub struct StatsArgs {
     pub zones: ZoneSource,
     /// Legend name or TOML file.
     pub legend: String,
+    /// Where the result will be written (`-o`), checked against the
+    /// inputs before anything is computed.
+    pub output: Option<PathBuf>,
 }
 
 /// What `qingshan stats` computed.
@@ -132,6 +154,13 @@ impl StatsRun {
 pub fn stats(a: &StatsArgs, run: &RunOptions<'_>) -> Result<StatsRun> {
     let legend = Legend::load(&a.legend)?;
     let (land_cover, zones) = open_both(&a.landcover, a.band, &a.zones)?;
+    let mut check = OutputCheck::new();
+    check.inputs(&land_cover.files(), "--landcover");
+    check.inputs(&zones.files(), "--zones");
+    if let Some(l) = legend_file(&a.legend) {
+        check.input(l, "--legend");
+    }
+    check_outputs(&mut check, &[(a.output.as_ref(), "-o")])?;
     let report = zonal_stats(&land_cover, &zones, &legend, run)?;
     Ok(StatsRun {
         report,
@@ -158,6 +187,8 @@ pub struct ChangeArgs {
     pub legend: String,
     /// Also write a GeoTIFF coding each cell's transition here.
     pub change_raster: Option<PathBuf>,
+    /// Where the result will be written (`-o`).
+    pub output: Option<PathBuf>,
 }
 
 /// What `qingshan change` computed.
@@ -189,6 +220,20 @@ pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
     let legend = Legend::load(&a.legend)?;
     let after = LandCover::open(&a.after, a.band)?;
     let (before, zones) = open_both(&a.before, a.band, &a.zones)?;
+    let mut check = OutputCheck::new();
+    check.inputs(&before.files(), "--before");
+    check.inputs(&after.files(), "--after");
+    check.inputs(&zones.files(), "--zones");
+    if let Some(l) = legend_file(&a.legend) {
+        check.input(l, "--legend");
+    }
+    check_outputs(
+        &mut check,
+        &[
+            (a.change_raster.as_ref(), "--change-raster"),
+            (a.output.as_ref(), "-o"),
+        ],
+    )?;
     let raster = a
         .change_raster
         .as_ref()
@@ -221,6 +266,10 @@ pub struct DiffArgs {
     pub make_valid: bool,
     /// Tolerance and strictness.
     pub options: DiffOptions,
+    /// Where the result will be written (`-o`).
+    pub output: Option<PathBuf>,
+    /// Where the lost pieces will be written (`--lost-geometry`).
+    pub lost_geometry: Option<PathBuf>,
 }
 
 /// What `qingshan redline diff` computed.
@@ -283,6 +332,19 @@ pub fn diff(a: &DiffArgs) -> Result<DiffRun> {
         Some(t) => Some(ZoneLayer::read(t, &opts(&a.towns_id_field))?),
         None => None,
     };
+    let mut check = OutputCheck::new();
+    check.inputs(&old.files(), "OLD");
+    check.inputs(&new.files(), "NEW");
+    if let Some(t) = &towns {
+        check.inputs(&t.files(), "--towns");
+    }
+    check_outputs(
+        &mut check,
+        &[
+            (a.output.as_ref(), "-o"),
+            (a.lost_geometry.as_ref(), "--lost-geometry"),
+        ],
+    )?;
     let diff = redline_diff(&old, &new, towns.as_ref(), &a.options)?;
     Ok(DiffRun { diff, old, new })
 }
@@ -307,6 +369,8 @@ pub struct CheckArgs {
     /// Where the conversion patches will be written, if wanted: they are
     /// outlined in the same pass (a scratch mask beside this file).
     pub patches: Option<PathBuf>,
+    /// Where the result will be written (`-o`).
+    pub output: Option<PathBuf>,
 }
 
 /// Conversion patches and the CRS of their geometries.
@@ -366,6 +430,17 @@ pub fn check(a: &CheckArgs, run: &RunOptions<'_>) -> Result<CheckRun> {
     let legend = Legend::load(&a.legend)?;
     let after = LandCover::open(&a.after, a.band)?;
     let (before, redlines) = open_both(&a.before, a.band, &a.redlines)?;
+    let mut outputs = OutputCheck::new();
+    outputs.inputs(&before.files(), "--before");
+    outputs.inputs(&after.files(), "--after");
+    outputs.inputs(&redlines.files(), "--redlines");
+    if let Some(l) = legend_file(&a.legend) {
+        outputs.input(l, "--legend");
+    }
+    check_outputs(
+        &mut outputs,
+        &[(a.output.as_ref(), "-o"), (a.patches.as_ref(), "--patches")],
+    )?;
     let (check, patches) = match &a.patches {
         Some(p) => {
             let dir = crate::fsio::parent_dir(p);
@@ -470,6 +545,18 @@ pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatc
         None => None,
     };
     let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+    let mut check = OutputCheck::new();
+    check.inputs(&tiles, "--tiles");
+    if let Some(t) = &after {
+        check.inputs(t, "--after-tiles");
+    }
+    check.inputs(&crate::raster::dataset_files(&a.zones.path), "--zones");
+    if let Some(l) = legend_file(&a.legend) {
+        check.input(l, "--legend");
+    }
+    for name in ["run.json", "stats.json", "change.json", "tiles_qa.csv"] {
+        check.output(&a.out_dir.join(name), "--out-dir")?;
+    }
     let prepared = Batch::prepare(
         BatchConfig {
             tiles,
@@ -503,6 +590,31 @@ pub fn read_only(tiles: &[String], band: usize, run: &RunOptions<'_>) -> Result<
     Ok((tiles.len(), cells))
 }
 
+/// `qingshan merge`: the partials of a batch run's shards merged into its
+/// result ([`batch::merge`]), after checking that `output` and `qa` (if
+/// given) overwrite none of the partials, manifests or each other.
+pub fn merge(
+    partials: &[PathBuf],
+    output: Option<&PathBuf>,
+    qa: Option<&PathBuf>,
+) -> Result<(batch::RunManifest, Merged, Vec<batch::TileQa>)> {
+    let mut check = OutputCheck::new();
+    for p in partials {
+        if p.is_dir() {
+            check.input(&p.join("run.json"), "a batch directory");
+            if let Ok(entries) = std::fs::read_dir(p.join("partials")) {
+                for e in entries.flatten() {
+                    check.input(&e.path(), "a partial");
+                }
+            }
+        } else {
+            check.input(p, "a partial");
+        }
+    }
+    check_outputs(&mut check, &[(output, "-o"), (qa, "--qa")])?;
+    batch::merge(partials)
+}
+
 // ------------------------------------------------------------------ audit
 
 /// Runs an audit ([`run_audit`]) and writes its bundle into `out`
@@ -514,6 +626,38 @@ pub fn audit(
     run: &RunOptions<'_>,
 ) -> Result<(AuditReport, BundlePaths)> {
     let cfg = AuditConfig::load(config)?;
+    let mut check = OutputCheck::new();
+    check.input(config, "--config");
+    for (paths, what) in [
+        (&cfg.landcover.before, "landcover.before"),
+        (&cfg.landcover.after, "landcover.after"),
+    ] {
+        for p in
+            crate::raster::discover_rasters(&cfg.resolve_all(paths), crate::raster::Depth::Top)?
+        {
+            check.inputs(&crate::raster::dataset_files(&p), what);
+        }
+    }
+    check.inputs(
+        &crate::raster::dataset_files(&cfg.resolve(&cfg.zones.path)),
+        "zones.path",
+    );
+    if let Some(r) = &cfg.redlines {
+        check.inputs(
+            &crate::raster::dataset_files(&cfg.resolve(&r.old)),
+            "redlines.old",
+        );
+        check.inputs(
+            &crate::raster::dataset_files(&cfg.resolve(&r.new)),
+            "redlines.new",
+        );
+    }
+    if legend_file(&cfg.legend).is_some() {
+        check.input(&cfg.resolve(&cfg.legend), "legend");
+    }
+    for file in Bundle::files_in(out) {
+        check.output(&file, "-o")?;
+    }
     let audit = run_audit(&cfg, config, run)?;
     let (bundle, paths) = write_bundle(audit, out, report)?;
     Ok((bundle.audit, paths))

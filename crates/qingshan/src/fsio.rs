@@ -8,6 +8,11 @@
 //! removes it on drop). Scratch files (a mask GDAL polygonizes, say) live
 //! beside the output they serve and are removed the same way.
 //!
+//! The rules for where outputs may go live here too: an output never
+//! overwrites an input of its run nor another output of it
+//! ([`OutputCheck`]); writing through a symlink updates the file it names
+//! (the link stays); an existing file keeps its mode.
+//!
 //! Invariant: no function outside this module creates, renames or removes
 //! an output file; a destination is either its old self or the complete
 //! new file, never a partial one. New files get the mode any program's
@@ -26,6 +31,30 @@ pub fn parent_dir(path: &Path) -> PathBuf {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// The file an output at `path` is written to: a symlink is followed to
+/// the file it names (which is replaced; the link stays a link), however
+/// many links deep. A dangling link names the file to create.
+fn write_target(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(next) if next.is_absolute() => p = next,
+            Ok(next) => p = parent_dir(&p).join(next),
+            Err(_) => break,
+        }
+    }
+    p
+}
+
+/// Gives the file at `tmp` the mode of the file it replaces at `target`,
+/// when there is one (a new file keeps the ordinary mode it was made with).
+fn keep_mode(tmp: &Path, target: &Path, shown: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(target) {
+        std::fs::set_permissions(tmp, meta.permissions()).map_err(|e| Error::write_io(shown, e))?;
+    }
+    Ok(())
 }
 
 /// A temporary file beside `path` (hidden, named after it, ending in
@@ -68,10 +97,14 @@ fn without_temp_path(e: io::Error) -> io::Error {
     }
 }
 
+/// How errors name the standard output (`-` on the command line).
+pub const STDOUT: &str = "standard output";
+
 /// Writes `path` atomically: `write` fills a temporary file in the same
-/// directory, which is flushed to disk and renamed over `path`. `-` writes
-/// to stdout; an existing special file (`/dev/null`, a FIFO, a terminal)
-/// is written in place, never replaced.
+/// directory, which is flushed to disk and renamed over `path` (over the
+/// file a symlink at `path` names, keeping the link; an existing file's
+/// mode is kept). `-` writes to stdout; an existing special file
+/// (`/dev/null`, a FIFO, a terminal) is written in place, never replaced.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -81,7 +114,7 @@ pub fn write_atomic(
         let mut lock = stdout.lock();
         return write(&mut lock)
             .and_then(|_| lock.flush())
-            .map_err(|e| Error::write_io(path, e));
+            .map_err(|e| Error::write_io(STDOUT, e));
     }
     if let Ok(meta) = std::fs::metadata(path)
         && !meta.is_file()
@@ -97,15 +130,17 @@ pub fn write_atomic(
             .and_then(|_| f.flush())
             .map_err(|e| Error::write_io(path, e));
     }
-    let tmp = temp_beside(path, ".tmp")?;
+    let target = write_target(path);
+    let tmp = temp_beside(&target, ".tmp")?;
     let (file, tmp_path) = tmp.into_parts();
     let mut w = BufWriter::new(file);
     write(&mut w)
         .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::write_io(path, e))?;
+    keep_mode(&tmp_path, &target, path)?;
     tmp_path
-        .persist(path)
+        .persist(&target)
         .map_err(|e| Error::write_io(path, e.error))
 }
 
@@ -119,28 +154,68 @@ fn canonical(path: &Path) -> Option<PathBuf> {
     Some(dir.join(path.file_name()?))
 }
 
-/// Refuses to write `output` over one of `inputs` (compared with symlinks
-/// resolved): an error naming both, before anything is written. `-` (the
-/// standard output) clashes with nothing.
-pub fn refuse_overwriting(output: &Path, inputs: &[PathBuf]) -> Result<()> {
-    if output.as_os_str() == "-" {
-        return Ok(());
+/// The files one run reads and writes, checked before anything is
+/// written: an output must not be an input (the zones, a tile — also one
+/// behind a VRT —, the audit's files) nor another output of the run.
+/// Paths are compared with symlinks and relative spellings resolved; `-`
+/// (the standard output) clashes with nothing.
+#[derive(Debug, Default)]
+pub struct OutputCheck {
+    inputs: Vec<(PathBuf, String)>,
+    outputs: Vec<(PathBuf, String)>,
+}
+
+impl OutputCheck {
+    /// An empty check.
+    pub fn new() -> OutputCheck {
+        OutputCheck::default()
     }
-    let Some(out) = canonical(output) else {
-        return Ok(());
-    };
-    for input in inputs {
-        if canonical(input).is_some_and(|i| i == out) {
-            return Err(Error::write(
-                output,
-                format!(
-                    "is an input of this run ({}); choose another output",
-                    input.display()
-                ),
-            ));
+
+    /// `path` is read by the run as `what` (e.g. `--zones`).
+    pub fn input(&mut self, path: &Path, what: &str) {
+        if let Some(c) = canonical(path) {
+            self.inputs.push((c, what.to_string()));
         }
     }
-    Ok(())
+
+    /// Every file of `paths` is read by the run as `what`.
+    pub fn inputs<P: AsRef<Path>>(&mut self, paths: &[P], what: &str) {
+        for p in paths {
+            self.input(p.as_ref(), what);
+        }
+    }
+
+    /// `path` will be written as `what` (e.g. `-o`): an error naming it
+    /// and the clash when it is an input or an output already named.
+    pub fn output(&mut self, path: &Path, what: &str) -> Result<()> {
+        if path.as_os_str() == "-" {
+            return Ok(());
+        }
+        let Some(out) = canonical(&write_target(path)) else {
+            return Ok(());
+        };
+        if let Some((_, input)) = self.inputs.iter().find(|(i, _)| *i == out) {
+            return Err(Error::write(
+                path,
+                format!("it is an input of this run ({input}); choose another output"),
+            ));
+        }
+        if let Some((_, other)) = self.outputs.iter().find(|(o, _)| *o == out) {
+            return Err(Error::write(
+                path,
+                format!("{other} and {what} name the same file; give each its own"),
+            ));
+        }
+        self.outputs.push((out, what.to_string()));
+        Ok(())
+    }
+}
+
+/// Refuses to write `output` over one of `inputs` ([`OutputCheck`]).
+pub fn refuse_overwriting(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let mut check = OutputCheck::new();
+    check.inputs(inputs, "an input");
+    check.output(output, "the output")
 }
 
 /// Creates an output directory and its parents (nothing when it exists).
@@ -204,22 +279,27 @@ impl Fnv {
 #[derive(Debug)]
 pub struct Pending {
     tmp: tempfile::TempPath,
+    /// The destination as the user named it (errors say this).
     target: PathBuf,
+    /// The file replaced: the destination with symlinks followed.
+    real: PathBuf,
 }
 
 impl Pending {
-    /// A temporary path beside `target`, its name ending in `suffix` (e.g.
-    /// `.tmp.tif`, for drivers that look at the extension). Fails when
-    /// `target` exists and is not a regular file, or its directory does
-    /// not exist.
+    /// A temporary path beside `target` (beside the file a symlink there
+    /// names), its name ending in `suffix` (e.g. `.tmp.tif`, for drivers
+    /// that look at the extension). Fails when `target` exists and is not
+    /// a regular file, or its directory does not exist.
     pub fn beside(target: &Path, suffix: &str) -> Result<Pending> {
         if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
             return Err(Error::write(target, "exists and is not a regular file"));
         }
-        let tmp = temp_beside(target, suffix)?.into_temp_path();
+        let real = write_target(target);
+        let tmp = temp_beside(&real, suffix)?.into_temp_path();
         Ok(Pending {
             tmp,
             target: target.to_path_buf(),
+            real,
         })
     }
 
@@ -243,8 +323,9 @@ impl Pending {
             .open(&self.tmp)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::write_io(&target, e))?;
+        keep_mode(&self.tmp, &self.real, &target)?;
         self.tmp
-            .persist(&target)
+            .persist(&self.real)
             .map_err(|e| Error::write_io(&target, e.error))
     }
 }
@@ -354,6 +435,73 @@ mod tests {
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
 
+    /// Writing through a symlink replaces the file it names and keeps the
+    /// link; an existing file keeps its mode (here 0600 and 0640).
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_written_through_and_modes_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        write_atomic(&link, |w| w.write_all(b"new")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&real), 0o600);
+        // A raster written through GDAL's path keeps them too.
+        let tif = dir.path().join("t.tif");
+        std::fs::write(&tif, b"x").unwrap();
+        std::fs::set_permissions(&tif, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let tif_link = dir.path().join("t_link.tif");
+        std::os::unix::fs::symlink(&tif, &tif_link).unwrap();
+        let p = Pending::beside(&tif_link, ".tmp.tif").unwrap();
+        std::fs::write(p.path(), b"raster").unwrap();
+        p.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&tif_link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&tif).unwrap(), b"raster");
+        assert_eq!(mode(&tif), 0o640);
+    }
+
+    /// Outputs clash with inputs and with each other, however spelt.
+    #[test]
+    fn outputs_clash_with_inputs_and_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones = dir.path().join("towns.geojson");
+        std::fs::write(&zones, b"{}").unwrap();
+        let mut check = OutputCheck::new();
+        check.input(&zones, "--zones");
+        let err = check.output(&zones, "-o").unwrap_err();
+        assert!(
+            err.to_string().contains("an input of this run (--zones)"),
+            "{err}"
+        );
+        check
+            .output(&dir.path().join("x.tif"), "--change-raster")
+            .unwrap();
+        let err = check.output(&dir.path().join("./x.tif"), "-o").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--change-raster and -o name the same file"),
+            "{err}"
+        );
+        check.output(Path::new("-"), "-o").unwrap();
+        check.output(Path::new("-"), "--qa").unwrap();
+    }
+
     /// An output is refused over an input, however it is spelt (a
     /// relative path, a symlink); other outputs and stdout pass.
     #[cfg(unix)]
@@ -372,7 +520,7 @@ mod tests {
         ] {
             std::fs::create_dir_all(dir.path().join("sub")).unwrap();
             let err = refuse_overwriting(&out, &inputs).unwrap_err();
-            assert!(err.to_string().contains("is an input of this run"), "{err}");
+            assert!(err.to_string().contains("an input of this run"), "{err}");
         }
         refuse_overwriting(&dir.path().join("report.html"), &inputs).unwrap();
         refuse_overwriting(Path::new("-"), &inputs).unwrap();

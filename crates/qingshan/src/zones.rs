@@ -151,6 +151,12 @@ impl ZoneLayer {
             .collect())
     }
 
+    /// Every file this layer was read from (a Shapefile's sidecar files
+    /// too): what no output of the run may overwrite.
+    pub fn files(&self) -> Vec<PathBuf> {
+        crate::raster::dataset_files(&self.path)
+    }
+
     /// Index of the zone with this id.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.zones.iter().position(|z| z.id == id)

@@ -285,6 +285,54 @@ impl LandCover {
     }
 }
 
+/// Every file GDAL reads for the dataset at `path` — a VRT and the
+/// rasters behind it, a Shapefile's `.shp`, `.dbf`, `.shx`, `.prj` and
+/// `.cpg` — as GDAL's `GetFileList` gives them; just `path` when GDAL
+/// cannot open it (the error comes when it is read).
+pub fn dataset_files(path: &Path) -> Vec<PathBuf> {
+    let Ok(ds) = Dataset::open(path) else {
+        return vec![path.to_path_buf()];
+    };
+    let mut out = Vec::new();
+    // SAFETY: the dataset handle is live for the call; GDALGetFileList
+    // returns a NULL-terminated list of NUL-terminated strings (or NULL)
+    // owned by the caller, read here and freed with CSLDestroy.
+    #[allow(unsafe_code)]
+    unsafe {
+        let list = gdal_sys::GDALGetFileList(ds.c_dataset());
+        if !list.is_null() {
+            let mut i = 0;
+            loop {
+                let item = *list.add(i);
+                if item.is_null() {
+                    break;
+                }
+                let name = std::ffi::CStr::from_ptr(item)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(PathBuf::from(name));
+                i += 1;
+            }
+            gdal_sys::CSLDestroy(list);
+        }
+    }
+    if out.is_empty() {
+        out.push(path.to_path_buf());
+    }
+    out
+}
+
+impl LandCover {
+    /// Every file this land cover reads: its tiles and, for VRTs, the
+    /// rasters behind them ([`dataset_files`]).
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.tiles
+            .iter()
+            .flat_map(|t| dataset_files(&t.path))
+            .collect()
+    }
+}
+
 /// Sets GDAL up as the `qingshan` command runs it: GDAL's own messages
 /// are silenced (every error comes back as a [`crate::Error`] naming the
 /// file, so they would only repeat it) and the block cache is 16 MB

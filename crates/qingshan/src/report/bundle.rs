@@ -213,6 +213,22 @@ impl Bundle {
         out
     }
 
+    /// Every file a bundle in `dir` consists of (what `audit -o DIR`
+    /// writes).
+    pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+        [
+            AUDIT_JSON,
+            LAND_COVER_PNG,
+            FOREST_CHANGE_PNG,
+            REDLINES_PNG,
+            REPORT_HTML,
+            BUNDLE_JSON,
+        ]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect()
+    }
+
     /// The report as one self-contained HTML page.
     pub fn render(&self, lang: Lang) -> Result<String> {
         render_html(&self.audit, &self.maps, lang)
