@@ -187,3 +187,170 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         .collect();
     assert!(before == after, "an input changed");
 }
+
+#[path = "../../qingshan/tests/common/mod.rs"]
+mod common;
+
+/// A raster on the fixtures' grid with cells from `f`.
+fn on_fixture_grid<T: qingshan::raster::ClassPixel>(
+    path: &Path,
+    nodata: Option<f64>,
+    f: impl Fn(usize, usize) -> T,
+) {
+    let vrt =
+        qingshan::raster::Tile::open(&repo().join("fixtures/landcover/clcd_2024.vrt"), 1).unwrap();
+    common::write_raster::<T>(path, &vrt.grid, nodata, f);
+}
+
+/// A DEM (u16 heights, ~1,000 distinct values) passed as land cover:
+/// `stats` measures it but warns, naming codes the legend does not list
+/// and their share; a verdict (`redline check`, the audit) refuses it.
+/// The wrong legend on real land cover (`--legend worldcover` on CLCD) is
+/// refused by a verdict too.
+#[test]
+fn codes_the_legend_does_not_know_are_never_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let dem = dir.path().join("dem.tif");
+    on_fixture_grid::<u16>(&dem, None, |c, r| 900 + ((c + r) % 1000) as u16);
+    let towns = support::fx("towns.geojson");
+    let o = qingshan(&["stats", "--landcover", &s(&dem), "--zones", &towns, "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: 100.00 % of the valid area holds codes the legend clcd does not list"
+        ) && err.contains("codes in all"),
+        "{err}"
+    );
+    let red = support::fx("redlines_2024.gpkg");
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "--redlines",
+        &red,
+        "--id-field",
+        "hx_id",
+        "--before",
+        &s(&dem),
+        "--after",
+        &s(&dem),
+        "-q",
+    ]);
+    assert_user_error(&o, &["legend clcd", "does not list", "--legend"]);
+    let lc19 = support::fx("landcover/clcd_2019.vrt");
+    let lc24 = support::fx("landcover/clcd_2024.vrt");
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "--redlines",
+        &red,
+        "--id-field",
+        "hx_id",
+        "--before",
+        &lc19,
+        "--after",
+        &lc24,
+        "--legend",
+        "worldcover",
+        "-q",
+    ]);
+    assert_user_error(&o, &["legend worldcover", "does not list"]);
+    // The same land cover with its own legend is fine.
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "--redlines",
+        &red,
+        "--id-field",
+        "hx_id",
+        "--before",
+        &lc19,
+        "--after",
+        &lc24,
+        "-q",
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(3)),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("does not list"), "{}", stderr(&o));
+}
+
+/// A band nodata value that is also a class of the legend (2 = forest in
+/// CLCD) is said: those cells count as nodata, not as forest.
+#[test]
+fn a_nodata_value_that_is_a_class_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let lc = dir.path().join("lc.tif");
+    on_fixture_grid::<u8>(&lc, Some(2.0), |c, _| (1 + c % 3) as u8);
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &s(&lc),
+        "--zones",
+        &support::fx("towns.geojson"),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nodata value 2 is class 2 (Forest) of the legend clcd"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Legends and audit files with mistakes: one line, the reason first and
+/// then where; a code listed twice is an error, not a silent override.
+#[test]
+fn toml_mistakes_are_one_line_with_the_reason_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let lc = support::fx("landcover/clcd_2024.vrt");
+    let towns = support::fx("towns.geojson");
+    let twice = dir.path().join("twice.toml");
+    std::fs::write(
+        &twice,
+        "name = \"mine\"\n[[class]]\ncode = 1\nname = \"a\"\nkind = \"forest\"\n[[class]]\ncode = 1\nname = \"b\"\nkind = \"cropland\"\n",
+    )
+    .unwrap();
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &lc,
+        "--zones",
+        &towns,
+        "--legend",
+        &s(&twice),
+        "-q",
+    ]);
+    assert_user_error(&o, &["twice.toml", "class 1 is listed twice"]);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"mine\"\n[[class]]\ncode = \"x\"\n").unwrap();
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &lc,
+        "--zones",
+        &towns,
+        "--legend",
+        &s(&bad),
+        "-q",
+    ]);
+    assert_user_error(&o, &["bad.toml", "(line 3, column"]);
+    let audit = dir.path().join("audit.toml");
+    std::fs::write(&audit, "colour = 1\n").unwrap();
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        &s(&audit),
+        "-o",
+        &s(&dir.path().join("out")),
+    ]);
+    assert_user_error(
+        &o,
+        &[
+            "audit.toml: not a valid audit file: unknown field `colour`",
+            "(line 1, column 1)",
+        ],
+    );
+}

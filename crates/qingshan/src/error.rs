@@ -158,6 +158,23 @@ pub(crate) fn last_cpl_error(fallback: &str) -> String {
     }
 }
 
+/// A TOML parse error as one line, the reason first and then where:
+/// `unknown field `colour`, expected … (line 1, column 1)` — the toml
+/// crate's own text spreads a snippet over five lines with the reason
+/// last.
+pub(crate) fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let reason = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{reason} (line {line}, column {column})")
+        }
+        None => reason,
+    }
+}
+
 /// The message of a GDAL error without the `CPL error class …` wrapping.
 pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
     match e {

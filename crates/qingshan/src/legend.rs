@@ -203,7 +203,8 @@ fn builtin_rows(name: &str) -> Option<(&'static [Row], &'static [ClassCode])> {
         (8, "Snow and ice", "冰雪", "#b39fe1", Snow),
     ];
     match name {
-        "clcd" => Some((CLCD, &[])),
+        // 0 is CLCD's fill value outside the product's coverage.
+        "clcd" => Some((CLCD, &[0])),
         "worldcover" => Some((WORLDCOVER, &[0])),
         "globeland30" => Some((GLOBELAND30, &[])),
         "dynamicworld" => Some((DYNAMICWORLD, &[])),
@@ -306,7 +307,15 @@ impl Legend {
             source_name: source.to_string(),
             reason,
         };
-        let parsed: TomlLegend = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let parsed: TomlLegend =
+            toml::from_str(text).map_err(|e| err(crate::error::toml_message(text, &e)))?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(c) = parsed.classes.iter().find(|c| !seen.insert(c.code)) {
+            return Err(err(format!(
+                "class {} is listed twice; give each code one [[class]] table",
+                c.code
+            )));
+        }
         let mut legend = match &parsed.extends {
             Some(base) => Legend::builtin(base).ok_or_else(|| {
                 err(format!(
@@ -410,6 +419,49 @@ impl Legend {
                 BUILTIN.join(", ")
             ),
         })
+    }
+
+    /// The codes of `areas` (code → m²) this legend does not list, largest
+    /// area first.
+    pub fn unknown(&self, areas: &BTreeMap<ClassCode, f64>) -> Vec<(ClassCode, f64)> {
+        let mut out: Vec<(ClassCode, f64)> = areas
+            .iter()
+            .filter(|(c, a)| **a > 0.0 && !self.classes.contains_key(c))
+            .map(|(c, a)| (*c, *a))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// What the codes this legend does not list make of the valid area
+    /// (`areas`: code → m², summing to the valid area): `None` when every
+    /// code is listed, else the share and a sentence naming the largest
+    /// codes and their shares.
+    pub fn unknown_codes(&self, areas: &BTreeMap<ClassCode, f64>) -> Option<(f64, String)> {
+        let unknown = self.unknown(areas);
+        if unknown.is_empty() {
+            return None;
+        }
+        let valid = crate::area::sum_m2(areas.values().copied());
+        let share = crate::area::sum_m2(unknown.iter().map(|u| u.1)) / valid.max(f64::MIN_POSITIVE);
+        let listed: Vec<String> = unknown
+            .iter()
+            .take(5)
+            .map(|(c, a)| format!("{c} ({:.2} %)", 100.0 * a / valid.max(f64::MIN_POSITIVE)))
+            .collect();
+        let more = match unknown.len() {
+            n if n > 5 => format!(", … ({n} codes in all)"),
+            _ => String::new(),
+        };
+        Some((
+            share,
+            format!(
+                "{:.2} % of the valid area holds codes the legend {} does not list: {}{more}",
+                100.0 * share,
+                self.name,
+                listed.join(", ")
+            ),
+        ))
     }
 
     /// The class with this code, if the legend lists it.

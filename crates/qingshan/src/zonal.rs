@@ -294,6 +294,7 @@ pub fn zonal_stats(
     let (zone_areas, accums) = (zone_areas?, accums?);
     let mut report = finish_stats(zones, legend, lc.crs().label.clone(), accums, &zone_areas);
     report.warnings.splice(0..0, zones.repairs.iter().cloned());
+    report.warnings.extend(lc.nodata_classes(legend));
     Ok(report)
 }
 
@@ -403,7 +404,18 @@ pub fn finish_stats(
                 attributes: zone.attributes.clone(),
             }
         })
-        .collect();
+        .collect::<Vec<ZoneStats>>();
+    let mut all = BTreeMap::new();
+    for z in &stats {
+        for (c, a) in &z.classes {
+            *all.entry(*c).or_insert(0.0) += a;
+        }
+    }
+    if let Some((_, what)) = legend.unknown_codes(&all) {
+        warnings.push(format!(
+            "{what}; they count as valid land of no known class: check --legend, or list them in a TOML legend"
+        ));
+    }
     StatsReport {
         schema: STATS_SCHEMA.to_string(),
         legend: legend.name.clone(),

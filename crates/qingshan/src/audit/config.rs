@@ -142,8 +142,15 @@ impl AuditConfig {
     /// Reads an audit file; relative paths in it are relative to it.
     pub fn load(path: &Path) -> Result<AuditConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
-        let mut c: AuditConfig = toml::from_str(&text)
-            .map_err(|e| Error::document(path, format!("not a valid audit file: {e}")))?;
+        let mut c: AuditConfig = toml::from_str(&text).map_err(|e| {
+            Error::document(
+                path,
+                format!(
+                    "not a valid audit file: {}",
+                    crate::error::toml_message(&text, &e)
+                ),
+            )
+        })?;
         c.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         c.validate(path)?;
         Ok(c)

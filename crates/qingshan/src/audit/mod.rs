@@ -261,6 +261,9 @@ fn measure(
     }
     let (mut changes, stats) =
         change_layers_and_stats(&inp.before, &inp.after, &layers, &inp.legend, opts)?;
+    for c in &changes {
+        crate::redline::refuse_unknown_codes(c, &inp.legend)?;
+    }
     let red_change = (changes.len() > 1).then(|| changes.remove(1));
     let change = changes.remove(0);
     let (redline_diff, redline_check) = match (&inp.redlines, &red_change) {

@@ -114,6 +114,23 @@ pub struct ChangeReport {
     pub warnings: Vec<String>,
 }
 
+impl ChangeReport {
+    /// The class areas of the first and of the second date, summed over
+    /// the zones (the row and column sums of every zone's transitions).
+    pub fn areas_by_date(&self) -> (BTreeMap<ClassCode, f64>, BTreeMap<ClassCode, f64>) {
+        let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
+        for z in &self.zones {
+            for (from, row) in &z.transitions {
+                for (to, a) in row {
+                    *before.entry(*from).or_insert(0.0) += a;
+                    *after.entry(*to).or_insert(0.0) += a;
+                }
+            }
+        }
+        (before, after)
+    }
+}
+
 /// Transition areas of one zone accumulated so far.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TransitionAccum {
@@ -220,6 +237,8 @@ pub(crate) fn change_with_raster<S: CellSink>(
     let (zone_areas, pass) = (zone_areas?, pass?);
     let mut warnings = zones.repairs.clone();
     warnings.extend(pass.warnings);
+    warnings.extend(before.nodata_classes(legend));
+    warnings.extend(after.nodata_classes(legend));
     Ok(finish_change(
         zones,
         legend,
@@ -273,6 +292,8 @@ pub(crate) fn change_layers_and_stats(
         let accums: Vec<TransitionAccum> = transitions.by_ref().take(zones.zones.len()).collect();
         let mut warnings = zones.repairs.clone();
         warnings.extend(pass.warnings.iter().cloned());
+        warnings.extend(before.nodata_classes(legend));
+        warnings.extend(after.nodata_classes(legend));
         reports.push(finish_change(
             zones,
             legend,
@@ -374,7 +395,7 @@ pub fn finish_change(
             }
         })
         .collect();
-    ChangeReport {
+    let mut report = ChangeReport {
         schema: CHANGE_SCHEMA.to_string(),
         legend: legend.name.clone(),
         crs: sources.crs,
@@ -382,7 +403,16 @@ pub fn finish_change(
         after: sources.after,
         zones: out,
         warnings,
+    };
+    let (before, after) = report.areas_by_date();
+    for (date, areas) in [("before", &before), ("after", &after)] {
+        if let Some((_, what)) = legend.unknown_codes(areas) {
+            report.warnings.push(format!(
+                "{date}: {what}; they count as valid land of no known class: check --legend, or list them in a TOML legend"
+            ));
+        }
     }
+    report
 }
 
 #[cfg(test)]

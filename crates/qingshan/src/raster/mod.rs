@@ -323,6 +323,33 @@ pub fn dataset_files(path: &Path) -> Vec<PathBuf> {
 }
 
 impl LandCover {
+    /// Warnings for tiles whose band nodata value is a class of `legend`
+    /// (those cells count as nodata, not as that class).
+    pub fn nodata_classes(&self, legend: &crate::legend::Legend) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.tiles {
+            if let Some(nd) = t.nodata
+                && nd.fract() == 0.0
+                && let Some(c) = legend.class(nd as crate::legend::ClassCode)
+                && !legend.is_nodata(c.code)
+            {
+                let w = format!(
+                    "{}: the band's nodata value {} is class {} ({}) of the legend {}: those cells count as nodata, not as {}",
+                    t.path.display(),
+                    c.code,
+                    c.code,
+                    c.name,
+                    legend.name,
+                    c.name
+                );
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+
     /// Every file this land cover reads: its tiles and, for VRTs, the
     /// rasters behind them ([`dataset_files`]).
     pub fn files(&self) -> Vec<PathBuf> {

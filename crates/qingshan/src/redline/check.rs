@@ -215,6 +215,31 @@ pub fn check_from_change(
     }
 }
 
+/// Largest share of the valid area that codes the legend does not list
+/// may take before a verdict is refused (0.1 %).
+pub(crate) const MAX_UNKNOWN_SHARE: f64 = 1e-3;
+
+/// Refuses a verdict on land cover whose codes the legend does not know
+/// (more than [`MAX_UNKNOWN_SHARE`] of the valid area in either date): a
+/// wrong legend (`--legend worldcover` on CLCD) or a raster that is not
+/// land cover (a DEM) would otherwise pass every check in silence.
+pub(crate) fn refuse_unknown_codes(change: &ChangeReport, legend: &Legend) -> Result<()> {
+    let (before, after) = change.areas_by_date();
+    for (date, areas) in [("the first date", &before), ("the second date", &after)] {
+        if let Some((share, what)) = legend.unknown_codes(areas)
+            && share > MAX_UNKNOWN_SHARE
+        {
+            return Err(crate::Error::Legend {
+                source_name: legend.name.clone(),
+                reason: format!(
+                    "in {date} {what}: a verdict on codes of no known class would be wrong; give the land cover's own legend (--legend), or list the codes in a TOML legend"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks nature (no natural → artificial conversion beyond the limit)
 /// and function (vegetated share not lowered beyond the limit) inside each
 /// red-line polygon between two dates of land cover.
@@ -228,5 +253,6 @@ pub fn redline_check(
 ) -> Result<RedlineCheck> {
     limits.validate()?;
     let change = land_cover_change(before, after, redlines, legend, opts, None)?;
+    refuse_unknown_codes(&change, legend)?;
     Ok(check_from_change(&change, legend, limits))
 }

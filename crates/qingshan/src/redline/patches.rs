@@ -39,6 +39,7 @@ pub fn redline_check_with_patches(
     limits.validate()?;
     let (change, crs, patches) =
         change_and_patches(before, after, redlines, legend, opts, scratch_dir)?;
+    super::check::refuse_unknown_codes(&change, legend)?;
     Ok((check_from_change(&change, legend, limits), crs, patches))
 }
 
