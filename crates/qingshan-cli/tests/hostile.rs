@@ -354,3 +354,159 @@ fn toml_mistakes_are_one_line_with_the_reason_first() {
         ],
     );
 }
+
+/// Settings that would fall back to a default, or mean nothing, in
+/// silence are errors naming the file and what to write instead.
+#[test]
+fn settings_that_match_nothing_are_errors() {
+    let (_tmp, fx) = fixtures();
+    let config = std::fs::read_to_string(fx.join("audit.toml")).unwrap();
+    let out = s(&fx.parent().unwrap().join("out"));
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!("{config}\n[[override]]\nzone = \"Azhuang\"\nforest_cover_min = 0.4\n"),
+            vec![
+                "override #1",
+                "zone = \"Azhuang\" matches no zone",
+                "jinsuoguan, azhuang",
+            ],
+        ),
+        (
+            format!("{config}\n[[override]]\nzone = \"azhuang\"\nforest_cover_min = 40\n"),
+            vec!["override #1", "forest_cover_min = 40", "between 0 and 1"],
+        ),
+        (
+            format!(
+                "{config}\n[[override]]\nattribute = \"name_en\"\nvalue = 7\nforest_cover_min = 0.4\n"
+            ),
+            vec!["override #1", "\"name_en\" = 7 matches no zone"],
+        ),
+        (
+            config.replace("forest_land_classes = [2]", "forest_land_classes = [42]"),
+            vec!["forest_land_classes: 42 is not a class of the legend clcd"],
+        ),
+    ];
+    for (i, (text, needles)) in cases.iter().enumerate() {
+        let path = fx.join(format!("audit_{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let o = qingshan(&["audit", "--config", &s(&path), "-o", &out, "-q"]);
+        let mut needles = needles.clone();
+        let name = format!("audit_{i}.toml");
+        needles.push(&name);
+        assert_user_error(&o, &needles);
+    }
+    let lc24 = s(&fx.join("landcover/clcd_2024.vrt"));
+    let lc19 = s(&fx.join("landcover/clcd_2019.vrt"));
+    let towns = s(&fx.join("towns.geojson"));
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &lc24,
+        "--zones",
+        &towns,
+        "--name-field",
+        "nom",
+        "-q",
+    ]);
+    assert_user_error(
+        &o,
+        &["towns.geojson", "no attribute \"nom\" for --name-field"],
+    );
+    let red24 = s(&fx.join("redlines_2024.gpkg"));
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "--redlines",
+        &red24,
+        "--id-field",
+        "hx_id",
+        "--before",
+        &lc19,
+        "--after",
+        &lc24,
+        "--max-vegetation-loss",
+        "5",
+        "-q",
+    ]);
+    assert_user_error(&o, &["--max-vegetation-loss", "between 0 and 1"]);
+    // At once: no input is read first.
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        "missing.tif",
+        "--zones",
+        &towns,
+        "--threads",
+        "100000",
+        "-q",
+    ]);
+    assert_user_error(&o, &["--threads 100000", "at most 1024"]);
+    // Ids from different numbering schemes do not pair red lines.
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        &s(&fx.join("redlines_2019.geojson")),
+        &red24,
+    ]);
+    assert_user_error(
+        &o,
+        &[
+            "redlines_2024.gpkg",
+            "GeoPackage feature ids (from 1)",
+            "positions in the file (from 0)",
+            "--id-field",
+        ],
+    );
+}
+
+/// A tile rewritten in place to the same size is a different tile:
+/// `batch --resume` refuses the old partials instead of reusing them; a
+/// partial edited to a negative area is refused by `merge`, naming it.
+#[test]
+fn stale_or_tampered_partials_are_never_merged() {
+    let (_tmp, fx) = fixtures();
+    let out = fx.parent().unwrap().join("batch");
+    let tiles = s(&fx.join("landcover/clcd_2019"));
+    let towns = s(&fx.join("towns.geojson"));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["batch", "--tiles", &tiles, "--zones", &towns, "--out-dir"];
+        let o = s(&out);
+        args.push(&o);
+        args.push("-q");
+        args.extend_from_slice(extra);
+        qingshan(&args)
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Same size, other bytes (a tile re-exported, say).
+    let tile = fx.join("landcover/clcd_2019/clcd_2019_r0c0.tif");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0x5a;
+    std::fs::write(&tile, &bytes).unwrap();
+    let o = run(&["--resume"]);
+    assert_user_error(&o, &["holds partials of another run"]);
+    // A partial with a negative area.
+    let (_tmp2, fx2) = fixtures();
+    let out2 = fx2.parent().unwrap().join("batch");
+    let o = qingshan(&[
+        "batch",
+        "--tiles",
+        &s(&fx2.join("landcover/clcd_2019")),
+        "--zones",
+        &s(&fx2.join("towns.geojson")),
+        "--out-dir",
+        &s(&out2),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let part = out2.join("partials/000000.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&part).unwrap()).unwrap();
+    let zone = &mut doc["stats"][0][1]["classes"];
+    let code = zone.as_object().unwrap().keys().next().unwrap().clone();
+    zone[&code] = serde_json::Value::from(-1000.0);
+    std::fs::write(&part, doc.to_string()).unwrap();
+    let o = qingshan(&["merge", &s(&out2)]);
+    assert_user_error(&o, &["000000.json", "has area -1000", "damaged or edited"]);
+}

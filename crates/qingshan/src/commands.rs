@@ -152,6 +152,7 @@ impl StatsRun {
 
 /// Per-zone class areas and forest cover ([`zonal_stats`]).
 pub fn stats(a: &StatsArgs, run: &RunOptions<'_>) -> Result<StatsRun> {
+    run.check()?;
     let legend = Legend::load(&a.legend)?;
     let (land_cover, zones) = open_both(&a.landcover, a.band, &a.zones)?;
     let mut check = OutputCheck::new();
@@ -217,6 +218,7 @@ impl ChangeRun {
 
 /// Per-zone transitions between two dates ([`land_cover_change`]).
 pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
+    run.check()?;
     let legend = Legend::load(&a.legend)?;
     let after = LandCover::open(&a.after, a.band)?;
     let (before, zones) = open_both(&a.before, a.band, &a.zones)?;
@@ -427,6 +429,7 @@ impl CheckRun {
 /// Nature and function inside the red lines ([`redline_check`]), with
 /// the conversion patches from the same pass when asked for.
 pub fn check(a: &CheckArgs, run: &RunOptions<'_>) -> Result<CheckRun> {
+    run.check()?;
     let legend = Legend::load(&a.legend)?;
     let after = LandCover::open(&a.after, a.band)?;
     let (before, redlines) = open_both(&a.before, a.band, &a.redlines)?;
@@ -538,6 +541,7 @@ pub fn batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<BatchRun> {
 /// Reads every tile's header, pairs the dates, checks overlaps and writes
 /// the run's manifest ([`Batch::prepare`]).
 pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatch> {
+    run.check()?;
     let tiles = batch::discover_tiles(&a.tiles)?;
     let legend = Legend::load(&a.legend)?;
     let after = match &a.after_tiles {
@@ -582,6 +586,7 @@ pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatc
 /// decode check and the benchmark's raw rate). Returns the tiles and the
 /// cells read.
 pub fn read_only(tiles: &[String], band: usize, run: &RunOptions<'_>) -> Result<(usize, u64)> {
+    run.check()?;
     let tiles = batch::discover_tiles(tiles)?
         .iter()
         .map(|p| Tile::open(p, band))
@@ -625,6 +630,7 @@ pub fn audit(
     report: &ReportOptions,
     run: &RunOptions<'_>,
 ) -> Result<(AuditReport, BundlePaths)> {
+    run.check()?;
     let cfg = AuditConfig::load(config)?;
     let mut check = OutputCheck::new();
     check.input(config, "--config");

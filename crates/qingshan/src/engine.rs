@@ -38,6 +38,24 @@ pub struct RunOptions<'a> {
     pub progress: Option<&'a dyn Progress>,
 }
 
+/// The most worker threads a run may ask for (far more than any machine
+/// qingshan runs on has cores; a larger number is a typo, and starting
+/// that many threads would take minutes before failing).
+pub const MAX_THREADS: usize = 1024;
+
+impl RunOptions<'_> {
+    /// The thread count must be at most [`MAX_THREADS`].
+    pub fn check(&self) -> Result<()> {
+        match self.threads {
+            Some(t) if t > MAX_THREADS => Err(Error::Invalid(format!(
+                "--threads {t}: at most {MAX_THREADS} worker threads (0 or none: one per core, {} here)",
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl std::fmt::Debug for RunOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOptions")
@@ -395,6 +413,7 @@ pub(crate) struct Runner<'a> {
 impl<'a> Runner<'a> {
     /// Starts the workers (`threads`: `None`/0 = all cores).
     pub(crate) fn new(opts: &RunOptions<'a>) -> Result<Runner<'a>> {
+        opts.check()?;
         let threads = opts.threads.filter(|&t| t > 0).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -55,6 +55,35 @@ pub struct ZoneOptions {
     pub make_valid: bool,
 }
 
+/// Where a layer's zone ids come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdScheme {
+    /// An attribute (`--id-field`).
+    Field(String),
+    /// The features' own ids, numbered as the format numbers them
+    /// (`"GPKG"`: from 1; `"ESRI Shapefile"`: from 0; `"GeoJSON"`: the
+    /// `id` members as written).
+    FeatureIds(String),
+    /// The features' positions in the file, from 0.
+    Index,
+}
+
+impl std::fmt::Display for IdScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdScheme::Field(name) => write!(f, "the attribute {name:?}"),
+            IdScheme::FeatureIds(driver) if driver == "GPKG" => {
+                write!(f, "GeoPackage feature ids (from 1)")
+            }
+            IdScheme::FeatureIds(driver) if driver == "ESRI Shapefile" => {
+                write!(f, "Shapefile feature ids (from 0)")
+            }
+            IdScheme::FeatureIds(driver) => write!(f, "{driver} feature ids"),
+            IdScheme::Index => write!(f, "positions in the file (from 0)"),
+        }
+    }
+}
+
 /// A layer of zones and its CRS.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ZoneLayer {
@@ -66,6 +95,8 @@ pub struct ZoneLayer {
     pub zones: Vec<Zone>,
     /// Notes about repairs made while reading (with `make_valid`).
     pub repairs: Vec<String>,
+    /// Where the zones' ids come from.
+    pub ids: IdScheme,
 }
 
 /// A feature as read, before ids are settled.
@@ -86,12 +117,13 @@ impl ZoneLayer {
         let is_geojson = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
-        let (crs, raw) = if is_geojson {
-            read_geojson(path)?
+        let (crs, raw, driver) = if is_geojson {
+            let (crs, raw) = read_geojson(path)?;
+            (crs, raw, "GeoJSON".to_string())
         } else {
             read_ogr(path, opts.layer.as_deref())?
         };
-        build_layer(path, crs, raw, opts)
+        build_layer(path, crs, raw, &driver, opts)
     }
 
     /// Zone geometries reprojected to `target`. When the CRSs differ,
@@ -177,11 +209,37 @@ fn build_layer(
     path: &Path,
     crs: Crs,
     raw: Vec<RawFeature>,
+    driver: &str,
     opts: &ZoneOptions,
 ) -> Result<ZoneLayer> {
     if raw.is_empty() {
         return Err(Error::zones(path, "the layer has no features"));
     }
+    let attribute_list = |raw: &[RawFeature]| {
+        let mut fields: Vec<&String> = raw[0].attributes.keys().collect();
+        fields.sort();
+        fields
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(field) = &opts.name_field
+        && !raw.iter().any(|r| r.attributes.contains_key(field))
+    {
+        return Err(Error::zones(
+            path,
+            format!(
+                "has no attribute {field:?} for --name-field; its attributes are: {}",
+                attribute_list(&raw)
+            ),
+        ));
+    }
+    let ids = match &opts.id_field {
+        Some(f) => IdScheme::Field(f.clone()),
+        None if raw.iter().any(|r| r.fid.is_some()) => IdScheme::FeatureIds(driver.to_string()),
+        None => IdScheme::Index,
+    };
     let name_field = match &opts.name_field {
         Some(f) => Some(f.clone()),
         None => NAME_FIELDS
@@ -192,17 +250,11 @@ fn build_layer(
     if let Some(field) = &opts.id_field
         && !raw.iter().any(|r| r.attributes.contains_key(field))
     {
-        let mut fields: Vec<&String> = raw[0].attributes.keys().collect();
-        fields.sort();
         return Err(Error::zones(
             path,
             format!(
                 "has no attribute {field:?} for --id-field; its attributes are: {}",
-                fields
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                attribute_list(&raw)
             ),
         ));
     }
@@ -273,6 +325,7 @@ fn build_layer(
         crs,
         zones,
         repairs,
+        ids,
     })
 }
 
@@ -565,7 +618,9 @@ fn field_to_json(v: FieldValue) -> Value {
     }
 }
 
-fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeature>)> {
+/// A vector layer through OGR: its CRS, features and the driver's short
+/// name (which decides how feature ids are numbered).
+fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeature>, String)> {
     let ds = Dataset::open_ex(
         path,
         DatasetOptions {
@@ -630,5 +685,6 @@ fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeatur
             geometry,
         });
     }
-    Ok((crs, raw))
+    let driver = ds.driver().short_name();
+    Ok((crs, raw, driver))
 }

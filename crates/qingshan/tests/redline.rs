@@ -50,6 +50,7 @@ fn layer(crs: &Crs, zones: Vec<(&str, MultiPolygon<f64>)>) -> ZoneLayer {
             })
             .collect(),
         repairs: vec![],
+        ids: qingshan::zones::IdScheme::Index,
     }
 }
 

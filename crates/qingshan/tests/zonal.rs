@@ -260,6 +260,7 @@ fn geographic_raster_with_projected_zones_matches_karney_areas() {
                 )]),
             }],
             repairs: vec![],
+            ids: qingshan::zones::IdScheme::Index,
         };
         layer.project(&gk, None).unwrap()[0].0[0].exterior().0[0]
     };

@@ -197,12 +197,96 @@ impl AuditConfig {
         {
             return Err(bad("red-line targets need a [redlines] section".into()));
         }
-        for o in &self.overrides {
+        for (k, o) in self.overrides.iter().enumerate() {
             if o.zone.is_none() && (o.attribute.is_none() || o.value.is_none()) {
                 return Err(bad(
                     "each [[override]] needs zone = \"id\", or attribute and value".into(),
                 ));
             }
+            if let Some(v) = o.forest_cover_min
+                && !(0.0..=1.0).contains(&v)
+            {
+                return Err(bad(format!(
+                    "override #{}: forest_cover_min = {v}: a fraction between 0 and 1 (0.47 = 47 %)",
+                    k + 1
+                )));
+            }
+            if let Some(v) = o.forest_area_min_mu
+                && (v.is_nan() || v < 0.0)
+            {
+                return Err(bad(format!(
+                    "override #{}: forest_area_min_mu = {v}: must not be negative",
+                    k + 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what only the inputs can tell: every override matches a
+    /// zone (an id spelt otherwise, or an attribute value of another type,
+    /// would fall back to the default target in silence), and the forest
+    /// land classes are classes of the legend.
+    pub(crate) fn check_against(
+        &self,
+        path: &Path,
+        zones: &crate::zones::ZoneLayer,
+        legend: &crate::legend::Legend,
+    ) -> Result<()> {
+        for (k, o) in self.overrides.iter().enumerate() {
+            if zones.zones.iter().any(|z| o.matches(z)) {
+                continue;
+            }
+            let what = match (&o.zone, &o.attribute, &o.value) {
+                (Some(id), _, _) => format!(
+                    "zone = {id:?} matches no zone; the zone ids are: {}",
+                    zones
+                        .zones
+                        .iter()
+                        .map(|z| z.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (None, Some(a), Some(v)) => {
+                    let mut seen: Vec<String> = zones
+                        .zones
+                        .iter()
+                        .filter_map(|z| z.attributes.get(a).map(|x| x.to_string()))
+                        .collect();
+                    seen.sort();
+                    seen.dedup();
+                    format!(
+                        "attribute {a:?} = {v} matches no zone; its values are: {} (strings must be quoted in TOML, numbers not)",
+                        if seen.is_empty() {
+                            "none: no zone has it".to_string()
+                        } else {
+                            seen.join(", ")
+                        }
+                    )
+                }
+                _ => "matches no zone".to_string(),
+            };
+            return Err(Error::document(
+                path,
+                format!("override #{}: {what}", k + 1),
+            ));
+        }
+        if let Some(cs) = &self.targets.forest_land_classes
+            && let Some(c) = cs.iter().find(|c| legend.class(**c).is_none())
+        {
+            return Err(Error::document(
+                path,
+                format!(
+                    "targets.forest_land_classes: {c} is not a class of the legend {} (its classes are {})",
+                    legend.name,
+                    legend
+                        .classes
+                        .keys()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
         Ok(())
     }

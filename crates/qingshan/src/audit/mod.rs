@@ -331,6 +331,7 @@ pub fn run_audit(
     opts: &RunOptions<'_>,
 ) -> Result<AuditReport> {
     let inp = Opened::open(config)?;
+    config.check_against(config_path, &inp.zones, &inp.legend)?;
     let t = &config.targets;
     let limits = CheckLimits {
         max_conversion_m2: t.redline_max_conversion_m2.unwrap_or(0.0),

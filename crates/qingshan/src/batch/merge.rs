@@ -171,6 +171,14 @@ fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePa
             ),
         ));
     }
+    if let Some(reason) = implausible(&part) {
+        return Err(Error::document(
+            f,
+            format!(
+                "{reason}: the partial was damaged or edited; run its tile again (batch --resume)"
+            ),
+        ));
+    }
     let zones = manifest.zones.len();
     let zone_ids = part.stats.iter().map(|(z, _)| *z);
     if let Some(z) = zone_ids
@@ -183,6 +191,48 @@ fn read_partial(f: &Path, manifest: &RunManifest, mpath: &Path) -> Result<TilePa
         ));
     }
     Ok(part)
+}
+
+/// What is wrong with a partial's numbers, if anything: every area must
+/// be finite and not negative, the cells read at most the tile's cells,
+/// and the nodata share the one its own areas give.
+fn implausible(part: &TilePartial) -> Option<String> {
+    let mut areas: Vec<(String, f64)> = Vec::new();
+    for (z, a) in &part.stats {
+        areas.push((format!("zone {z} nodata"), a.nodata_m2));
+        for (c, v) in &a.classes {
+            areas.push((format!("zone {z} class {c}"), *v));
+        }
+    }
+    for (z, a) in &part.change {
+        areas.push((format!("zone {z} nodata"), a.nodata_m2));
+        for (from, row) in &a.pairs {
+            for (to, v) in row {
+                areas.push((format!("zone {z} transition {from} → {to}"), *v));
+            }
+        }
+    }
+    if let Some((what, v)) = areas.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+        return Some(format!("{what} has area {v} m²"));
+    }
+    let qa = &part.qa;
+    if qa.cells_read > qa.cells {
+        return Some(format!(
+            "{} cells read of a tile of {} cells",
+            qa.cells_read, qa.cells
+        ));
+    }
+    let (covered, nodata) = areas.iter().fold((0.0, 0.0), |(c, n), (what, v)| {
+        (c + v, if what.ends_with("nodata") { n + v } else { n })
+    });
+    let share = (covered > 0.0).then(|| nodata / covered);
+    match (share, qa.nodata_share) {
+        (None, None) => None,
+        (Some(s), Some(q)) if (s - q).abs() <= 1e-9 => None,
+        (s, q) => Some(format!(
+            "its nodata share {q:?} is not what its areas give ({s:?})"
+        )),
+    }
 }
 
 /// The partials summed in tile order into the final report, the zones as
@@ -204,6 +254,7 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
             })
             .collect(),
         repairs: vec![],
+        ids: crate::zones::IdScheme::Index,
     };
     let areas: Vec<f64> = manifest.zones.iter().map(|z| z.zone_area_m2).collect();
     if manifest.kind == "change" {

@@ -2,8 +2,16 @@
 //! numbers, shared by every shard of one run (and refused by a directory
 //! holding partials of another).
 //!
-//! Invariant: the same tiles (path and size), legend, band, overlap policy
-//! and zones give the same id on any machine and Rust release.
+//! A tile enters the id by its path and its fingerprint: its size and a
+//! hash of its first and last 64 KiB — where a GeoTIFF keeps its header
+//! and its index of blocks, which any rewrite of the pixels changes (the
+//! compressed blocks change size and place). Not the modification time:
+//! shards on machines with their own copies of the tiles must agree.
+//!
+//! Invariant: the same tiles (path and fingerprint), legend, band, overlap
+//! policy and zones give the same id on any machine and Rust release; a
+//! tile rewritten in place — even to the same size — gives another id, so
+//! `--resume` never keeps a partial of the old tile.
 
 use super::{BatchConfig, Headers};
 use crate::fsio::Fnv;
@@ -11,6 +19,30 @@ use crate::legend::Legend;
 use crate::raster::Tile;
 use crate::zones::ZoneLayer;
 use crate::{Error, Result};
+
+/// Size and a hash of the first and last 64 KiB of a file (see the
+/// module docs); an unreadable file hashes as its error, which the run
+/// meets again when it reads the tile.
+fn fingerprint(path: &std::path::Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    const END: u64 = 64 * 1024;
+    let read = || -> std::io::Result<String> {
+        let mut f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        let mut head = Vec::new();
+        (&mut f).take(END).read_to_end(&mut head)?;
+        let mut tail = Vec::new();
+        if len > END {
+            f.seek(SeekFrom::Start(len.saturating_sub(END).max(END)))?;
+            f.read_to_end(&mut tail)?;
+        }
+        let mut h = Fnv::new();
+        h.bytes(&head);
+        h.bytes(&tail);
+        Ok(format!("{len}:{:016x}", h.0))
+    };
+    read().unwrap_or_else(|e| format!("unreadable: {e}"))
+}
 
 /// The id of a run over `headers` (tiles and dates) with `zones`.
 pub(super) fn run_id(
@@ -30,12 +62,7 @@ pub(super) fn run_id(
     h.str(&format!("{:?}", config.overlap));
     let mut tile_hash = |t: &Tile| {
         h.str(&t.path.display().to_string());
-        h.str(
-            &std::fs::metadata(&t.path)
-                .map(|m| m.len())
-                .unwrap_or(0)
-                .to_string(),
-        );
+        h.str(&fingerprint(&t.path));
     };
     for t in &headers.tiles {
         tile_hash(t);

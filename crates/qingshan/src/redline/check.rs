@@ -28,7 +28,8 @@ pub struct CheckLimits {
 }
 
 impl CheckLimits {
-    /// Both limits must be numbers ≥ 0.
+    /// Both limits must be numbers ≥ 0, the vegetation loss a fraction
+    /// (at most 1: `5` would mean 500 percentage points).
     pub(super) fn validate(&self) -> Result<()> {
         non_negative(
             self.max_conversion_m2,
@@ -37,7 +38,14 @@ impl CheckLimits {
         non_negative(
             self.max_vegetation_loss,
             "the vegetation-loss limit (--max-vegetation-loss)",
-        )
+        )?;
+        if self.max_vegetation_loss > 1.0 {
+            return Err(crate::Error::Invalid(format!(
+                "the vegetation-loss limit (--max-vegetation-loss) is a fraction of the valid area between 0 and 1 (0.01 = one percentage point), not {}",
+                self.max_vegetation_loss
+            )));
+        }
+        Ok(())
     }
 }
 

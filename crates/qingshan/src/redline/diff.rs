@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{REDLINE_SCHEMA, non_negative, oriented};
 use crate::grid::Crs;
 use crate::srs::{self, Reprojector};
-use crate::zones::{ZoneId, ZoneLayer, segment_length};
+use crate::zones::{IdScheme, ZoneId, ZoneLayer, segment_length};
 use crate::{Error, Result};
 
 /// What happened to one red-line polygon between two versions.
@@ -414,6 +414,20 @@ pub fn redline_diff(
     opts: &DiffOptions,
 ) -> Result<RedlineDiff> {
     non_negative(opts.tolerance_m2, "the tolerance (--tolerance-m2)")?;
+    if old.ids != new.ids
+        && !matches!(old.ids, IdScheme::Field(_))
+        && !matches!(new.ids, IdScheme::Field(_))
+    {
+        return Err(Error::zones(
+            &new.path,
+            format!(
+                "its red lines are numbered by {}, those of {} by {}: the numbers do not name the same red lines; pass --id-field with an attribute both layers hold (such as hx_id)",
+                new.ids,
+                old.path.display(),
+                old.ids
+            ),
+        ));
+    }
     let tol = opts.tolerance_m2;
     let ops = ops_crs(old, new)?;
     let meter = Meter::new(&ops)?;
