@@ -24,6 +24,8 @@ pub const EXIT_CHECK_FAILED: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
     qingshan::raster::setup_gdal();
+    // Ctrl-C (or a kill) removes the temporary files of outputs in progress.
+    qingshan::fsio::clean_up_on_signals();
     let result = match cli.command {
         Command::Stats(a) => stats(a),
         Command::Change(a) => change(a),

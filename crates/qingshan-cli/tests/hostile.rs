@@ -510,3 +510,101 @@ fn stale_or_tampered_partials_are_never_merged() {
     let o = qingshan(&["merge", &s(&out2)]);
     assert_user_error(&o, &["000000.json", "has area -1000", "damaged or edited"]);
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM while outputs are being written: exit 130,
+/// no partial output, no temporary file left behind (they were 105 MB
+/// `.NAME.PID.tmp.tif` files).
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixtures' extent at 3 m: 8000 × 6000 cells per date, so that
+    // writing the transition raster takes long enough to interrupt.
+    let vrt =
+        qingshan::raster::Tile::open(&repo().join("fixtures/landcover/clcd_2024.vrt"), 1).unwrap();
+    let mut g = vrt.grid.clone();
+    let (px, _) = g.transform.pixel_size();
+    let k = (px / 3.0).round() as usize;
+    g.transform.0[1] /= k as f64;
+    g.transform.0[5] /= k as f64;
+    g.width *= k;
+    g.height *= k;
+    let (a, b) = (dir.path().join("a.tif"), dir.path().join("b.tif"));
+    common::write_raster::<u8>(&a, &g, Some(0.0), |c, r| (1 + (c / 7 + r / 5) % 9) as u8);
+    common::write_raster::<u8>(&b, &g, Some(0.0), |c, r| (1 + (c / 5 + r / 7) % 9) as u8);
+    for signal in ["-INT", "-TERM"] {
+        let out = dir.path().join(format!("out{signal}"));
+        std::fs::create_dir(&out).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qingshan"))
+            .args(["change", "--before", &s(&a), "--after", &s(&b), "--zones"])
+            .arg(support::fx("towns.geojson"))
+            .arg("--change-raster")
+            .arg(out.join("t.tif"))
+            .arg("-o")
+            .arg(out.join("c.json"))
+            .args(["-q", "--threads", "1"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the transition raster's temporary file, then interrupt.
+        let hidden = || {
+            std::fs::read_dir(&out)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with('.')
+                })
+                .count()
+        };
+        let t0 = std::time::Instant::now();
+        while hidden() == 0 && t0.elapsed().as_secs() < 60 {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "finished before it could be interrupted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(hidden() > 0, "no temporary file appeared");
+        let pid = child.id().to_string();
+        let k = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(k.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{signal}: {}", stderr(&o));
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.is_empty(), "{signal}: left behind {left:?}");
+    }
+}
+
+/// Messages give the real cause, the file first, once.
+#[test]
+fn messages_name_the_real_cause_once() {
+    let o = qingshan(&["merge", "no-such-dir"]);
+    assert_user_error(&o, &["no-such-dir: cannot read: no such file or directory"]);
+    let towns = support::fx("towns.geojson");
+    let lc = support::fx("landcover/clcd_2024.vrt");
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &lc,
+        "--zones",
+        &towns,
+        "-q",
+        "-o",
+        "no/such/dir/x.json",
+    ]);
+    assert_user_error(
+        &o,
+        &["no/such/dir/x.json: cannot write: its directory does not exist"],
+    );
+    let err = stderr(&o);
+    assert_eq!(err.matches("x.json").count(), 1, "{err}");
+}

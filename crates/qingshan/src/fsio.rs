@@ -19,10 +19,58 @@
 //! new file gets (`0666` less the umask), not the `0600` of a temporary
 //! file.
 
+use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
 use crate::{Error, Result};
+
+/// Temporary files that exist right now (outputs being written, scratch
+/// files), for [`clean_up_on_signals`].
+static TEMPORARIES: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Default::default);
+
+/// Keeps a temporary file on the list of those to remove on a signal
+/// while it lives; declared *before* the temporary file in a struct or a
+/// scope, so it is dropped after it (the file is gone before it leaves the
+/// list).
+#[derive(Debug)]
+struct Tracked(PathBuf);
+
+impl Tracked {
+    fn new(path: &Path) -> Tracked {
+        if let Ok(mut t) = TEMPORARIES.lock() {
+            t.insert(path.to_path_buf());
+        }
+        Tracked(path.to_path_buf())
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Ok(mut t) = TEMPORARIES.lock() {
+            t.remove(&self.0);
+        }
+    }
+}
+
+/// Removes the temporary files of outputs being written when the process
+/// is interrupted (SIGINT, i.e. Ctrl-C; SIGTERM; SIGHUP), then exits with
+/// 130 — so an interrupted run leaves neither a partial output (those are
+/// never written in place) nor its temporary file. kill -9 cannot be
+/// caught: what it leaves is hidden (`.NAME.…tmp`), never read as input,
+/// and batch removes its own on the next run. Call once, early (the CLI
+/// does); a second call does nothing.
+pub fn clean_up_on_signals() {
+    let _ = ctrlc::set_handler(|| {
+        if let Ok(t) = TEMPORARIES.lock() {
+            for p in t.iter() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        std::process::exit(130);
+    });
+}
 
 /// The directory an output is written in: its parent, or `.` for a bare
 /// file name.
@@ -65,7 +113,7 @@ fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
     if !dir.is_dir() {
         return Err(Error::write(
             path,
-            format!("directory {} does not exist", dir.display()),
+            "its directory does not exist (create it first)",
         ));
     }
     let name = path
@@ -132,6 +180,7 @@ pub fn write_atomic(
     }
     let target = write_target(path);
     let tmp = temp_beside(&target, ".tmp")?;
+    let _tracked = Tracked::new(tmp.path());
     let (file, tmp_path) = tmp.into_parts();
     let mut w = BufWriter::new(file);
     write(&mut w)
@@ -278,7 +327,9 @@ impl Fnv {
 /// [`Pending::commit`], removed if dropped uncommitted.
 #[derive(Debug)]
 pub struct Pending {
+    /// Dropped after `tmp` (fields drop in order): see [`Tracked`].
     tmp: tempfile::TempPath,
+    _tracked: Tracked,
     /// The destination as the user named it (errors say this).
     target: PathBuf,
     /// The file replaced: the destination with symlinks followed.
@@ -297,6 +348,7 @@ impl Pending {
         let real = write_target(target);
         let tmp = temp_beside(&real, suffix)?.into_temp_path();
         Ok(Pending {
+            _tracked: Tracked::new(&tmp),
             tmp,
             target: target.to_path_buf(),
             real,
@@ -332,7 +384,11 @@ impl Pending {
 
 /// A scratch file beside an output (in `dir`), removed when dropped.
 #[derive(Debug)]
-pub struct ScratchFile(tempfile::TempPath);
+pub struct ScratchFile {
+    /// Dropped before `_tracked` (fields drop in order): see [`Tracked`].
+    path: tempfile::TempPath,
+    _tracked: Tracked,
+}
 
 impl ScratchFile {
     /// A new, empty scratch file in `dir`, named `.qingshan-{what}-…{suffix}`.
@@ -346,12 +402,14 @@ impl ScratchFile {
             .suffix(suffix)
             .tempfile_in(dir)
             .map_err(|e| Error::write_io(dir, without_temp_path(e)))?;
-        Ok(ScratchFile(tmp.into_temp_path()))
+        let path = tmp.into_temp_path();
+        let _tracked = Tracked::new(&path);
+        Ok(ScratchFile { path, _tracked })
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 /// Returns the merged report and the per-tile QA rows.
 pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<TileQa>)> {
     let found = Found::collect(inputs)?;
-    let (mpath, manifest) = found.manifest()?;
+    let (mpath, manifest) = found.manifest(inputs.first().map(|p| p.as_ref()))?;
     let n = manifest.tiles.len();
     let mut by_tile: Vec<Option<(PathBuf, TilePartial)>> = vec![None; n];
     for f in found.partials {
@@ -86,6 +86,9 @@ impl Found {
         };
         for input in inputs {
             let p = input.as_ref();
+            if !p.exists() {
+                return Err(Error::open(p, "no such file or directory"));
+            }
             if p.is_dir() {
                 let m = p.join("run.json");
                 if m.is_file() {
@@ -122,11 +125,13 @@ impl Found {
     }
 
     /// The run's manifest; every manifest found must be of the same run.
-    fn manifest(&self) -> Result<(PathBuf, RunManifest)> {
+    fn manifest(&self, first_input: Option<&Path>) -> Result<(PathBuf, RunManifest)> {
         let Some((mpath, manifest)) = self.manifests.first().cloned() else {
-            return Err(Error::Invalid(
-                "no run.json found: pass the batch output directories (or their run.json with the partials)".into(),
-            ));
+            let what = "no run.json found: pass the batch output directories (or their run.json with the partials)";
+            return Err(match first_input {
+                Some(p) => Error::document(p, what),
+                None => Error::Invalid(what.into()),
+            });
         };
         for (p, m) in &self.manifests[1..] {
             if m.run != manifest.run {
