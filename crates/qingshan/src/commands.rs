@@ -554,7 +554,7 @@ pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatc
     if let Some(t) = &after {
         check.inputs(t, "--after-tiles");
     }
-    check.inputs(&crate::raster::dataset_files(&a.zones.path), "--zones");
+    check.inputs(&crate::raster::input_files(&a.zones.path), "--zones");
     if let Some(l) = legend_file(&a.legend) {
         check.input(l, "--legend");
     }
@@ -641,20 +641,20 @@ pub fn audit(
         for p in
             crate::raster::discover_rasters(&cfg.resolve_all(paths), crate::raster::Depth::Top)?
         {
-            check.inputs(&crate::raster::dataset_files(&p), what);
+            check.inputs(&crate::raster::input_files(&p), what);
         }
     }
     check.inputs(
-        &crate::raster::dataset_files(&cfg.resolve(&cfg.zones.path)),
+        &crate::raster::input_files(&cfg.resolve(&cfg.zones.path)),
         "zones.path",
     );
     if let Some(r) = &cfg.redlines {
         check.inputs(
-            &crate::raster::dataset_files(&cfg.resolve(&r.old)),
+            &crate::raster::input_files(&cfg.resolve(&r.old)),
             "redlines.old",
         );
         check.inputs(
-            &crate::raster::dataset_files(&cfg.resolve(&r.new)),
+            &crate::raster::input_files(&cfg.resolve(&r.new)),
             "redlines.new",
         );
     }

@@ -44,7 +44,7 @@ pub struct RunOptions<'a> {
 pub const MAX_THREADS: usize = 1024;
 
 impl RunOptions<'_> {
-    /// The thread count must be at most [`MAX_THREADS`].
+    /// The thread count must be at most [`crate::MAX_THREADS`].
     pub fn check(&self) -> Result<()> {
         match self.threads {
             Some(t) if t > MAX_THREADS => Err(Error::Invalid(format!(

@@ -93,6 +93,6 @@ mod srs;
 pub mod zonal;
 pub mod zones;
 
-pub use engine::{Progress, RunOptions};
+pub use engine::{MAX_THREADS, Progress, RunOptions};
 pub use error::{Error, Result};
 pub use srs::{crs_from_epsg, crs_from_user_input};

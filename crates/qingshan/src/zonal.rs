@@ -102,6 +102,8 @@ pub(crate) struct Slots<T: ClassPixel> {
     /// Code of each slot (slot 0 unused).
     pub(crate) codes: Vec<ClassCode>,
     nodata: Option<T>,
+    /// The value masked cells are read as, for tiles with a mask band.
+    masked: Option<T>,
     legend_nodata: Vec<ClassCode>,
 }
 
@@ -114,6 +116,7 @@ impl<T: ClassPixel> Slots<T> {
             map: HashMap::new(),
             codes: vec![0],
             nodata: tile.nodata.and_then(T::from_nodata),
+            masked: tile.mask.then_some(T::MASKED),
             legend_nodata: legend.nodata.clone(),
         }
     }
@@ -121,7 +124,10 @@ impl<T: ClassPixel> Slots<T> {
     #[cold]
     fn assign(&mut self, v: T) -> usize {
         let code = v.code();
-        let slot = if Some(v) == self.nodata || self.legend_nodata.contains(&code) {
+        let slot = if Some(v) == self.nodata
+            || Some(v) == self.masked
+            || self.legend_nodata.contains(&code)
+        {
             0
         } else {
             self.codes.push(code);

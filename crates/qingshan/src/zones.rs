@@ -186,7 +186,7 @@ impl ZoneLayer {
     /// Every file this layer was read from (a Shapefile's sidecar files
     /// too): what no output of the run may overwrite.
     pub fn files(&self) -> Vec<PathBuf> {
-        crate::raster::dataset_files(&self.path)
+        crate::raster::input_files(&self.path)
     }
 
     /// Index of the zone with this id.
@@ -420,16 +420,40 @@ fn invalidity_reason(mp: &MultiPolygon<f64>) -> String {
 }
 
 /// Repairs a multipolygon with GEOS (through GDAL) and keeps its polygons.
+/// The polygons among a geometry's members (a repair's collection of the
+/// fixed polygons and the edges it collapsed to lines), dissolved into one
+/// valid multipolygon; points and lines have no area and are dropped.
+fn polygonal_members(g: geo::Geometry<f64>) -> MultiPolygon<f64> {
+    use geo::Geometry as G;
+    let mut parts = Vec::new();
+    let mut stack = vec![g];
+    while let Some(g) = stack.pop() {
+        match g {
+            G::Polygon(p) => parts.push(p),
+            G::MultiPolygon(mp) => parts.extend(mp.0),
+            G::Rect(r) => parts.push(r.to_polygon()),
+            G::Triangle(t) => parts.push(t.to_polygon()),
+            G::GeometryCollection(gc) => stack.extend(gc.0),
+            _ => {}
+        }
+    }
+    match parts.len() {
+        0 => MultiPolygon(vec![]),
+        1 => MultiPolygon(parts),
+        _ => geo::unary_union(&parts),
+    }
+}
+
 pub(crate) fn make_valid(mp: &MultiPolygon<f64>) -> std::result::Result<MultiPolygon<f64>, String> {
     let g = mp.to_gdal().map_err(|e| e.to_string())?;
     let fixed = g
         .make_valid(&gdal::cpl::CslStringList::new())
         .map_err(|e| e.to_string())?;
     let geo = fixed.to_geo().map_err(|e| e.to_string())?;
-    let polys = match polygons_of(geo) {
-        Ok(p) => p,
-        Err(_) => MultiPolygon(vec![]),
-    };
+    // GEOS answers adjacent parcels stored as one multipolygon, and spikes,
+    // with a collection of the fixed polygons and the collapsed edges as
+    // lines: the polygons are the zone.
+    let polys = polygonal_members(geo);
     if !geos_valid(&polys) {
         return Err(format!(
             "still invalid after repair: {}",
@@ -687,4 +711,49 @@ fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeatur
     }
     let driver = ds.driver().short_name();
     Ok((crs, raw, driver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x0: f64) -> Polygon<f64> {
+        Polygon::new(
+            LineString::from(vec![
+                (x0, 0.0),
+                (x0 + 1.0, 0.0),
+                (x0 + 1.0, 1.0),
+                (x0, 1.0),
+                (x0, 0.0),
+            ]),
+            vec![],
+        )
+    }
+
+    /// A repair that answers with a collection (GEOS does for adjacent
+    /// parcels stored as one multipolygon, and for spikes) keeps the
+    /// polygons: the zone is both parcels, not empty.
+    #[test]
+    fn repaired_collections_keep_their_polygons() {
+        use geo::Area;
+        let adjacent = MultiPolygon(vec![square(0.0), square(1.0)]);
+        assert!(!geos_valid(&adjacent));
+        let fixed = make_valid(&adjacent).unwrap();
+        assert!((fixed.unsigned_area() - 2.0).abs() < 1e-12, "{fixed:?}");
+        let spike = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (2.0, 0.0),
+                (2.0, 1.0),
+                (1.0, 1.0),
+                (1.0, 3.0),
+                (1.0, 1.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+            ]),
+            vec![],
+        )]);
+        let fixed = make_valid(&spike).unwrap();
+        assert!((fixed.unsigned_area() - 2.0).abs() < 1e-12, "{fixed:?}");
+    }
 }

@@ -427,3 +427,158 @@ fn zones_outside_or_partly_outside_get_warnings_not_errors() {
         rep.warnings
     );
 }
+
+/// A 20 × 10 GeoTIFF of 30 m cells written with GDAL: `cells(col, row)`
+/// in a band of type `T`, creation `options`, and, when `mask` says so for
+/// a cell, a per-dataset mask that masks it.
+fn gdal_tiff<T: gdal::raster::GdalType + Copy>(
+    path: &std::path::Path,
+    options: &[&str],
+    cells: impl Fn(usize, usize) -> T,
+    mask: Option<&dyn Fn(usize, usize) -> bool>,
+) -> qingshan::grid::Grid {
+    let g = grid(4545, 500_000.0, 3_900_000.0, 30.0, 20, 10);
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let opts = gdal::raster::RasterCreationOptions::from_iter(options.iter().copied());
+    let mut ds = driver
+        .create_with_band_type_with_options::<T, _>(path, 20, 10, 1, &opts)
+        .unwrap();
+    ds.set_geo_transform(&g.transform.0).unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4545).unwrap())
+        .unwrap();
+    let data: Vec<T> = (0..200).map(|i| cells(i % 20, i / 20)).collect();
+    let mut band = ds.rasterband(1).unwrap();
+    band.write(
+        (0, 0),
+        (20, 10),
+        &mut gdal::raster::Buffer::new((20, 10), data),
+    )
+    .unwrap();
+    if let Some(m) = mask {
+        band.create_mask_band(true).unwrap();
+        let mut mb = band.open_mask_band().unwrap();
+        let mv: Vec<u8> = (0..200)
+            .map(|i| if m(i % 20, i / 20) { 0 } else { 255 })
+            .collect();
+        mb.write(
+            (0, 0),
+            (20, 10),
+            &mut gdal::raster::Buffer::new((20, 10), mv),
+        )
+        .unwrap();
+    }
+    g
+}
+
+/// Cells a GDAL mask band masks are nodata (they were counted as their
+/// stored codes); signed bytes (GDAL 3.6 writes Int8 as Byte marked
+/// SIGNEDBYTE) are read as the negative codes they are; Int64 and UInt64
+/// class rasters are read. Answers by construction: the zone covers the
+/// whole raster, 200 cells of 900 m².
+#[test]
+fn masks_signed_bytes_and_64_bit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = dir.path().join("z.geojson");
+    let cell = 900.0;
+    let whole = |g: &qingshan::grid::Grid| {
+        geojson(
+            Some(4545),
+            &[("all", vec![pixel_rect(g, 0.0, 0.0, 20.0, 10.0)])],
+        )
+    };
+    // Mask: the left 6 columns are masked; every cell is class 2.
+    let masked = dir.path().join("masked.tif");
+    let g = gdal_tiff::<u8>(&masked, &[], |_, _| 2, Some(&|c, _| c < 6));
+    std::fs::write(&zones, whole(&g)).unwrap();
+    let r = run(&[masked.to_str().unwrap()], &zones, "clcd", 2);
+    let z = &r.zones[0];
+    assert_relative_eq!(z.classes[&2], 14.0 * 10.0 * cell, max_relative = 1e-12);
+    assert_relative_eq!(z.nodata_area_m2, 6.0 * 10.0 * cell, max_relative = 1e-12);
+    assert_eq!(z.classes.len(), 1, "{:?}", z.classes);
+    // The same through change (both dates masked alike): nothing masked
+    // counts as a transition.
+    let ch = qingshan::change::land_cover_change(
+        &LandCover::open(&[masked.to_str().unwrap()], 1).unwrap(),
+        &LandCover::open(&[masked.to_str().unwrap()], 1).unwrap(),
+        &ZoneLayer::read(&zones, &ZoneOptions::default()).unwrap(),
+        &Legend::builtin("clcd").unwrap(),
+        &RunOptions::default(),
+        None,
+    )
+    .unwrap();
+    assert_relative_eq!(
+        ch.zones[0].transitions[&2][&2],
+        14.0 * 10.0 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        ch.zones[0].nodata_area_m2,
+        6.0 * 10.0 * cell,
+        max_relative = 1e-12
+    );
+
+    // Signed bytes: −1 in the top half, 5 below.
+    let signed = dir.path().join("signed.tif");
+    gdal_tiff::<u8>(
+        &signed,
+        &["PIXELTYPE=SIGNEDBYTE"],
+        |_, r| if r < 5 { 0xff } else { 5 },
+        None,
+    );
+    let legend = dir.path().join("l.toml");
+    std::fs::write(
+        &legend,
+        "name = \"signed\"\n[[class]]\ncode = -1\nname = \"minus one\"\nkind = \"forest\"\n[[class]]\ncode = 5\nname = \"five\"\nkind = \"water\"\n",
+    )
+    .unwrap();
+    let r = run(
+        &[signed.to_str().unwrap()],
+        &zones,
+        legend.to_str().unwrap(),
+        1,
+    );
+    let z = &r.zones[0];
+    assert_relative_eq!(z.classes[&-1], 100.0 * cell, max_relative = 1e-12);
+    assert_relative_eq!(z.classes[&5], 100.0 * cell, max_relative = 1e-12);
+    assert!(!z.classes.contains_key(&255), "{:?}", z.classes);
+
+    // 64-bit codes.
+    let wide = dir.path().join("i64.tif");
+    gdal_tiff::<i64>(
+        &wide,
+        &[],
+        |c, _| if c < 10 { 5_000_000_000 } else { -7 },
+        None,
+    );
+    let r = run(&[wide.to_str().unwrap()], &zones, "clcd", 1);
+    assert_relative_eq!(
+        r.zones[0].classes[&5_000_000_000],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(r.zones[0].classes[&-7], 100.0 * cell, max_relative = 1e-12);
+    let wide = dir.path().join("u64.tif");
+    gdal_tiff::<u64>(
+        &wide,
+        &[],
+        |c, _| if c < 10 { 12 } else { 7_000_000_000 },
+        None,
+    );
+    let r = run(&[wide.to_str().unwrap()], &zones, "clcd", 1);
+    assert_relative_eq!(r.zones[0].classes[&12], 100.0 * cell, max_relative = 1e-12);
+    assert_relative_eq!(
+        r.zones[0].classes[&7_000_000_000],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
+    // A masked 32-bit band is read as 64-bit.
+    let m32 = dir.path().join("m32.tif");
+    gdal_tiff::<u32>(&m32, &[], |_, _| u32::MAX, Some(&|_, r| r >= 8));
+    let r = run(&[m32.to_str().unwrap()], &zones, "clcd", 1);
+    assert_relative_eq!(
+        r.zones[0].classes[&(u32::MAX as i64)],
+        160.0 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(r.zones[0].nodata_area_m2, 40.0 * cell, max_relative = 1e-12);
+}

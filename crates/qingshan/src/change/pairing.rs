@@ -110,6 +110,8 @@ pub(crate) fn common_type(b: &Tile, a: &Tile) -> Result<PixelType> {
         (U8, I16) | (I16, U8) => I16,
         (U8 | U16 | I16, I32) | (I32, U8 | U16 | I16) | (U16, I16) | (I16, U16) => I32,
         (U8 | U16, U32) | (U32, U8 | U16) => U32,
+        (U8 | U16 | I16 | U32 | I32, I64) | (I64, U8 | U16 | I16 | U32 | I32) => I64,
+        (U8 | U16 | U32, U64) | (U64, U8 | U16 | U32) => U64,
         _ => {
             return Err(Error::GridMismatch {
                 first: b.path.clone(),

@@ -58,8 +58,17 @@ pub struct Tile {
     pub block: (usize, usize),
     /// The band's nodata value.
     pub nodata: Option<f64>,
-    /// Pixel type of the band.
+    /// The type cells are read as: the band's own, widened when the band
+    /// has a mask ([`PixelType::widened`]); signed bytes as i16.
     pub pixel_type: PixelType,
+    /// The band is 8-bit and holds signed values (GDAL < 3.7 marks Int8
+    /// data as Byte with `PIXELTYPE=SIGNEDBYTE`): read as i16 from −128.
+    #[serde(default)]
+    pub signed_byte: bool,
+    /// The band has a mask (per-dataset mask, alpha band, or its own mask
+    /// band): cells it masks are nodata, read as [`ClassPixel::MASKED`].
+    #[serde(default)]
+    pub mask: bool,
 }
 
 /// Target number of cells in one window (about 1 Mpixel).
@@ -84,22 +93,11 @@ impl Tile {
         let b = ds
             .rasterband(band)
             .map_err(|e| Error::open(path, gdal_msg(&e)))?;
-        let pixel_type = match b.band_type() {
-            GdalDataType::UInt8 => PixelType::U8,
-            GdalDataType::UInt16 => PixelType::U16,
-            GdalDataType::Int16 => PixelType::I16,
-            GdalDataType::UInt32 => PixelType::U32,
-            GdalDataType::Int32 => PixelType::I32,
-            other => {
-                return Err(Error::raster(
-                    path,
-                    format!(
-                        "band {band} is {}, but land cover must hold integer class codes (u8, u16, i16, u32, i32); \
-                         if it holds codes, convert it with `gdal_translate -ot Int16`",
-                        other.name()
-                    ),
-                ));
-            }
+        let (own, signed_byte, mask) = band_kind(&b, path, band)?;
+        let pixel_type = match (mask, signed_byte) {
+            (_, true) => PixelType::I16,
+            (true, false) => own.widened(),
+            (false, false) => own,
         };
         let srs = ds.spatial_ref().map_err(|_| {
             Error::raster(
@@ -133,8 +131,14 @@ impl Tile {
             },
             band,
             block: (block.0.max(1), block.1.max(1)),
-            nodata: b.no_data_value(),
+            nodata: match own {
+                PixelType::I64 => b.no_data_value_i64().map(|v| v as f64),
+                PixelType::U64 => b.no_data_value_u64().map(|v| v as f64),
+                _ => b.no_data_value(),
+            },
             pixel_type,
+            signed_byte,
+            mask,
         })
     }
 
@@ -153,6 +157,44 @@ impl Tile {
         let wh = (bh * ky).min(self.grid.height.max(1));
         (self.grid.windows(ww, wh), wh)
     }
+}
+
+/// What a band holds: its own integer type, whether it is 8-bit signed
+/// (GDAL 3.6 marks Int8 data as Byte with `PIXELTYPE=SIGNEDBYTE`), and
+/// whether it has a mask that is not just its nodata value (a
+/// per-dataset mask, an alpha band, its own mask band). Float bands are
+/// an error saying what to do.
+pub(crate) fn band_kind(
+    b: &gdal::raster::RasterBand<'_>,
+    path: &Path,
+    band: usize,
+) -> Result<(PixelType, bool, bool)> {
+    use gdal::Metadata;
+    let own = match b.band_type() {
+        GdalDataType::UInt8 => PixelType::U8,
+        GdalDataType::UInt16 => PixelType::U16,
+        GdalDataType::Int16 => PixelType::I16,
+        GdalDataType::UInt32 => PixelType::U32,
+        GdalDataType::Int32 => PixelType::I32,
+        GdalDataType::Int64 => PixelType::I64,
+        GdalDataType::UInt64 => PixelType::U64,
+        other => {
+            return Err(Error::raster(
+                path,
+                format!(
+                    "band {band} is {}, but land cover must hold integer class codes (8 to 64 bits); \
+                     if it holds codes, convert it with `gdal_translate -ot Int16`",
+                    other.name()
+                ),
+            ));
+        }
+    };
+    let signed_byte = own == PixelType::U8
+        && b.metadata_item("PIXELTYPE", "IMAGE_STRUCTURE").as_deref() == Some("SIGNEDBYTE");
+    let mask = b
+        .mask_flags()
+        .is_ok_and(|f| !f.is_all_valid() && !f.is_nodata());
+    Ok((own, signed_byte, mask))
 }
 
 fn open_raster(path: &Path) -> Result<Dataset> {
@@ -322,6 +364,21 @@ pub fn dataset_files(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The files an input at `path` consists of, as cheaply as they can be
+/// known: a VRT and the rasters behind it, or a Shapefile's sidecars, from
+/// GDAL ([`dataset_files`]); a single-file raster or a GeoJSON (read by
+/// qingshan itself) is just itself — opening it again would cost a parse.
+pub fn input_files(path: &Path) -> Vec<PathBuf> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "tif" | "tiff" | "img" | "geojson" | "json" => vec![path.to_path_buf()],
+        _ => dataset_files(path),
+    }
+}
+
 impl LandCover {
     /// Warnings for tiles whose band nodata value is a class of `legend`
     /// (those cells count as nodata, not as that class).
@@ -351,11 +408,11 @@ impl LandCover {
     }
 
     /// Every file this land cover reads: its tiles and, for VRTs, the
-    /// rasters behind them ([`dataset_files`]).
+    /// rasters behind them ([`input_files`]).
     pub fn files(&self) -> Vec<PathBuf> {
         self.tiles
             .iter()
-            .flat_map(|t| dataset_files(&t.path))
+            .flat_map(|t| input_files(&t.path))
             .collect()
     }
 }

@@ -185,7 +185,12 @@ fn rect(node: roxmltree::Node<'_, '_>) -> Option<(usize, usize, usize, usize)> {
 /// place.
 fn fits(vrt: &Tile, t: &Tile, s: &Source) -> bool {
     let (x, y, w, h) = s.dst;
-    (t.grid.width, t.grid.height) == (w, h)
+    // Masks and signed bytes are read from the VRT itself.
+    !t.mask
+        && !t.signed_byte
+        && !vrt.mask
+        && !vrt.signed_byte
+        && (t.grid.width, t.grid.height) == (w, h)
         && x + w <= vrt.grid.width
         && y + h <= vrt.grid.height
         && t.pixel_type == vrt.pixel_type

@@ -23,6 +23,12 @@ pub enum PixelType {
     U32,
     /// Signed 32-bit.
     I32,
+    /// Signed 64-bit (GDAL ≥ 3.5), and the type 32-bit bands with a mask
+    /// are read as.
+    I64,
+    /// Unsigned 64-bit (GDAL ≥ 3.5); values above `i64::MAX` read as
+    /// `i64::MAX`, which no legend lists.
+    U64,
 }
 
 /// A pixel type usable as class codes.
@@ -30,6 +36,9 @@ pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'sta
     /// Size of a direct lookup table indexed by [`ClassPixel::dense_index`],
     /// or 0 when the type is too wide for one.
     const TABLE: usize;
+    /// The value masked cells are read as (GDAL mask bands): outside the
+    /// values of the narrower band type such a tile is widened from.
+    const MASKED: Self;
     /// The value as a class code.
     fn code(self) -> ClassCode;
     /// Index into a lookup table of size [`ClassPixel::TABLE`].
@@ -38,6 +47,8 @@ pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'sta
     fn from_dense_index(i: usize) -> Self;
     /// The value from a nodata value given as `f64`, when representable.
     fn from_nodata(v: f64) -> Option<Self>;
+    /// The value of a class code known to fit (a signed byte widened).
+    fn from_code(c: ClassCode) -> Self;
     /// This type's buffer in a set of reusable buffers.
     fn buffer(buffers: &mut Buffers) -> &mut Vec<Self>;
     /// The cells as bytes, for 8-bit types (word-at-a-time scans).
@@ -53,15 +64,21 @@ pub struct Buffers {
     i16: Vec<i16>,
     u32: Vec<u32>,
     i32: Vec<i32>,
+    i64: Vec<i64>,
+    u64: Vec<u64>,
 }
 
 macro_rules! class_pixel {
-    ($t:ident, $table:expr, |$v:ident| $index:expr, |$i:ident| $value:expr, |$c:ident| $bytes:expr) => {
+    ($t:ident, $table:expr, $masked:expr, |$v:ident| $index:expr, |$i:ident| $value:expr, |$c:ident| $bytes:expr) => {
         impl ClassPixel for $t {
             const TABLE: usize = $table;
+            const MASKED: Self = $masked;
             #[inline]
             fn code(self) -> ClassCode {
-                self as ClassCode
+                // u64 above i64::MAX saturates (no legend lists it).
+                #[allow(clippy::unnecessary_cast)]
+                let c = (self as i128).min(ClassCode::MAX as i128) as ClassCode;
+                c
             }
             #[inline]
             fn dense_index(self) -> usize {
@@ -76,6 +93,10 @@ macro_rules! class_pixel {
                 let cast = v as $t;
                 (v.fract() == 0.0 && cast as f64 == v).then_some(cast)
             }
+            #[inline]
+            fn from_code(c: ClassCode) -> Self {
+                c as $t
+            }
             fn buffer(buffers: &mut Buffers) -> &mut Vec<Self> {
                 &mut buffers.$t
             }
@@ -86,17 +107,38 @@ macro_rules! class_pixel {
         }
     };
 }
-class_pixel!(u8, 256, |v| v as usize, |i| i as u8, |c| Some(c));
-class_pixel!(u16, 65536, |v| v as usize, |i| i as u16, |_c| None);
+class_pixel!(u8, 256, u8::MAX, |v| v as usize, |i| i as u8, |c| Some(c));
+class_pixel!(u16, 65536, u16::MAX, |v| v as usize, |i| i as u16, |_c| {
+    None
+});
 class_pixel!(
     i16,
     65536,
+    i16::MIN,
     |v| (v as i32 + 32768) as usize,
     |i| (i as i32 - 32768) as i16,
     |_c| None
 );
-class_pixel!(u32, 0, |v| v as usize, |i| i as u32, |_c| None);
-class_pixel!(i32, 0, |v| v as usize, |i| i as i32, |_c| None);
+class_pixel!(u32, 0, u32::MAX, |v| v as usize, |i| i as u32, |_c| None);
+class_pixel!(i32, 0, i32::MIN, |v| v as usize, |i| i as i32, |_c| None);
+class_pixel!(i64, 0, i64::MIN, |v| v as usize, |i| i as i64, |_c| None);
+class_pixel!(u64, 0, u64::MAX, |v| v as usize, |i| i as u64, |_c| None);
+
+impl PixelType {
+    /// The type a band of this type is read as when it has a mask band:
+    /// one wide enough that [`ClassPixel::MASKED`] is no value of the
+    /// band (8 → 16, 16 → 32, 32 → 64 bits; 64-bit bands keep their type
+    /// and give up their most extreme value).
+    pub fn widened(self) -> PixelType {
+        match self {
+            PixelType::U8 => PixelType::U16,
+            PixelType::U16 => PixelType::U32,
+            PixelType::I16 => PixelType::I32,
+            PixelType::U32 | PixelType::I32 | PixelType::I64 => PixelType::I64,
+            PixelType::U64 => PixelType::U64,
+        }
+    }
+}
 
 /// Runs `$body` with `$T` bound to the Rust type of a [`PixelType`].
 macro_rules! with_pixel_type {
@@ -120,6 +162,14 @@ macro_rules! with_pixel_type {
             }
             $crate::raster::PixelType::I32 => {
                 type $T = i32;
+                $body
+            }
+            $crate::raster::PixelType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::raster::PixelType::U64 => {
+                type $T = u64;
                 $body
             }
         }

@@ -2,8 +2,15 @@
 //! datasets are not `Sync`), whole-block windows of GeoTIFFs decoded
 //! straight into the caller's buffer.
 //!
+//! Signed bytes (GDAL < 3.7 stores Int8 as Byte marked `SIGNEDBYTE`) are
+//! read as the signed values they are; cells a mask band masks are read
+//! as [`ClassPixel::MASKED`] (the tile's type is widened so no value of
+//! the band collides with it). Both cost nothing for bands that have
+//! neither.
+//!
 //! Invariant: a window read holds exactly the file's cells of that window,
-//! row major, whichever path (block reads or RasterIO) reads it.
+//! row major, whichever path (block reads or RasterIO) reads it, masked
+//! cells as `MASKED`.
 
 use std::path::PathBuf;
 
@@ -13,6 +20,7 @@ use super::pixel::{Buffers, ClassPixel};
 use super::{Tile, open_raster};
 use crate::error::gdal_msg;
 use crate::grid::Window;
+use crate::legend::ClassCode;
 use crate::{Error, Result};
 
 /// Reads windows of one tile; one reader per thread (GDAL datasets are not
@@ -24,6 +32,12 @@ pub struct TileReader {
     /// Block size and raster size when whole-block windows may be read
     /// block by block straight into the caller's buffer (GeoTIFF only).
     direct: Option<((usize, usize), (usize, usize))>,
+    /// The band holds signed bytes stored as Byte.
+    signed_byte: bool,
+    /// The band has a mask band to honour.
+    mask: bool,
+    /// Bytes read before conversion (signed bytes, mask values).
+    scratch: std::cell::RefCell<Vec<u8>>,
 }
 
 impl TileReader {
@@ -36,24 +50,83 @@ impl TileReader {
         // raster size come from the dataset just opened, never from the
         // `Tile` (a public value, possibly stale): GDALReadBlock writes a
         // whole block of the file's own size.
-        let direct = if ds.driver().short_name() == "GTiff" {
-            let band = ds
-                .rasterband(tile.band)
-                .map_err(|e| Error::open(&tile.path, gdal_msg(&e)))?;
-            Some((band.block_size(), ds.raster_size()))
-        } else {
-            None
-        };
+        let band = ds
+            .rasterband(tile.band)
+            .map_err(|e| Error::open(&tile.path, gdal_msg(&e)))?;
+        let direct =
+            (ds.driver().short_name() == "GTiff").then(|| (band.block_size(), ds.raster_size()));
+        // Like the block size: from the file, not from the `Tile`.
+        let (_, signed_byte, mask) = super::band_kind(&band, &tile.path, tile.band)?;
         Ok(TileReader {
             ds,
             band: tile.band,
             path: tile.path.clone(),
             direct,
+            signed_byte,
+            mask,
+            scratch: Default::default(),
         })
     }
 
     /// Reads `window` into `buf` (row-major, `window.width` per row).
     pub fn read<T: ClassPixel>(&self, window: Window, buf: &mut Vec<T>) -> Result<()> {
+        let size = (window.width, window.height);
+        if self.signed_byte {
+            let mut bytes = self.scratch.borrow_mut();
+            self.read_plain::<u8>(window, &mut bytes)?;
+            buf.clear();
+            buf.extend(bytes.iter().map(|&b| T::from_code(b as i8 as ClassCode)));
+        } else {
+            self.read_plain(window, buf)?;
+        }
+        self.apply_mask(window, size, buf)
+    }
+
+    /// Sets the cells the band's mask masks to [`ClassPixel::MASKED`]
+    /// (`buf`: `window` read at `size`).
+    fn apply_mask<T: ClassPixel>(
+        &self,
+        window: Window,
+        size: (usize, usize),
+        buf: &mut [T],
+    ) -> Result<()> {
+        if !self.mask {
+            return Ok(());
+        }
+        let fail = |reason: String| Error::RasterRead {
+            path: self.path.clone(),
+            col: window.col,
+            row: window.row,
+            width: window.width,
+            height: window.height,
+            reason: format!("mask band: {reason}"),
+        };
+        let band = self
+            .ds
+            .rasterband(self.band)
+            .map_err(|e| fail(gdal_msg(&e)))?;
+        let mask = band.open_mask_band().map_err(|e| fail(gdal_msg(&e)))?;
+        let mut bytes = self.scratch.borrow_mut();
+        bytes.resize(size.0 * size.1, 0);
+        mask.read_into_slice::<u8>(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            size,
+            &mut bytes,
+            None,
+        )
+        .map_err(|e| fail(gdal_msg(&e)))?;
+        for (v, &m) in buf.iter_mut().zip(bytes.iter()) {
+            if m == 0 {
+                *v = T::MASKED;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `window` into `buf` as GDAL gives it (block by block when
+    /// the window is whole GeoTIFF blocks of `T`'s own type).
+    fn read_plain<T: ClassPixel>(&self, window: Window, buf: &mut Vec<T>) -> Result<()> {
         let fail = |reason: String| Error::RasterRead {
             path: self.path.clone(),
             col: window.col,
@@ -147,26 +220,45 @@ impl TileReader {
         window: Window,
         size: (usize, usize),
     ) -> Result<Vec<T>> {
-        let mut buf = vec![T::default(); size.0 * size.1];
         let band = self
             .ds
             .rasterband(self.band)
             .map_err(|e| Error::raster(&self.path, gdal_msg(&e)))?;
-        band.read_into_slice::<T>(
-            (window.col as isize, window.row as isize),
-            (window.width, window.height),
-            size,
-            &mut buf,
-            None,
-        )
-        .map_err(|e| Error::RasterRead {
+        let fail = |e: gdal::errors::GdalError| Error::RasterRead {
             path: self.path.clone(),
             col: window.col,
             row: window.row,
             width: window.width,
             height: window.height,
             reason: gdal_msg(&e),
-        })?;
+        };
+        let mut buf = if self.signed_byte {
+            let mut bytes = vec![0u8; size.0 * size.1];
+            band.read_into_slice::<u8>(
+                (window.col as isize, window.row as isize),
+                (window.width, window.height),
+                size,
+                &mut bytes,
+                None,
+            )
+            .map_err(fail)?;
+            bytes
+                .iter()
+                .map(|&b| T::from_code(b as i8 as ClassCode))
+                .collect()
+        } else {
+            let mut buf = vec![T::default(); size.0 * size.1];
+            band.read_into_slice::<T>(
+                (window.col as isize, window.row as isize),
+                (window.width, window.height),
+                size,
+                &mut buf,
+                None,
+            )
+            .map_err(fail)?;
+            buf
+        };
+        self.apply_mask(window, size, &mut buf)?;
         Ok(buf)
     }
 

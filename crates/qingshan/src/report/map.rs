@@ -137,7 +137,8 @@ impl MapImage {
                     for c in 0..bw {
                         let v = band_read[r * bw + c];
                         let code = crate::raster::ClassPixel::code(v);
-                        let is_nodata = nodata.is_some_and(|n| n == code as f64);
+                        let masked = t.mask && v == <T as crate::raster::ClassPixel>::MASKED;
+                        let is_nodata = masked || nodata.is_some_and(|n| n == code as f64);
                         paint(c0 + c, r0 + r, (!is_nodata).then_some(code));
                     }
                 }
