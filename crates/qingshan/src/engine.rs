@@ -122,9 +122,21 @@ pub(crate) struct Projected {
 }
 
 impl Projected {
-    /// The zones of `layers` (one after another) in `tile`'s CRS, each
-    /// layer densified to about a cell when its CRS differs.
-    pub(crate) fn get(&mut self, layers: &[&ZoneLayer], tile: &Tile) -> Result<&[ZoneBox]> {
+    /// The zones of `layers` (one after another) in the CRS of tile
+    /// `index`, each layer densified to about a cell when its CRS differs.
+    /// A zone reaching beyond the footprint of the tiles in that CRS (plus
+    /// a margin) is first clipped to it, in its own CRS: far from a
+    /// projection's centre coordinates stop making sense (a lon/lat zone
+    /// 90° from a Gauss–Krüger raster's central meridian), and only the
+    /// part over the raster is ever measured.
+    pub(crate) fn get(
+        &mut self,
+        layers: &[&ZoneLayer],
+        tiles: &[Tile],
+        index: usize,
+    ) -> Result<&[ZoneBox]> {
+        use geo::{BooleanOps, BoundingRect, Contains};
+        let tile = &tiles[index];
         let crs: &Crs = &tile.grid.crs;
         if !self.by_crs.contains_key(&crs.wkt) {
             let (px, py) = tile.grid.transform.pixel_size();
@@ -133,11 +145,28 @@ impl Projected {
             } else {
                 px.min(py) * crs.linear_unit_m
             };
+            let footprint = footprint(tiles, crs);
             let mut geoms = Vec::new();
             for zones in layers {
+                let clip = match footprint {
+                    Some(f) if !crs.geographic && !zones.crs.same_as(crs) => {
+                        crate::srs::rectangle_in(f, crs, &zones.crs)
+                    }
+                    _ => None,
+                };
                 let seg = segment_length(&zones.crs, cell_m);
-                geoms.extend(zones.project(crs, Some(seg))?.into_iter().map(|g| {
-                    use geo::BoundingRect;
+                let clipped: Vec<MultiPolygon<f64>> = zones
+                    .zones
+                    .iter()
+                    .map(|z| match &clip {
+                        Some(c) if !z.geometry.bounding_rect().is_some_and(|b| c.contains(&b)) => {
+                            z.geometry.intersection(c)
+                        }
+                        _ => z.geometry.clone(),
+                    })
+                    .collect();
+                let projected = zones.project_geometries(&clipped, crs, Some(seg))?;
+                geoms.extend(projected.into_iter().map(|g| {
                     let b = g.bounding_rect();
                     (g, b)
                 }));
@@ -146,6 +175,26 @@ impl Projected {
         }
         Ok(&self.by_crs[&crs.wkt])
     }
+}
+
+/// The bounds of all tiles in CRS `crs`, widened by 10 cells and 1 % of
+/// their size (the margin that keeps every cell well inside the footprint
+/// once its outline is carried to another CRS).
+fn footprint(tiles: &[Tile], crs: &Crs) -> Option<(f64, f64, f64, f64)> {
+    let mut out: Option<(f64, f64, f64, f64)> = None;
+    let mut cell = 0f64;
+    for t in tiles.iter().filter(|t| t.grid.crs.wkt == crs.wkt) {
+        let (x0, y0, x1, y1) = t.grid.bounds();
+        let (px, py) = t.grid.transform.pixel_size();
+        cell = cell.max(px.abs()).max(py.abs());
+        out = Some(match out {
+            None => (x0, y0, x1, y1),
+            Some((a, b, c, d)) => (a.min(x0), b.min(y0), c.max(x1), d.max(y1)),
+        });
+    }
+    let (x0, y0, x1, y1) = out?;
+    let m = 10.0 * cell + 0.01 * (x1 - x0).max(y1 - y0);
+    Some((x0 - m, y0 - m, x1 + m, y1 + m))
 }
 
 /// Builds the plan over whole tiles: see [`plan_items`].
@@ -180,7 +229,7 @@ pub(crate) fn plan_items(
     let mut tasks = Vec::new();
     for item in items {
         let tile = &tiles[item.tile];
-        let geoms = projected.get(layers, tile)?;
+        let geoms = projected.get(layers, tiles, item.tile)?;
         let (windows, band_height) = tile.windows();
         let cell_areas = tile
             .grid

@@ -202,13 +202,279 @@ impl Reprojector {
     }
 }
 
+/// Margin (degrees) around a projected CRS's area of use inside which
+/// coordinates are still accepted: a county in the neighbouring
+/// Gauss–Krüger zone is 3° away; 15° further is a labelling mistake.
+const AREA_OF_USE_MARGIN_DEG: f64 = 15.0;
+
+/// Where a CRS's coordinates make sense: latitudes within ±90° and
+/// longitudes within ±360° for a geographic CRS; for a projected one,
+/// points that map back to lon/lat within [`AREA_OF_USE_MARGIN_DEG`] of
+/// the CRS's area of use. Catches absurd coordinates (a vertex at
+/// y = 1e10 m) before any work is done on them, and explains the classic
+/// mistakes (zone-prefixed X, swapped axes) with the EPSG code that fits.
+pub(crate) struct Domain {
+    crs: Crs,
+    to_lonlat: Option<CoordTransform>,
+    /// Area of use (west, south, east, north) in degrees, and its name.
+    area: Option<(f64, f64, f64, f64, String)>,
+}
+
+impl Domain {
+    /// The domain of `crs`.
+    pub(crate) fn new(crs: &Crs) -> Result<Domain> {
+        if crs.geographic {
+            return Ok(Domain {
+                crs: crs.clone(),
+                to_lonlat: None,
+                area: None,
+            });
+        }
+        let srs = spatial_ref(crs)?;
+        let area = srs.area_of_use().map(|a| {
+            (
+                a.west_lon_degree,
+                a.south_lat_degree,
+                a.east_lon_degree,
+                a.north_lat_degree,
+                a.name,
+            )
+        });
+        let geog = geographic_of(crs)?;
+        let to_lonlat = CoordTransform::new(&srs, &spatial_ref(&geog)?).ok();
+        Ok(Domain {
+            crs: crs.clone(),
+            to_lonlat,
+            area,
+        })
+    }
+
+    /// Whether a point (this CRS's coordinates) is inside the domain,
+    /// for a batch of points.
+    fn inside(&self, xs: &[f64], ys: &[f64]) -> Vec<bool> {
+        if self.crs.geographic {
+            return xs
+                .iter()
+                .zip(ys)
+                .map(|(&x, &y)| {
+                    (-90.0 - 1e-9..=90.0 + 1e-9).contains(&y) && (-360.0..=360.0).contains(&x)
+                })
+                .collect();
+        }
+        let Some(t) = &self.to_lonlat else {
+            return vec![true; xs.len()];
+        };
+        let (mut lon, mut lat) = (xs.to_vec(), ys.to_vec());
+        if t.transform_coords(&mut lon, &mut lat, &mut []).is_err() {
+            if xs.len() == 1 {
+                return vec![false];
+            }
+            // A failed batch: try the points one by one.
+            return xs
+                .iter()
+                .zip(ys)
+                .map(|(&x, &y)| self.inside(&[x], &[y])[0])
+                .collect();
+        }
+        let m = AREA_OF_USE_MARGIN_DEG;
+        lon.iter()
+            .zip(&lat)
+            .map(|(&lon, &lat)| {
+                lon.is_finite()
+                    && lat.is_finite()
+                    && match &self.area {
+                        None => true,
+                        Some((w, s, e, n, _)) => {
+                            let lon_ok = if w <= e {
+                                lon >= w - m && lon <= e + m
+                            } else {
+                                // The area of use crosses the antimeridian.
+                                lon >= w - m || lon <= e + m
+                            };
+                            lon_ok && lat >= s - m && lat <= n + m
+                        }
+                    }
+            })
+            .collect()
+    }
+
+    /// `Err(reason)` when a geometry (this CRS's coordinates) reaches far
+    /// outside the CRS's domain; the reason names the first vertex out,
+    /// says what the coordinates look like and which CRS would fit them.
+    pub(crate) fn check(&self, mp: &MultiPolygon<f64>) -> std::result::Result<(), String> {
+        use geo::BoundingRect;
+        let Some(b) = mp.bounding_rect() else {
+            return Ok(());
+        };
+        let (x0, y0, x1, y1) = (b.min().x, b.min().y, b.max().x, b.max().y);
+        let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+        let xs = [x0, x1, x1, x0, cx];
+        let ys = [y0, y0, y1, y1, cy];
+        let ok = self.inside(&xs, &ys);
+        let Some(bad) = ok.iter().position(|&o| !o) else {
+            return Ok(());
+        };
+        // The first vertex out, else the corner of the extent that is.
+        let (vx, vy): (Vec<f64>, Vec<f64>) =
+            mp.0.iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|r| r.0.iter().map(|c| (c.x, c.y)))
+                .unzip();
+        let (x, y, what) = match self.inside(&vx, &vy).iter().position(|&o| !o) {
+            Some(i) => (vx[i], vy[i], "vertex"),
+            None => (xs[bad], ys[bad], "extent corner"),
+        };
+        let label = &self.crs.label;
+        let at = format!("{what} ({}, {})", short(x), short(y));
+        if self.crs.geographic {
+            return Err(format!(
+                "{at} is not a longitude/latitude in {label} (latitude beyond ±90° or \
+                 longitude beyond ±360°); {}",
+                lonlat_hint(x, y)
+            ));
+        }
+        let area = match &self.area {
+            Some((w, s, e, n, name)) => format!(
+                " (area of use: {}, {w}°–{e}°E, {s}°–{n}°N)",
+                name.trim_end_matches('.')
+            ),
+            None => String::new(),
+        };
+        Err(format!(
+            "{at} is far outside the area of use of {label}{area}; {}",
+            projected_hint(x, y)
+        ))
+    }
+}
+
+/// A number for a message: integers without decimals, others with two.
+fn short(v: f64) -> String {
+    if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-3) {
+        format!("{v:e}")
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// What a coordinate that is not a longitude/latitude suggests: swapped
+/// axes, or one of [`projected_hint`]'s CRSs.
+pub(crate) fn lonlat_hint(x: f64, y: f64) -> String {
+    if x.abs() <= 90.0 && y.abs() <= 180.0 {
+        "they look like latitude, longitude: the axes are swapped; swap them \
+         (x must be the longitude), e.g. with QGIS's \"Swap X and Y coordinates\" tool"
+            .to_string()
+    } else {
+        projected_hint(x, y)
+    }
+}
+
+/// What a projected-looking coordinate suggests about its CRS: zone-
+/// prefixed Gauss–Krüger X (3° zones 25–45, 6° zones 13–23), plain
+/// Gauss–Krüger, or degrees.
+fn projected_hint(x: f64, y: f64) -> String {
+    let zone = (x / 1e6).floor();
+    let northing_ok = (1e6..7e6).contains(&y.abs());
+    if (25.0..=45.0).contains(&zone) && northing_ok {
+        let z = zone as u32;
+        return format!(
+            "X values look zone-prefixed ({z}xxxxxx): the layer is probably CGCS2000 / \
+             3-degree Gauss-Kruger zone {z} (EPSG:{}, central meridian {}°E); without the \
+             prefix the same zone is EPSG:{}. Assign the right CRS with `ogr2ogr -a_srs EPSG:{}`",
+            4513 + z - 25,
+            3 * z,
+            4534 + z - 25,
+            4513 + z - 25
+        );
+    }
+    if (13.0..=23.0).contains(&zone) && northing_ok {
+        let z = zone as u32;
+        return format!(
+            "X values look zone-prefixed ({z}xxxxxx): the layer is probably CGCS2000 / \
+             Gauss-Kruger zone {z} (6-degree, EPSG:{}, central meridian {}°E). Assign the \
+             right CRS with `ogr2ogr -a_srs EPSG:{}`",
+            4491 + z - 13,
+            6 * z - 3,
+            4491 + z - 13
+        );
+    }
+    if (0.0..1e6).contains(&x) && northing_ok {
+        return "they look like Gauss-Kruger metres without a zone prefix (CGCS2000 3-degree \
+                EPSG:4534–4554 by central meridian, e.g. EPSG:4545 for 108°E); assign the \
+                right CRS with `ogr2ogr -a_srs EPSG:…`"
+            .to_string();
+    }
+    if x.abs() <= 180.0 && y.abs() <= 90.0 {
+        return "they look like longitude/latitude degrees: the layer is probably geographic \
+                (EPSG:4490 CGCS2000 or EPSG:4326 WGS 84); assign it with `ogr2ogr -a_srs EPSG:4490`"
+            .to_string();
+    }
+    "check the layer's CRS and the feature's coordinates (a stray vertex, wrong units)".to_string()
+}
+
+/// The rectangle `(x0, y0, x1, y1)` of CRS `from` as a polygon in CRS
+/// `to` (64 points per side, so that its curved edges stay within a small
+/// fraction of the rectangle's size of the true outline); `None` when some
+/// point has no image in `to`.
+pub(crate) fn rectangle_in(
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+    from: &Crs,
+    to: &Crs,
+) -> Option<Polygon<f64>> {
+    const N: usize = 64;
+    let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / N as f64;
+    let mut pts = Vec::with_capacity(4 * N + 1);
+    pts.extend((0..N).map(|k| Coord {
+        x: lerp(x0, x1, k),
+        y: y0,
+    }));
+    pts.extend((0..N).map(|k| Coord {
+        x: x1,
+        y: lerp(y0, y1, k),
+    }));
+    pts.extend((0..N).map(|k| Coord {
+        x: lerp(x1, x0, k),
+        y: y1,
+    }));
+    pts.extend((0..N).map(|k| Coord {
+        x: x0,
+        y: lerp(y1, y0, k),
+    }));
+    pts.push(pts[0]);
+    let ring = Reprojector::new(from, to)
+        .ok()?
+        .ring(&LineString(pts))
+        .ok()?;
+    Some(Polygon::new(ring, vec![]))
+}
+
+/// The most vertices [`densify`] adds to one multipolygon: beyond it the
+/// segment length is raised, so that memory stays bounded whatever the
+/// geometry's extent.
+pub(crate) const MAX_DENSIFIED_VERTICES: usize = 4_000_000;
+
 /// Inserts vertices so that no segment is longer than `max_len` (in the
 /// geometry's own units): straight lines in one CRS are curves in another,
-/// and the extra vertices keep the reprojected shape faithful.
+/// and the extra vertices keep the reprojected shape faithful. At most
+/// about [`MAX_DENSIFIED_VERTICES`] vertices are added (the segment length
+/// grows for geometries longer than that many segments).
 pub(crate) fn densify(mp: &MultiPolygon<f64>, max_len: f64) -> MultiPolygon<f64> {
     if !(max_len > 0.0 && max_len.is_finite()) {
         return mp.clone();
     }
+    let rings = || {
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+    };
+    let length: f64 = rings()
+        .flat_map(|r| r.0.windows(2))
+        .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+        .sum();
+    if !length.is_finite() {
+        return mp.clone();
+    }
+    let max_len = max_len.max(length / MAX_DENSIFIED_VERTICES as f64);
     let ring = |r: &LineString<f64>| -> LineString<f64> {
         let mut out = Vec::with_capacity(r.0.len());
         for w in r.0.windows(2) {

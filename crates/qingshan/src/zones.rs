@@ -135,16 +135,29 @@ impl ZoneLayer {
         target: &Crs,
         max_segment: Option<f64>,
     ) -> Result<Vec<MultiPolygon<f64>>> {
+        let geoms: Vec<MultiPolygon<f64>> = self.zones.iter().map(|z| z.geometry.clone()).collect();
+        self.project_geometries(&geoms, target, max_segment)
+    }
+
+    /// [`ZoneLayer::project`] for geometries in this layer's CRS, one per
+    /// zone (e.g. the zones clipped to a raster's footprint).
+    pub(crate) fn project_geometries(
+        &self,
+        geoms: &[MultiPolygon<f64>],
+        target: &Crs,
+        max_segment: Option<f64>,
+    ) -> Result<Vec<MultiPolygon<f64>>> {
         let r = Reprojector::new(&self.crs, target)?;
         if r.is_identity() {
-            return Ok(self.zones.iter().map(|z| z.geometry.clone()).collect());
+            return Ok(geoms.to_vec());
         }
         self.zones
             .iter()
-            .map(|z| {
+            .zip(geoms)
+            .map(|(z, g)| {
                 let g = match max_segment {
-                    Some(len) => srs::densify(&z.geometry, len),
-                    None => z.geometry.clone(),
+                    Some(len) => srs::densify(g, len),
+                    None => g.clone(),
                 };
                 r.multipolygon(&g).map_err(|e| {
                     Error::feature(
@@ -258,6 +271,7 @@ fn build_layer(
             ),
         ));
     }
+    let domain = srs::Domain::new(&crs)?;
     let mut zones = Vec::with_capacity(raw.len());
     let mut repairs = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -304,6 +318,9 @@ fn build_layer(
             })?,
         };
         let geometry = check_valid(path, &label, geometry, opts.make_valid, &mut repairs)?;
+        domain
+            .check(&geometry)
+            .map_err(|reason| Error::feature(path, &label, reason))?;
         let name = name_field
             .as_ref()
             .and_then(|nf| f.attributes.get(nf))
@@ -525,8 +542,10 @@ fn read_geojson(path: &Path) -> Result<(Crs, Vec<RawFeature>)> {
                         "feature #{i} has coordinate ({}, {}), which is not lon/lat, but the file has no \"crs\" member \
                          (RFC 7946 GeoJSON is lon/lat WGS 84); add a crs member, e.g. \
                          \"crs\": {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:EPSG::4545\"}}}}, \
-                         or convert with `ogr2ogr -s_srs EPSG:XXXX -t_srs EPSG:4326`",
-                        c.x, c.y
+                         or convert with `ogr2ogr -s_srs EPSG:XXXX -t_srs EPSG:4326`; {}",
+                        c.x,
+                        c.y,
+                        srs::lonlat_hint(c.x, c.y)
                     ),
                 ));
             }

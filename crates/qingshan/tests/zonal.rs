@@ -582,3 +582,112 @@ fn masks_signed_bytes_and_64_bit_codes() {
     );
     assert_relative_eq!(r.zones[0].nodata_area_m2, 40.0 * cell, max_relative = 1e-12);
 }
+
+/// A lon/lat zone reaching 250° of longitude from a Gauss–Krüger raster's
+/// central meridian measures the raster exactly as a zone that only just
+/// covers it: the part far away is clipped off before projection (before,
+/// it either failed to project or got no coverage at all).
+#[test]
+fn zones_reaching_far_from_the_projection_centre_are_clipped_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    // 108°E, 35°N is about (500 000, 3 874 000) in EPSG:4545.
+    let g = grid(4545, 500_000.0, 3_880_000.0, 30.0, 20, 10);
+    let tif = dir.path().join("lc.tif");
+    write_raster::<u8>(&tif, &g, None, |c, _| if c < 10 { 1 } else { 2 });
+    let zones = dir.path().join("z.geojson");
+    let rect =
+        |x0: f64, y0: f64, x1: f64, y1: f64| vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)];
+    std::fs::write(
+        &zones,
+        geojson(
+            Some(4490),
+            &[
+                ("wide", vec![rect(-150.0, -10.0, 110.0, 60.0)]),
+                (
+                    "over_the_antimeridian",
+                    vec![rect(100.0, -60.0, 250.0, 60.0)],
+                ),
+                ("near", vec![rect(107.0, 34.0, 109.0, 36.0)]),
+            ],
+        ),
+    )
+    .unwrap();
+    let rep = run(&[tif.to_str().unwrap()], &zones, "clcd", 1);
+    for z in &rep.zones {
+        // The whole raster, by hand: 10 × 10 cells of each class.
+        assert_relative_eq!(z.valid_area_m2, 200.0 * 900.0, max_relative = 1e-12);
+        let forest = z.classes.get(&2).copied().unwrap_or(0.0);
+        assert_relative_eq!(forest, 100.0 * 900.0, max_relative = 1e-12);
+    }
+}
+
+/// Coordinates far outside a layer's CRS are refused at once, naming the
+/// feature and saying which CRS the coordinates fit.
+#[test]
+fn coordinates_outside_the_crs_are_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let rect =
+        |x0: f64, y0: f64, x1: f64, y1: f64| vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)];
+    type Case = (&'static str, u32, Vec<(f64, f64)>, &'static [&'static str]);
+    let cases: [Case; 5] = [
+        (
+            "stray",
+            4545,
+            vec![
+                (480_000.0, 3_880_000.0),
+                (492_000.0, 3_880_000.0),
+                (492_000.0, 1e10),
+                (480_000.0, 3_880_000.0),
+            ],
+            &[
+                "stray",
+                "vertex (492000, 10000000000)",
+                "far outside the area of use of EPSG:4545",
+            ],
+        ),
+        (
+            "huge",
+            4545,
+            rect(480_000.0, 3_880_000.0, 492_000.0, 1e11),
+            &["huge", "100000000000", "EPSG:4545"],
+        ),
+        (
+            "prefixed",
+            4545,
+            rect(36_480_000.0, 3_880_000.0, 36_492_000.0, 3_892_000.0),
+            &["prefixed", "zone-prefixed", "EPSG:4524"],
+        ),
+        (
+            "swapped",
+            4490,
+            rect(35.0, 108.0, 35.1, 108.1),
+            &["swapped", "axes are swapped"],
+        ),
+        (
+            "metres_as_degrees",
+            4490,
+            rect(480_000.0, 3_880_000.0, 492_000.0, 3_892_000.0),
+            &["metres_as_degrees", "Gauss-Kruger metres"],
+        ),
+    ];
+    for (id, epsg, ring, expected) in cases {
+        let path = dir.path().join(format!("{id}.geojson"));
+        std::fs::write(&path, geojson(Some(epsg), &[(id, vec![ring])])).unwrap();
+        let opts = ZoneOptions::default();
+        let started = std::time::Instant::now();
+        let err = ZoneLayer::read(&path, &opts)
+            .err()
+            .unwrap_or_else(|| panic!("{id} accepted"));
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("{id}.geojson")), "{msg}");
+        for e in expected {
+            assert!(msg.contains(e), "{id}: {msg} lacks {e:?}");
+        }
+        // Refused before any work is done on the coordinates.
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{id}: {:?}",
+            started.elapsed()
+        );
+    }
+}
