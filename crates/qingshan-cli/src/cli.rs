@@ -164,6 +164,9 @@ pub struct DiffArgs {
     /// Repair invalid polygons with GEOS MakeValid instead of failing.
     #[arg(long)]
     pub make_valid: bool,
+    /// Text encoding of shapefile attributes, e.g. GBK (default: the .cpg; text that is not UTF-8 is read as GBK, with a warning).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
     /// Write the lost pieces (old ∖ new) with their red-line id as GeoJSON.
     #[arg(long, value_name = "LOST.geojson")]
     pub lost_geometry: Option<PathBuf>,
@@ -263,6 +266,9 @@ pub struct LayerArgs {
     /// Repair invalid polygons with GEOS MakeValid instead of failing.
     #[arg(long)]
     pub make_valid: bool,
+    /// Text encoding of a shapefile's attributes, e.g. GBK (default: its .cpg; text that is not UTF-8 is read as GBK, with a warning).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
 }
 
 /// How the land-cover classes are read.
@@ -334,6 +340,7 @@ impl LayerArgs {
             name_field: self.name_field.clone(),
             layer: self.layer.clone(),
             make_valid: self.make_valid,
+            encoding: self.encoding.clone(),
         }
     }
 }

@@ -146,6 +146,7 @@ fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
         towns: a.towns,
         towns_id_field: a.towns_id_field,
         make_valid: a.make_valid,
+        encoding: a.encoding,
         options: DiffOptions {
             tolerance_m2: a.tolerance_m2,
             strict: a.strict,

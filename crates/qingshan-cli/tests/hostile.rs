@@ -608,3 +608,81 @@ fn messages_name_the_real_cause_once() {
     let err = stderr(&o);
     assert_eq!(err.matches("x.json").count(), 1, "{err}");
 }
+
+/// A GBK shapefile without `.cpg` (红土镇 and 广阳镇 both decoded to
+/// U+FFFD × 6 and collided as ids): its text is read as GBK with a warning
+/// naming the file; `--encoding` says it explicitly, and an encoding that
+/// does not decode the text is an error, never replacement characters.
+#[test]
+fn gbk_shapefiles_without_cpg_are_read_as_gbk_out_loud() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("towns.geojson");
+    std::fs::write(
+        &src,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4545"}},
+"features":[{"type":"Feature","properties":{"name":"红土镇"},"geometry":{"type":"Polygon","coordinates":[[[590000,3890000],[595000,3890000],[595000,3895000],[590000,3895000],[590000,3890000]]]}},
+{"type":"Feature","properties":{"name":"广阳镇"},"geometry":{"type":"Polygon","coordinates":[[[595000,3890000],[600000,3890000],[600000,3895000],[595000,3895000],[595000,3890000]]]}}]}"#,
+    )
+    .unwrap();
+    let shp = dir.path().join("towns.shp");
+    let ok = std::process::Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-lco", "ENCODING=CP936"])
+        .arg(&shp)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::remove_file(dir.path().join("towns.cpg")).unwrap();
+    let lc = support::fx("landcover/clcd_2024.vrt");
+    let stats = |extra: &[&str]| {
+        let mut args = vec![
+            "stats",
+            "--landcover",
+            &lc,
+            "--id-field",
+            "name",
+            "-q",
+            "--format",
+            "csv",
+        ];
+        let z = s(&shp);
+        args.extend(["--zones", &z]);
+        args.extend(extra);
+        qingshan(&args)
+    };
+    let o = stats(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        out.contains("\n红土镇,红土镇,") && out.contains("\n广阳镇,广阳镇,"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{FFFD}'), "{out}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("towns.shp") && err.contains("not valid UTF-8") && err.contains("GBK"),
+        "{err}"
+    );
+    // Said explicitly: no warning.
+    let o = stats(&["--encoding", "GBK"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), out);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // The wrong encoding named: an error, not mojibake of U+FFFD.
+    assert_user_error(
+        &stats(&["--encoding", "UTF-8"]),
+        &["towns.shp", "not valid UTF-8", "--encoding"],
+    );
+    // --encoding on a GeoJSON is a mistake.
+    let o = qingshan(&[
+        "stats",
+        "--landcover",
+        &lc,
+        "--zones",
+        &s(&src),
+        "--encoding",
+        "GBK",
+        "-q",
+    ]);
+    assert_user_error(&o, &["towns.geojson", "shapefiles only"]);
+}

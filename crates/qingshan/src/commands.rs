@@ -266,6 +266,8 @@ pub struct DiffArgs {
     pub towns_id_field: Option<String>,
     /// Repair invalid polygons instead of failing.
     pub make_valid: bool,
+    /// Text encoding of shapefile attributes (all layers).
+    pub encoding: Option<String>,
     /// Tolerance and strictness.
     pub options: DiffOptions,
     /// Where the result will be written (`-o`).
@@ -326,6 +328,7 @@ pub fn diff(a: &DiffArgs) -> Result<DiffRun> {
     let opts = |id: &Option<String>| ZoneOptions {
         id_field: id.clone(),
         make_valid: a.make_valid,
+        encoding: a.encoding.clone(),
         ..Default::default()
     };
     let old = ZoneLayer::read(&a.old, &opts(&a.id_field))?;

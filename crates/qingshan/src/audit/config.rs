@@ -54,6 +54,10 @@ pub struct ZonesConfig {
     pub name_field: Option<String>,
     /// Layer name.
     pub layer: Option<String>,
+    /// Text encoding of a shapefile's attributes (see
+    /// [`crate::zones::ZoneOptions::encoding`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// The two versions of the red lines.
@@ -66,6 +70,9 @@ pub struct RedlinesConfig {
     pub new: String,
     /// Id attribute (both versions).
     pub id_field: Option<String>,
+    /// Text encoding of shapefile attributes (both versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// Targets (every one optional).

@@ -212,6 +212,7 @@ impl Opened {
                 name_field: config.zones.name_field.clone(),
                 layer: config.zones.layer.clone(),
                 make_valid: false,
+                encoding: config.zones.encoding.clone(),
             },
         )?;
         let redlines = match &config.redlines {
@@ -219,6 +220,7 @@ impl Opened {
             Some(r) => {
                 let o = ZoneOptions {
                     id_field: r.id_field.clone(),
+                    encoding: r.encoding.clone(),
                     ..Default::default()
                 };
                 Some((
@@ -378,6 +380,7 @@ pub fn run_audit(
                 old: config.resolve(&r.old).display().to_string(),
                 new: config.resolve(&r.new).display().to_string(),
                 id_field: r.id_field.clone(),
+                encoding: r.encoding.clone(),
             }),
             legend: inp.legend,
         },

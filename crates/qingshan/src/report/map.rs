@@ -387,6 +387,7 @@ impl Maps {
                 name_field: inp.zones.name_field.clone(),
                 layer: inp.zones.layer.clone(),
                 make_valid: false,
+                encoding: inp.zones.encoding.clone(),
             },
         )?;
         let reds = match &inp.redlines {
@@ -394,6 +395,7 @@ impl Maps {
             Some(r) => {
                 let o = ZoneOptions {
                     id_field: r.id_field.clone(),
+                    encoding: r.encoding.clone(),
                     ..Default::default()
                 };
                 let old = ZoneLayer::read(r.old.as_ref(), &o)?;

@@ -10,16 +10,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use gdal::vector::{FieldValue, LayerAccess, ToGdal};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
-use geo::{Coord, LineString, MultiPolygon, Polygon, Validation};
+use gdal::vector::ToGdal;
+use geo::{MultiPolygon, Validation};
 
 use serde_json::{Map, Value};
 
-use crate::error::gdal_msg;
 use crate::grid::Crs;
 use crate::srs::{self, Reprojector};
 use crate::{Error, Result};
+
+mod read;
+use read::{read_geojson, read_ogr_text};
 
 /// A zone identifier (the `--id-field` value, the feature id, or the index).
 pub type ZoneId = String;
@@ -53,6 +54,11 @@ pub struct ZoneOptions {
     pub layer: Option<String>,
     /// Repair invalid polygons with GEOS's MakeValid instead of failing.
     pub make_valid: bool,
+    /// Text encoding of a shapefile's attributes (`GBK`, `UTF-8`, any
+    /// name iconv knows), overriding its `.cpg`. Default: the `.cpg` or
+    /// the DBF's language id; attributes that are then not valid UTF-8
+    /// are read as GBK (GB18030), with a warning.
+    pub encoding: Option<String>,
 }
 
 /// Where a layer's zone ids come from.
@@ -100,7 +106,7 @@ pub struct ZoneLayer {
 }
 
 /// A feature as read, before ids are settled.
-struct RawFeature {
+pub(super) struct RawFeature {
     fid: Option<String>,
     attributes: Map<String, Value>,
     geometry: Option<geo::Geometry<f64>>,
@@ -117,13 +123,21 @@ impl ZoneLayer {
         let is_geojson = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
-        let (crs, raw, driver) = if is_geojson {
+        if is_geojson && let Some(enc) = &opts.encoding {
+            return Err(Error::zones(
+                path,
+                format!("--encoding {enc} applies to shapefiles only; GeoJSON is always UTF-8"),
+            ));
+        }
+        let (crs, raw, driver, note) = if is_geojson {
             let (crs, raw) = read_geojson(path)?;
-            (crs, raw, "GeoJSON".to_string())
+            (crs, raw, "GeoJSON".to_string(), None)
         } else {
-            read_ogr(path, opts.layer.as_deref())?
+            read_ogr_text(path, opts)?
         };
-        build_layer(path, crs, raw, &driver, opts)
+        let mut layer = build_layer(path, crs, raw, &driver, opts)?;
+        layer.repairs.splice(0..0, note);
+        Ok(layer)
     }
 
     /// Zone geometries reprojected to `target`. When the CRSs differ,
@@ -480,261 +494,10 @@ pub(crate) fn make_valid(mp: &MultiPolygon<f64>) -> std::result::Result<MultiPol
     Ok(polys)
 }
 
-// ---------------------------------------------------------------- GeoJSON
-
-fn read_geojson(path: &Path) -> Result<(Crs, Vec<RawFeature>)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
-    let gj: geojson::GeoJson = text
-        .parse()
-        .map_err(|e| Error::zones(path, format!("not valid GeoJSON: {e}")))?;
-    let (features, foreign) = match gj {
-        geojson::GeoJson::FeatureCollection(fc) => (fc.features, fc.foreign_members),
-        geojson::GeoJson::Feature(f) => (vec![f], None),
-        geojson::GeoJson::Geometry(g) => (
-            vec![geojson::Feature {
-                bbox: None,
-                geometry: Some(g),
-                id: None,
-                properties: None,
-                foreign_members: None,
-            }],
-            None,
-        ),
-    };
-    let crs = match foreign.as_ref().and_then(|m| m.get("crs")) {
-        Some(member) => legacy_crs(path, member)?,
-        None => srs::crs_from_epsg(4326)?,
-    };
-    let mut raw = Vec::with_capacity(features.len());
-    for (i, f) in features.into_iter().enumerate() {
-        let fid = f.id.as_ref().map(|id| match id {
-            geojson::feature::Id::String(s) => s.clone(),
-            geojson::feature::Id::Number(n) => n.to_string(),
-        });
-        let geometry = match f.geometry {
-            None => None,
-            Some(g) => Some(geojson_to_geo(&g.value).map_err(|reason| {
-                Error::feature(
-                    path,
-                    fid.clone()
-                        .map(|s| format!("{s:?} (#{i})"))
-                        .unwrap_or(format!("#{i}")),
-                    reason,
-                )
-            })?),
-        };
-        raw.push(RawFeature {
-            fid,
-            attributes: f.properties.unwrap_or_default(),
-            geometry,
-        });
-    }
-    if foreign.as_ref().and_then(|m| m.get("crs")).is_none() {
-        // RFC 7946: lon/lat. Coordinates outside ±180/±90 are projected
-        // coordinates in a file that does not say so.
-        for (i, f) in raw.iter().enumerate() {
-            if let Some(g) = &f.geometry
-                && let Some(c) = first_out_of_lonlat(g)
-            {
-                return Err(Error::zones(
-                    path,
-                    format!(
-                        "feature #{i} has coordinate ({}, {}), which is not lon/lat, but the file has no \"crs\" member \
-                         (RFC 7946 GeoJSON is lon/lat WGS 84); add a crs member, e.g. \
-                         \"crs\": {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:EPSG::4545\"}}}}, \
-                         or convert with `ogr2ogr -s_srs EPSG:XXXX -t_srs EPSG:4326`; {}",
-                        c.x,
-                        c.y,
-                        srs::lonlat_hint(c.x, c.y)
-                    ),
-                ));
-            }
-        }
-    }
-    Ok((crs, raw))
-}
-
-fn first_out_of_lonlat(g: &geo::Geometry<f64>) -> Option<Coord<f64>> {
-    use geo::CoordsIter;
-    g.coords_iter()
-        .find(|c| !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y))
-}
-
-fn legacy_crs(path: &Path, member: &Value) -> Result<Crs> {
-    let bad = |why: &str| {
-        Error::zones(
-            path,
-            format!(
-                "has a \"crs\" member qingshan cannot read ({why}); use {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:EPSG::4545\"}}}}"
-            ),
-        )
-    };
-    let props = member
-        .get("properties")
-        .ok_or_else(|| bad("no properties"))?;
-    let def = match member.get("type").and_then(Value::as_str) {
-        Some("name") => props
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no properties.name"))?
-            .to_string(),
-        Some("EPSG") => {
-            let code = props.get("code").ok_or_else(|| bad("no properties.code"))?;
-            format!(
-                "EPSG:{}",
-                code.as_i64().ok_or_else(|| bad("code is not a number"))?
-            )
-        }
-        _ => return Err(bad("type is neither \"name\" nor \"EPSG\"")),
-    };
-    srs::crs_from_user_input(&def).map_err(|e| Error::zones(path, format!("crs member: {e}")))
-}
-
-fn ring_of(positions: &[geojson::Position]) -> std::result::Result<LineString<f64>, String> {
-    positions
-        .iter()
-        .map(|p| {
-            let s = p.as_slice();
-            if s.len() < 2 {
-                Err("a position has fewer than 2 coordinates".to_string())
-            } else {
-                Ok(Coord { x: s[0], y: s[1] })
-            }
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map(LineString)
-}
-
-fn polygon_of(rings: &[Vec<geojson::Position>]) -> std::result::Result<Polygon<f64>, String> {
-    let mut it = rings.iter();
-    let Some(ext) = it.next() else {
-        return Ok(Polygon::new(LineString(vec![]), vec![]));
-    };
-    Ok(Polygon::new(
-        ring_of(ext)?,
-        it.map(|r| ring_of(r))
-            .collect::<std::result::Result<_, _>>()?,
-    ))
-}
-
-fn geojson_to_geo(v: &geojson::GeometryValue) -> std::result::Result<geo::Geometry<f64>, String> {
-    use geojson::GeometryValue as V;
-    Ok(match v {
-        V::Polygon { coordinates } => geo::Geometry::Polygon(polygon_of(coordinates)?),
-        V::MultiPolygon { coordinates } => geo::Geometry::MultiPolygon(MultiPolygon(
-            coordinates
-                .iter()
-                .map(|p| polygon_of(p))
-                .collect::<std::result::Result<_, _>>()?,
-        )),
-        V::GeometryCollection { geometries } => {
-            geo::Geometry::GeometryCollection(geo::GeometryCollection(
-                geometries
-                    .iter()
-                    .map(|g| geojson_to_geo(&g.value))
-                    .collect::<std::result::Result<_, _>>()?,
-            ))
-        }
-        V::Point { .. } => geo::Geometry::Point(geo::Point::new(0.0, 0.0)),
-        V::MultiPoint { .. } => geo::Geometry::MultiPoint(geo::MultiPoint(vec![])),
-        V::LineString { .. } => geo::Geometry::LineString(LineString(vec![])),
-        V::MultiLineString { .. } => geo::Geometry::MultiLineString(geo::MultiLineString(vec![])),
-    })
-}
-
-// ---------------------------------------------------------------- OGR
-
-fn field_to_json(v: FieldValue) -> Value {
-    match v {
-        FieldValue::IntegerValue(i) => Value::from(i),
-        FieldValue::Integer64Value(i) => Value::from(i),
-        FieldValue::RealValue(f) => serde_json::Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null),
-        FieldValue::StringValue(s) => Value::String(s),
-        FieldValue::IntegerListValue(v) => Value::from(v),
-        FieldValue::Integer64ListValue(v) => Value::from(v),
-        FieldValue::RealListValue(v) => Value::from(v),
-        FieldValue::StringListValue(v) => Value::from(v),
-        FieldValue::DateValue(d) => Value::String(d.to_string()),
-        FieldValue::DateTimeValue(d) => Value::String(d.to_string()),
-    }
-}
-
-/// A vector layer through OGR: its CRS, features and the driver's short
-/// name (which decides how feature ids are numbered).
-fn read_ogr(path: &Path, layer_name: Option<&str>) -> Result<(Crs, Vec<RawFeature>, String)> {
-    let ds = Dataset::open_ex(
-        path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| {
-        Error::open(
-            path,
-            format!("not a vector file GDAL can open ({})", gdal_msg(&e)),
-        )
-    })?;
-    if ds.layer_count() == 0 {
-        return Err(Error::zones(path, "has no vector layers"));
-    }
-    let mut layer = match layer_name {
-        Some(n) => ds.layer_by_name(n).map_err(|_| {
-            let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-            Error::zones(
-                path,
-                format!("has no layer {n:?}; its layers are: {}", names.join(", ")),
-            )
-        })?,
-        None => ds.layer(0).map_err(|e| Error::open(path, gdal_msg(&e)))?,
-    };
-    let srs = layer.spatial_ref().ok_or_else(|| {
-        Error::zones(
-            path,
-            "has no CRS (for a shapefile: the .prj file is missing); assign one with `ogr2ogr -a_srs EPSG:XXXX`",
-        )
-    })?;
-    let crs = srs::crs_of(&srs, &path.display().to_string())?;
-    let mut raw = Vec::new();
-    for (i, feature) in layer.features().enumerate() {
-        let fid = feature.fid().map(|f| f.to_string());
-        let mut attributes = Map::new();
-        for (name, value) in feature.fields() {
-            attributes.insert(name, value.map(field_to_json).unwrap_or(Value::Null));
-        }
-        let geometry = match feature.geometry() {
-            None => None,
-            Some(g) if g.is_empty() => Some(geo::Geometry::MultiPolygon(MultiPolygon(vec![]))),
-            Some(g) => {
-                let mut g = g.clone();
-                g.flatten_to_2d();
-                Some(g.to_geo().map_err(|e| {
-                    Error::feature(
-                        path,
-                        fid.clone().unwrap_or(format!("#{i}")),
-                        format!(
-                            "geometry type {} cannot be read ({e}); curved geometries need `ogr2ogr -nlt CONVERT_TO_LINEAR`",
-                            g.geometry_name()
-                        ),
-                    )
-                })?)
-            }
-        };
-        raw.push(RawFeature {
-            fid,
-            attributes,
-            geometry,
-        });
-    }
-    let driver = ds.driver().short_name();
-    Ok((crs, raw, driver))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::{LineString, Polygon};
 
     fn square(x0: f64) -> Polygon<f64> {
         Polygon::new(
