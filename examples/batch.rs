@@ -35,6 +35,7 @@ fn main() -> Result<()> {
                 shard: Some(Shard { index, count: 2 }),
                 resume: true,
                 overlap: OverlapPolicy::Refuse,
+                area: Default::default(),
             },
             ZoneInput::File(fx.join("towns.geojson"), ZoneOptions::default()),
             Legend::builtin("clcd").expect("built-in"),

@@ -47,7 +47,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def build_reference(args, tmp):
+def build_reference(args, tmp, qdoc):
     dirs = [os.path.join(tmp, d) for d in ("before", "after")]
     for d in dirs:
         os.makedirs(d)
@@ -57,6 +57,7 @@ def build_reference(args, tmp):
     out = args.save_combined or os.path.join(tmp, "combined.tif")
     path, k, meta = peerlib.change_raster(before, after, out, band=args.band, factor=args.factor)
     info = peerlib.open_raster(path)
+    peerlib.require_planar(qdoc, info.crs, args.qingshan)
     # Same reprojection (densify in the zones' CRS, then PROJ) and the same
     # exactextract ops as exactextract_check.py, on the combined raster.
     classes = exactextract_check.build_reference(info, zones)
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
     def compute():
         qdoc = peerlib.load_qingshan(args.qingshan, schema=peerlib.CHANGE_SCHEMA)
         with peerlib.temp_dir() as tmp:
-            return qdoc, *build_reference(args, tmp)
+            return qdoc, *build_reference(args, tmp, qdoc)
 
     got = peerlib.compute_reference(compute)
     if isinstance(got, int):

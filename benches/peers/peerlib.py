@@ -800,14 +800,30 @@ def compute_reference(compute):
         return EXIT_USAGE
 
 
-def run_check(args, title: str, build_reference, check_zone_area: bool) -> int:
+def require_planar(qdoc: dict, crs, path: str) -> None:
+    """exactextract measures cells in the projected plane; qingshan's
+    default is ellipsoidal (ground) areas. Comparing the two on a projected
+    raster would be a wrong test: refuse unless qingshan ran with
+    ``--area planar`` (documents without ``area`` predate the option and
+    were planar)."""
+    if not crs.is_geographic and qdoc.get("area", "planar") != "planar":
+        raise UsageError(
+            f"{path}: qingshan measured {qdoc.get('area')} areas, exactextract measures planar ones on "
+            f"this projected raster; run qingshan with --area planar")
+
+
+def run_check(args, title: str, build_reference, check_zone_area: bool,
+              planar_only: bool = False) -> int:
     """Builds the reference with ``build_reference(raster_info, zones)``,
-    compares, prints the summary; returns the exit code."""
+    compares, prints the summary; returns the exit code. ``planar_only``:
+    the reference measures planar areas (see ``require_planar``)."""
     def compute():
         with temp_dir() as tmp:
             info = open_raster(mosaic_path(list(args.raster), tmp))
             zones = load_zones(args.zones, args.id_field)
             qdoc = load_qingshan(args.qingshan)
+            if planar_only:
+                require_planar(qdoc, info.crs, args.qingshan)
             return info, qdoc, build_reference(info, zones)
 
     got = compute_reference(compute)

@@ -9,8 +9,10 @@
    builds qingshan-cli in release mode.
 2. Runs each tool in its own process and measures that process alone with
    os.wait4 (wall time, peak RSS): qingshan with --threads N and with
-   --threads 1, exactextract (ee_worker.py), rasterstats (rs_worker.py;
-   centre-point, timing only).
+   --threads 1 in `--area planar` (what exactextract measures on a
+   projected raster: like for like), qingshan with its default ground
+   (ellipsoidal) areas at --threads N, exactextract (ee_worker.py),
+   rasterstats (rs_worker.py; centre-point, timing only).
 3. Checks: the 1-thread and N-thread JSON are byte-identical; qingshan agrees
    with exactextract per zone and class within 1e-6 relative.
 4. Prints a table and writes WORKDIR/results.json. Exit 1 if a tool failed or
@@ -214,16 +216,19 @@ def main(argv=None) -> int:
     for f in [*q_out.values(), ee_out, rs_out]:
         f.unlink(missing_ok=True)
 
-    def qcmd(n):
+    def qcmd(n, area="planar", out=None):
         return [str(qingshan), "stats", "--landcover", str(vrt), "--zones", str(zones),
-                "--id-field", "zone_id", "--format", "json", "-o", str(q_out[n]),
-                "--threads", str(n), "--quiet"]
+                "--id-field", "zone_id", "--format", "json", "-o", str(out or q_out[n]),
+                "--threads", str(n), "--area", area, "--quiet"]
 
     tools = []
     qn = f"qingshan ({args.threads} threads)"
     tools.append(run_tool(qn, qcmd(args.threads), args.repeat, logdir))
     if args.threads != 1:
         tools.append(run_tool("qingshan (1 thread)", qcmd(1), args.repeat, logdir))
+    tools.append(run_tool(f"qingshan ground areas ({args.threads} threads)",
+                          qcmd(args.threads, "ellipsoidal", work / "q_ellipsoidal.json"),
+                          args.repeat, logdir))
     py = sys.executable
     tools.append(run_tool("exactextract (python, 1 process)",
                           [py, str(HERE / "ee_worker.py"), "--raster", str(vrt), "--zones", str(zones),

@@ -281,7 +281,7 @@ def main(argv=None) -> int:
         qc = os.path.join(tmp, "q_change.json")
         qr = os.path.join(tmp, "q_redline.json")
         ok1 = subprocess.run([args.qingshan, "change", "--before", b19, "--after", a24, "--zones", towns_p,
-                              "-q", "-o", qc]).returncode == 0
+                              "--area", "planar", "-q", "-o", qc]).returncode == 0
         rc = subprocess.run([args.qingshan, "redline", "diff", r19, r24, "--id-field", "hx_id",
                              "--towns", towns_p, "-o", qr]).returncode
         print(f"\nqingshan ({args.qingshan}) on the fixtures (informational):")

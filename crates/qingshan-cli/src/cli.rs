@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use qingshan::area::AreaMode;
 use qingshan::batch::OverlapPolicy;
 use qingshan::export::Format;
 use qingshan::report::Lang;
@@ -61,6 +62,9 @@ pub struct AuditArgs {
     /// Longest side of the report's maps, in pixels.
     #[arg(long, default_value_t = 900, value_name = "PX")]
     pub map_size: usize,
+    /// Areas on the ellipsoid or in the projected plane (default: the config's `area`, else ellipsoidal).
+    #[arg(long, value_enum)]
+    pub area: Option<AreaMode>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -161,6 +165,9 @@ pub struct DiffArgs {
     /// Fail (exit 3) when any area is lost, even if compensated elsewhere.
     #[arg(long)]
     pub strict: bool,
+    /// Areas on the ellipsoid, or planar in the CRS the polygons are overlaid in (the old layer's if projected).
+    #[arg(long, value_enum, default_value = "ellipsoidal")]
+    pub area: AreaMode,
     /// Repair invalid polygons with GEOS MakeValid instead of failing.
     #[arg(long)]
     pub make_valid: bool,
@@ -280,6 +287,9 @@ pub struct ClassArgs {
     /// Raster band holding the classes.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub band: usize,
+    /// Areas on the ellipsoid (ground areas, as official surveys measure) or in the projected plane (what exactextract and GRASS report).
+    #[arg(long, value_enum, default_value = "ellipsoidal")]
+    pub area: AreaMode,
 }
 
 /// Where and how a command writes its one result.

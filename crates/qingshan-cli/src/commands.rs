@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use qingshan::RunOptions;
+use qingshan::area::AreaMode;
 use qingshan::commands::{self as lib, ZoneSource};
 use qingshan::export::{self, Export, Format};
 use qingshan::redline::{CheckLimits, DiffOptions};
@@ -86,6 +87,7 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
             band: a.classes.band,
             zones: a.zones.source(),
             legend: a.classes.legend,
+            area: a.classes.area,
             output: a.out.output.clone(),
         },
         &a.run.options(&bar),
@@ -113,6 +115,7 @@ fn change(a: ChangeArgs) -> Result<ExitCode> {
             band: a.classes.band,
             zones: a.zones.source(),
             legend: a.classes.legend,
+            area: a.classes.area,
             change_raster: a.change_raster.clone(),
             output: a.out.output.clone(),
         },
@@ -150,6 +153,7 @@ fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
         options: DiffOptions {
             tolerance_m2: a.tolerance_m2,
             strict: a.strict,
+            area: a.area,
         },
         output: a.out.output.clone(),
         lost_geometry: a.lost_geometry.clone(),
@@ -182,6 +186,7 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
                 max_conversion_m2: a.max_conversion_m2,
                 max_vegetation_loss: a.max_vegetation_loss,
             },
+            area: a.classes.area,
             patches: a.patches.clone(),
             output: a.out.output.clone(),
         },
@@ -234,6 +239,7 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
             shard: a.shard,
             resume: a.resume,
             overlap: a.overlap,
+            area: a.classes.area,
         },
         &options,
     )?;
@@ -329,6 +335,7 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
             threads: a.threads,
             progress: None,
         },
+        None,
     )?;
     say(&format!(
         "\nThe demo data are built to miss some targets ({} of {} here), as a real audit may; \
@@ -346,8 +353,9 @@ fn run_audit(
     dir: &Path,
     report: &ReportOptions,
     run: &RunOptions<'_>,
+    area: Option<AreaMode>,
 ) -> Result<qingshan::audit::AuditReport> {
-    let (audit, paths) = lib::audit(config, dir, report, run)?;
+    let (audit, paths) = lib::audit(config, dir, report, run, area)?;
     warn(&audit.warnings);
     let mut out = Vec::new();
     writeln!(
@@ -393,6 +401,7 @@ fn audit(a: AuditArgs) -> Result<ExitCode> {
             map_size: a.map_size,
         },
         &a.run.options(&bar),
+        a.area,
     )?;
     if !audit.passed {
         for t in audit.targets.iter().filter(|t| !t.passed) {

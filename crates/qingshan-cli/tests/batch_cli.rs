@@ -121,6 +121,18 @@ fn shards_and_merge_give_the_bytes_of_a_single_run() {
         "{}",
         stderr(&o)
     );
+    // A shard measured in the other area mode is another run: refused.
+    let planar = dir.path().join("shard0-planar");
+    let o = batch(&set, &planar, &["--shard", "0/4", "--area", "planar"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = s(&planar);
+    let o = qingshan(&["merge", &p, &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("manifests of different runs"),
+        "{}",
+        stderr(&o)
+    );
     // A partial naming a zone the run does not have is refused by name.
     let bad = std::path::Path::new(&dirs[1]).join("partials");
     let victim = std::fs::read_dir(&bad)
@@ -329,6 +341,8 @@ fn overlapping_tiles_are_refused_or_counted_once() {
         "--overlap",
         "first",
         "-q",
+        "--area",
+        "planar",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let got: serde_json::Value =
@@ -340,6 +354,8 @@ fn overlapping_tiles_are_refused_or_counted_once() {
         "--zones",
         &zones,
         "-q",
+        "--area",
+        "planar",
     ]);
     let want: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let (g, w) = (&got["zones"][0], &want["zones"][0]);

@@ -303,3 +303,107 @@ fn a_square_reprojected_by_ogr2ogr_is_unchanged_both_ways() {
         assert!((a - 1.44e8).abs() < 1e-3 * 1.44e8, "{a}");
     }
 }
+
+/// Every report says how its areas were measured (`"area"`), ellipsoidal
+/// by default, and `--area planar` is honoured by each command. The
+/// planar red-line diff of a 12 km square losing a 1 km strip is the
+/// hand-worked one; the default is the ground area, smaller by the square
+/// of EPSG:4545's scale there.
+#[test]
+fn every_report_says_how_areas_were_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let write_square = |name: &str, x1: f64| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::4545"}}}},
+"features":[{{"type":"Feature","properties":{{"hx_id":"A"}},"geometry":{{"type":"Polygon","coordinates":[[[480000,3880000],[{x1},3880000],[{x1},3892000],[480000,3892000],[480000,3880000]]]}}}}]}}"#
+            ),
+        )
+        .unwrap();
+        p.display().to_string()
+    };
+    let (old, new) = (
+        write_square("old.geojson", 492000.0),
+        write_square("new.geojson", 491000.0),
+    );
+    let diff = |extra: &[&str]| {
+        let mut a = vec!["redline", "diff", &old, &new, "--id-field", "hx_id"];
+        a.extend(extra);
+        let o = qingshan(&a);
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        json(&o)
+    };
+    let planar = diff(&["--area", "planar"]);
+    assert_eq!(planar["area"], "planar");
+    let p = &planar["polygons"][0];
+    assert!((p["old_m2"].as_f64().unwrap() - 1.44e8).abs() < 1e-3);
+    assert!((p["lost_m2"].as_f64().unwrap() - 1.2e7).abs() < 1e-3);
+    let ground = diff(&[]);
+    assert_eq!(ground["area"], "ellipsoidal");
+    // Transverse Mercator's areal scale is 1 + x²/R² at x from the central
+    // meridian (here 8–20 km west of it; R ≈ 6 371 km): ground areas are
+    // smaller by the mean of x²/R² over the square, about 5.1e-6.
+    let mean_x2 = (20_000f64.powi(3) - 8_000f64.powi(3)) / (3.0 * 12_000.0);
+    let want = 1.0 / (1.0 + mean_x2 / 6.371e6f64.powi(2));
+    let ratio = ground["polygons"][0]["old_m2"].as_f64().unwrap() / 1.44e8;
+    assert!((ratio - want).abs() < 3e-7, "{ratio} vs {want}");
+
+    let lc = (fx("landcover/clcd_2019.vrt"), fx("landcover/clcd_2024.vrt"));
+    let towns = fx("towns.geojson");
+    let red = fx("redlines_2019.geojson");
+    let runs: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["stats", "--landcover", &lc.1, "--zones", &towns], 0),
+        (
+            vec![
+                "change", "--before", &lc.0, "--after", &lc.1, "--zones", &towns,
+            ],
+            0,
+        ),
+        (
+            vec![
+                "redline",
+                "check",
+                "--redlines",
+                &red,
+                "--id-field",
+                "hx_id",
+                "--before",
+                &lc.0,
+                "--after",
+                &lc.1,
+            ],
+            3,
+        ),
+    ];
+    for (args, code) in runs {
+        for mode in [None, Some("planar"), Some("ellipsoidal")] {
+            let mut a = args.clone();
+            a.push("-q");
+            if let Some(m) = mode {
+                a.extend(["--area", m]);
+            }
+            let o = qingshan(&a);
+            assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+            assert_eq!(json(&o)["area"], mode.unwrap_or("ellipsoidal"), "{args:?}");
+        }
+    }
+    let out = dir.path().join("audit");
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        &fx("audit.toml"),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--area",
+        "planar",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(a["inputs"]["area"], "planar");
+    assert_eq!(a["stats"]["area"], "planar");
+    assert_eq!(a["redline_diff"]["area"], "planar");
+}

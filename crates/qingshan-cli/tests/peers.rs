@@ -19,6 +19,10 @@ fn stats(raster: &str, zones: &str, extra: &[&str], out: &Path) {
         "--zones".into(),
         r.join(zones).display().to_string(),
         "-q".into(),
+        // exactextract measures planar areas (the lon/lat reference is
+        // ellipsoidal, which both modes are on a geographic raster).
+        "--area".into(),
+        "planar".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let o = qingshan_to(&args, out);
@@ -122,6 +126,24 @@ fn towns_agree_with_exactextract_on_projected_tiles() {
         &bad,
     );
     assert_eq!(code, 1, "{out}");
+    // Ground (ellipsoidal, the default) areas are not what exactextract
+    // measures on a projected raster: the check refuses the comparison
+    // instead of failing on 0.01 % or passing by luck.
+    let r = repo();
+    let (raster, zones) = ("fixtures/landcover/clcd_2024.vrt", "fixtures/towns.geojson");
+    let args: Vec<String> = vec![
+        "stats".into(),
+        "--landcover".into(),
+        r.join(raster).display().to_string(),
+        "--zones".into(),
+        r.join(zones).display().to_string(),
+        "-q".into(),
+    ];
+    let o = qingshan_to(&args, &q);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, out) = peer("exactextract_check.py", raster, zones, &[], &q);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--area planar"), "{out}");
 }
 
 #[test]
@@ -169,6 +191,8 @@ fn transitions_agree_with_exactextract_on_a_combined_raster() {
             "--zones".into(),
             fx(zones),
             "-q".into(),
+            "--area".into(),
+            "planar".into(),
         ];
         if let Some(f) = id {
             args.extend(["--id-field".into(), f.into()]);

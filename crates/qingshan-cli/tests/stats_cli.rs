@@ -56,10 +56,14 @@ fn json_csv_and_geojson_outputs_agree_with_the_geometry() {
         "-o",
         &out,
         "-q",
+        // Cells of 900 m² exactly: the planar areas worked out by hand.
+        "--area",
+        "planar",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["area"], "planar");
     let a = &v["zones"][0];
     assert_eq!(a["id"], "a");
     // Columns 5.5..25.5 over classes 1 (0–9), 2 (10–19), 3 (20–29), 10 rows.
@@ -135,6 +139,8 @@ fn json_csv_and_geojson_outputs_agree_with_the_geometry() {
         "-o",
         &gj,
         "-q",
+        "--area",
+        "planar",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value =
@@ -443,6 +449,8 @@ fn self_intersecting_zone_is_reported_or_repaired() {
         &s.p("bowtie.geojson"),
         "--make-valid",
         "-q",
+        "--area",
+        "planar",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning:") && stderr(&o).contains("repaired"));

@@ -21,6 +21,8 @@
 //!         band: 1,
 //!         zones: ZoneSource::path("../../fixtures/towns.geojson"),
 //!         legend: "clcd".into(),
+//!         area: Default::default(), // ground areas on the ellipsoid
+//!         output: None,
 //!     },
 //!     &Default::default(),
 //! )?;
@@ -32,6 +34,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::area::AreaMode;
 use crate::audit::{AuditConfig, AuditReport, run_audit};
 use crate::batch::{self, Batch, BatchConfig, BatchSummary, Merged, OverlapPolicy, Shard};
 use crate::change::{ChangeRaster, ChangeReport, land_cover_change};
@@ -121,6 +124,8 @@ pub struct StatsArgs {
     pub zones: ZoneSource,
     /// Legend name or TOML file.
     pub legend: String,
+    /// How cells and zones are measured.
+    pub area: AreaMode,
     /// Where the result will be written (`-o`), checked against the
     /// inputs before anything is computed.
     pub output: Option<PathBuf>,
@@ -155,6 +160,7 @@ pub fn stats(a: &StatsArgs, run: &RunOptions<'_>) -> Result<StatsRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
     let (land_cover, zones) = open_both(&a.landcover, a.band, &a.zones)?;
+    let land_cover = land_cover.with_area(a.area);
     let mut check = OutputCheck::new();
     check.inputs(&land_cover.files(), "--landcover");
     check.inputs(&zones.files(), "--zones");
@@ -186,6 +192,8 @@ pub struct ChangeArgs {
     pub zones: ZoneSource,
     /// Legend name or TOML file.
     pub legend: String,
+    /// How cells and zones are measured.
+    pub area: AreaMode,
     /// Also write a GeoTIFF coding each cell's transition here.
     pub change_raster: Option<PathBuf>,
     /// Where the result will be written (`-o`).
@@ -220,8 +228,9 @@ impl ChangeRun {
 pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
-    let after = LandCover::open(&a.after, a.band)?;
+    let after = LandCover::open(&a.after, a.band)?.with_area(a.area);
     let (before, zones) = open_both(&a.before, a.band, &a.zones)?;
+    let before = before.with_area(a.area);
     let mut check = OutputCheck::new();
     check.inputs(&before.files(), "--before");
     check.inputs(&after.files(), "--after");
@@ -371,6 +380,8 @@ pub struct CheckArgs {
     pub legend: String,
     /// Conversion and vegetation-loss limits.
     pub limits: CheckLimits,
+    /// How cells (and patches) are measured.
+    pub area: AreaMode,
     /// Where the conversion patches will be written, if wanted: they are
     /// outlined in the same pass (a scratch mask beside this file).
     pub patches: Option<PathBuf>,
@@ -434,8 +445,9 @@ impl CheckRun {
 pub fn check(a: &CheckArgs, run: &RunOptions<'_>) -> Result<CheckRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
-    let after = LandCover::open(&a.after, a.band)?;
+    let after = LandCover::open(&a.after, a.band)?.with_area(a.area);
     let (before, redlines) = open_both(&a.before, a.band, &a.redlines)?;
+    let before = before.with_area(a.area);
     let mut outputs = OutputCheck::new();
     outputs.inputs(&before.files(), "--before");
     outputs.inputs(&after.files(), "--after");
@@ -489,6 +501,8 @@ pub struct BatchArgs {
     pub shard: Option<String>,
     /// Skip tiles whose partial is complete.
     pub resume: bool,
+    /// How cells and zones are measured.
+    pub area: AreaMode,
     /// What to do where tiles overlap.
     pub overlap: OverlapPolicy,
 }
@@ -573,6 +587,7 @@ pub fn prepare_batch(a: &BatchArgs, run: &RunOptions<'_>) -> Result<PreparedBatc
             shard,
             resume: a.resume,
             overlap: a.overlap,
+            area: a.area,
         },
         batch::ZoneInput::File(a.zones.path.clone(), a.zones.options.clone()),
         legend,
@@ -626,15 +641,20 @@ pub fn merge(
 // ------------------------------------------------------------------ audit
 
 /// Runs an audit ([`run_audit`]) and writes its bundle into `out`
-/// ([`write_bundle`]: audit.json, the maps, report.html).
+/// ([`write_bundle`]: audit.json, the maps, report.html). `area`, when
+/// given, replaces the config's `area`.
 pub fn audit(
     config: &Path,
     out: &Path,
     report: &ReportOptions,
     run: &RunOptions<'_>,
+    area: Option<AreaMode>,
 ) -> Result<(AuditReport, BundlePaths)> {
     run.check()?;
-    let cfg = AuditConfig::load(config)?;
+    let mut cfg = AuditConfig::load(config)?;
+    if let Some(area) = area {
+        cfg.area = area;
+    }
     let mut check = OutputCheck::new();
     check.input(config, "--config");
     for (paths, what) in [

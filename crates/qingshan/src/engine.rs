@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex};
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
-use crate::area::CellAreas;
+use crate::area::{AreaMode, CellAreas};
 use crate::coverage::{Coverage, PixelPolygon};
 use crate::grid::{Crs, GeoTransform, Window};
 use crate::raster::{Tile, TileReader};
@@ -116,12 +116,21 @@ pub(crate) type ZoneBox = (MultiPolygon<f64>, Option<geo::Rect<f64>>);
 
 /// Zones reprojected to each CRS met so far (with their bounding boxes),
 /// so that many tiles in one CRS reproject the zones once.
-#[derive(Default)]
 pub(crate) struct Projected {
     by_crs: HashMap<String, Vec<ZoneBox>>,
+    /// How cells are measured.
+    area: AreaMode,
 }
 
 impl Projected {
+    /// An empty cache for a run measuring cells under `area`.
+    pub(crate) fn new(area: AreaMode) -> Projected {
+        Projected {
+            by_crs: HashMap::new(),
+            area,
+        }
+    }
+
     /// The zones of `layers` (one after another) in the CRS of tile
     /// `index`, each layer densified to about a cell when its CRS differs.
     /// A zone reaching beyond the footprint of the tiles in that CRS (plus
@@ -198,7 +207,11 @@ fn footprint(tiles: &[Tile], crs: &Crs) -> Option<(f64, f64, f64, f64)> {
 }
 
 /// Builds the plan over whole tiles: see [`plan_items`].
-pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, Vec<Task>)> {
+pub(crate) fn plan(
+    tiles: &[Tile],
+    zones: &ZoneLayer,
+    area: AreaMode,
+) -> Result<(Vec<TilePlan>, Vec<Task>)> {
     let items: Vec<PlanItem> = tiles
         .iter()
         .enumerate()
@@ -208,7 +221,7 @@ pub(crate) fn plan(tiles: &[Tile], zones: &ZoneLayer) -> Result<(Vec<TilePlan>, 
             exclude: Vec::new(),
         })
         .collect();
-    plan_items(tiles, &items, &[zones], &mut Projected::default(), false)
+    plan_items(tiles, &items, &[zones], &mut Projected::new(area), false)
 }
 
 /// Builds the plan: zones in each tile's CRS, coverages per item (only for
@@ -229,12 +242,10 @@ pub(crate) fn plan_items(
     let mut tasks = Vec::new();
     for item in items {
         let tile = &tiles[item.tile];
+        let cell_areas = crate::cellarea::cell_areas(&tile.grid, projected.area)
+            .map_err(|e| Error::raster(&tile.path, e))?;
         let geoms = projected.get(layers, tiles, item.tile)?;
         let (windows, band_height) = tile.windows();
-        let cell_areas = tile
-            .grid
-            .cell_areas()
-            .map_err(|e| Error::raster(&tile.path, e))?;
         let r = item.region;
         let (c0, r0, c1, r1) = (
             r.col as f64,

@@ -77,6 +77,7 @@
 pub mod area;
 pub mod audit;
 pub mod batch;
+pub mod cellarea;
 pub mod change;
 pub mod commands;
 pub mod coverage;

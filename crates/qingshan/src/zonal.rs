@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::area::{AreaField, AreaMode, CellAreas, RunSums};
 use crate::coverage::{Run, Scratch};
 
 use crate::Result;
@@ -69,6 +70,9 @@ pub struct StatsReport {
     pub legend: String,
     /// CRS of the land cover (e.g. `EPSG:4545`).
     pub crs: String,
+    /// How areas were measured (`ellipsoidal` or `planar`).
+    #[serde(default)]
+    pub area: AreaMode,
     /// One entry per zone, in input order.
     pub zones: Vec<ZoneStats>,
     /// Things the user should know (zones outside the raster, repairs).
@@ -165,14 +169,107 @@ pub(crate) struct Worker {
     pub(crate) runs: Vec<Run>,
 }
 
+/// The areas of a run's cells, taken a streak at a time: `start` a run,
+/// then `next(n)` is `frac ×` the area of its next `n` cells.
+pub(crate) trait Weigh {
+    /// Starts a run.
+    fn start(&mut self, run: &Run);
+    /// `frac ×` the area of the run's next `n` cells.
+    fn next(&mut self, n: u32) -> f64;
+}
+
+/// Cells of equal area along a row (planar grids, geographic rows).
+pub(crate) struct RowAreas<'a> {
+    areas: &'a CellAreas,
+    w: f64,
+}
+
+impl Weigh for RowAreas<'_> {
+    #[inline(always)]
+    fn start(&mut self, run: &Run) {
+        self.w = run.frac * self.areas.row(run.row as usize);
+    }
+    #[inline(always)]
+    fn next(&mut self, n: u32) -> f64 {
+        n as f64 * self.w
+    }
+}
+
+/// Cells of varying area ([`AreaField`]): each streak summed in closed form.
+pub(crate) struct FieldAreas<'a>(RunSums<'a>);
+
+impl<'a> FieldAreas<'a> {
+    pub(crate) fn new(field: &'a AreaField) -> Self {
+        FieldAreas(RunSums::new(field))
+    }
+}
+
+impl Weigh for FieldAreas<'_> {
+    #[inline(always)]
+    fn start(&mut self, run: &Run) {
+        self.0.start(run.row as usize, run.col as usize, run.frac);
+    }
+    #[inline(always)]
+    fn next(&mut self, n: u32) -> f64 {
+        self.0.next(n as usize)
+    }
+}
+
+/// The cell areas of one task, ready for the kernels: made once per task
+/// (the zones of a task share its rows).
+pub(crate) enum Weights<'a> {
+    /// Equal areas along a row.
+    Rows(RowAreas<'a>),
+    /// An area field.
+    Field(FieldAreas<'a>),
+}
+
+impl<'a> Weights<'a> {
+    pub(crate) fn new(areas: &'a CellAreas) -> Self {
+        match areas {
+            CellAreas::Field(f) => Weights::Field(FieldAreas::new(f)),
+            other => Weights::Rows(RowAreas::new(other)),
+        }
+    }
+}
+
+/// Calls `$body` with `$w` bound to the [`Weigh`] inside `$weights` (one
+/// monomorphised copy per kind of cell areas).
+macro_rules! with_weigh {
+    ($weights:expr, $w:ident => $body:expr) => {
+        match $weights {
+            $crate::zonal::Weights::Field($w) => $body,
+            $crate::zonal::Weights::Rows($w) => $body,
+        }
+    };
+}
+pub(crate) use with_weigh;
+
+impl<'a> RowAreas<'a> {
+    pub(crate) fn new(areas: &'a CellAreas) -> Self {
+        RowAreas { areas, w: 0.0 }
+    }
+}
+
 /// Adds `frac × cell area` of every run's cells into `acc` by slot.
 /// `block` holds the pixels of `window`, row major.
-#[inline]
 pub(crate) fn accumulate_runs<T: ClassPixel>(
     runs: &[Run],
     block: &[T],
     window: crate::grid::Window,
-    cell_area: impl Fn(usize) -> f64,
+    weights: &mut Weights<'_>,
+    slots: &mut Slots<T>,
+    acc: &mut Vec<f64>,
+) {
+    with_weigh!(weights, w => accumulate_weighed(runs, block, window, w, slots, acc))
+}
+
+#[inline]
+fn accumulate_weighed<T: ClassPixel, W: Weigh>(
+    runs: &[Run],
+    block: &[T],
+    window: crate::grid::Window,
+    weigh: &mut W,
     slots: &mut Slots<T>,
     acc: &mut Vec<f64>,
 ) {
@@ -181,14 +278,14 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
         // per value at the end.
         let mut hist = [0.0f64; 256];
         for run in runs {
-            let w = run.frac * cell_area(run.row as usize);
+            weigh.start(run);
             let cells = run.cells_in(window);
             if run.len == 1 {
-                hist[bytes[cells.start] as usize] += w;
+                hist[bytes[cells.start] as usize] += weigh.next(1);
                 continue;
             }
             for_each_streak(&bytes[cells], |v, n| {
-                hist[v as usize] += n as f64 * w;
+                hist[v as usize] += weigh.next(n);
             });
         }
         for (v, &a) in hist.iter().enumerate() {
@@ -210,14 +307,14 @@ pub(crate) fn accumulate_runs<T: ClassPixel>(
         acc[s] += a;
     };
     for run in runs {
-        let w = run.frac * cell_area(run.row as usize);
+        weigh.start(run);
         let cells = run.cells_in(window);
         if run.len == 1 {
-            add(block[cells.start], w);
+            add(block[cells.start], weigh.next(1));
             continue;
         }
         // Land cover comes in streaks of one class: add each streak once.
-        for_each_streak(&block[cells], |v, n| add(v, n as f64 * w));
+        for_each_streak(&block[cells], |v, n| add(v, weigh.next(n)));
     }
 }
 
@@ -258,6 +355,7 @@ fn stats_task<T: ClassPixel>(
     let mut slots = Slots::<T>::new(tile, legend);
     let mut out = Vec::with_capacity(task.zones.len());
     let mut acc: Vec<f64> = Vec::new();
+    let mut weights = Weights::new(&plan.cell_areas);
     for &k in &task.zones {
         let (zone, cov) = &plan.coverages[k as usize];
         cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
@@ -269,7 +367,7 @@ fn stats_task<T: ClassPixel>(
             &worker.runs,
             block,
             task.window,
-            |r| plan.cell_areas.row(r),
+            &mut weights,
             &mut slots,
             &mut acc,
         );
@@ -293,12 +391,19 @@ pub fn zonal_stats(
     // the raster pass, on the same workers.
     let (zone_areas, accums) = runner.install(|| {
         rayon::join(
-            || zones.geodesic_areas(lc.crs()),
+            || zones.areas(lc.crs(), lc.area),
             || accumulate_with(&runner, lc, zones, legend),
         )
     });
     let (zone_areas, accums) = (zone_areas?, accums?);
-    let mut report = finish_stats(zones, legend, lc.crs().label.clone(), accums, &zone_areas);
+    let mut report = finish_stats(
+        zones,
+        legend,
+        lc.crs().label.clone(),
+        lc.area,
+        accums,
+        &zone_areas,
+    );
     report.warnings.splice(0..0, zones.repairs.iter().cloned());
     report.warnings.extend(lc.nodata_classes(legend));
     Ok(report)
@@ -323,7 +428,7 @@ fn accumulate_with(
     legend: &Legend,
 ) -> Result<Vec<ZoneAccum>> {
     let lc = &lc.read_through_mosaics();
-    let (plans, tasks) = engine::plan(&lc.tiles, zones)?;
+    let (plans, tasks) = engine::plan(&lc.tiles, zones, lc.area)?;
     let mut accums = vec![ZoneAccum::default(); zones.zones.len()];
     stats_pass(
         runner,
@@ -368,6 +473,7 @@ pub fn finish_stats(
     zones: &ZoneLayer,
     legend: &Legend,
     crs_label: String,
+    area: AreaMode,
     accums: Vec<ZoneAccum>,
     zone_areas: &[f64],
 ) -> StatsReport {
@@ -426,6 +532,7 @@ pub fn finish_stats(
         schema: STATS_SCHEMA.to_string(),
         legend: legend.name.clone(),
         crs: crs_label,
+        area,
         zones: stats,
         warnings,
     }
@@ -467,7 +574,8 @@ mod tests {
             .collect();
         let mut slots = Slots::<u32>::new(&tile, &legend);
         let mut acc = Vec::new();
-        accumulate_runs(&runs, &cells, window, |_| 4.0, &mut slots, &mut acc);
+        let mut w = Weights::new(&CellAreas::Planar(4.0));
+        accumulate_runs(&runs, &cells, window, &mut w, &mut slots, &mut acc);
         let mut got: Vec<(ClassCode, f64)> = acc
             .iter()
             .enumerate()

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// listed before it. Keep in step with ARCHITECTURE.md.
 const LAYERS: &[&str] = &[
     // bottom: errors, files, cells, units, CRSs, class schemes
-    "error", "area", "fsio", "legend", "grid", "srs", // kernels and inputs
+    "error", "area", "fsio", "legend", "grid", "srs", "cellarea", // kernels and inputs
     "coverage", "raster", "zones", // passes
     "engine", "zonal", "change", // verdicts
     "redline", "audit", // outputs

@@ -3,6 +3,8 @@
 
 mod common;
 
+use qingshan::area::AreaMode;
+
 use approx::assert_relative_eq;
 use common::{geojson, grid, pixel_rect, write_raster};
 use qingshan::RunOptions;
@@ -12,7 +14,9 @@ use qingshan::raster::LandCover;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
 fn open(p: &std::path::Path) -> LandCover {
-    LandCover::open(&[p.to_str().unwrap()], 1).unwrap()
+    LandCover::open(&[p.to_str().unwrap()], 1)
+        .unwrap()
+        .with_area(AreaMode::Planar)
 }
 
 fn run(
@@ -23,8 +27,8 @@ fn run(
 ) -> qingshan::Result<ChangeReport> {
     let layer = ZoneLayer::read(zones, &ZoneOptions::default())?;
     land_cover_change(
-        &LandCover::open(&[b.to_str().unwrap()], 1)?,
-        &LandCover::open(&[a.to_str().unwrap()], 1)?,
+        &LandCover::open(&[b.to_str().unwrap()], 1)?.with_area(AreaMode::Planar),
+        &LandCover::open(&[a.to_str().unwrap()], 1)?.with_area(AreaMode::Planar),
         &layer,
         &Legend::builtin("clcd").unwrap(),
         &RunOptions {
@@ -303,8 +307,12 @@ fn change_and_batch_pair_tile_sets_alike() {
     let layer = ZoneLayer::read(&zones, &ZoneOptions::default()).unwrap();
     let change = |after: &[std::path::PathBuf]| {
         land_cover_change(
-            &LandCover::open(&strs(&before), 1).unwrap(),
-            &LandCover::open(&strs(after), 1).unwrap(),
+            &LandCover::open(&strs(&before), 1)
+                .unwrap()
+                .with_area(AreaMode::Planar),
+            &LandCover::open(&strs(after), 1)
+                .unwrap()
+                .with_area(AreaMode::Planar),
             &layer,
             &legend,
             &opts,
@@ -322,6 +330,7 @@ fn change_and_batch_pair_tile_sets_alike() {
                 shard: None,
                 resume: false,
                 overlap: OverlapPolicy::Refuse,
+                area: AreaMode::Planar,
             },
             ZoneInput::File(zones.clone(), ZoneOptions::default()),
             legend.clone(),

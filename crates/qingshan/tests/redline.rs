@@ -6,6 +6,8 @@
 
 mod common;
 
+use qingshan::area::AreaMode;
+
 use approx::assert_relative_eq;
 use common::{grid, pixel_rect, write_raster};
 use geo::{LineString, MultiPolygon, Polygon};
@@ -311,8 +313,12 @@ fn check_measures_conversions_vegetation_and_patches() {
     .unwrap();
     let layer = ZoneLayer::read(&redlines, &ZoneOptions::default()).unwrap();
     let (bl, al) = (
-        LandCover::open(&[b.to_str().unwrap()], 1).unwrap(),
-        LandCover::open(&[a.to_str().unwrap()], 1).unwrap(),
+        LandCover::open(&[b.to_str().unwrap()], 1)
+            .unwrap()
+            .with_area(AreaMode::Planar),
+        LandCover::open(&[a.to_str().unwrap()], 1)
+            .unwrap()
+            .with_area(AreaMode::Planar),
     );
     let clcd = Legend::builtin("clcd").unwrap();
     let run = RunOptions::default();

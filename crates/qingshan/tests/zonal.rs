@@ -3,6 +3,8 @@
 
 mod common;
 
+use qingshan::area::AreaMode;
+
 use approx::assert_relative_eq;
 use common::{geojson, grid, pixel_rect, write_raster};
 use geo::BooleanOps;
@@ -13,7 +15,9 @@ use qingshan::zonal::{StatsReport, zonal_stats};
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
 fn run(inputs: &[&str], zones: &std::path::Path, legend: &str, threads: usize) -> StatsReport {
-    let lc = LandCover::open(inputs, 1).unwrap();
+    let lc = LandCover::open(inputs, 1)
+        .unwrap()
+        .with_area(AreaMode::Planar);
     let layer = ZoneLayer::read(zones, &ZoneOptions::default()).unwrap();
     zonal_stats(
         &lc,
@@ -498,8 +502,12 @@ fn masks_signed_bytes_and_64_bit_codes() {
     // The same through change (both dates masked alike): nothing masked
     // counts as a transition.
     let ch = qingshan::change::land_cover_change(
-        &LandCover::open(&[masked.to_str().unwrap()], 1).unwrap(),
-        &LandCover::open(&[masked.to_str().unwrap()], 1).unwrap(),
+        &LandCover::open(&[masked.to_str().unwrap()], 1)
+            .unwrap()
+            .with_area(AreaMode::Planar),
+        &LandCover::open(&[masked.to_str().unwrap()], 1)
+            .unwrap()
+            .with_area(AreaMode::Planar),
         &ZoneLayer::read(&zones, &ZoneOptions::default()).unwrap(),
         &Legend::builtin("clcd").unwrap(),
         &RunOptions::default(),

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::area::AreaMode;
 use serde_json::Value;
 
 use crate::legend::ClassCode;
@@ -133,6 +135,9 @@ pub struct AuditConfig {
     /// Targets.
     #[serde(default)]
     pub targets: Targets,
+    /// How areas are measured (`ellipsoidal`, the default, or `planar`).
+    #[serde(default)]
+    pub area: AreaMode,
     /// Per-zone targets.
     #[serde(default, rename = "override")]
     pub overrides: Vec<Override>,

@@ -56,6 +56,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::area::AreaMode;
 use crate::change::{ChangeReport, change_layers_and_stats};
 use crate::engine::RunOptions;
 use crate::legend::Legend;
@@ -91,6 +92,9 @@ pub struct AuditInputs {
     pub redlines: Option<RedlinesConfig>,
     /// The legend, in full.
     pub legend: Legend,
+    /// How areas were measured.
+    #[serde(default)]
+    pub area: AreaMode,
 }
 
 /// One target, measured.
@@ -203,8 +207,10 @@ impl Opened {
             None => Legend::load(&config.resolve(&config.legend).to_string_lossy())?,
         };
         let lc = &config.landcover;
-        let before = LandCover::open(&config.resolve_all(&lc.before), lc.band)?;
-        let after = LandCover::open(&config.resolve_all(&lc.after), lc.band)?;
+        let before =
+            LandCover::open(&config.resolve_all(&lc.before), lc.band)?.with_area(config.area);
+        let after =
+            LandCover::open(&config.resolve_all(&lc.after), lc.band)?.with_area(config.area);
         let zones = ZoneLayer::read(
             &config.resolve(&config.zones.path),
             &ZoneOptions {
@@ -277,6 +283,7 @@ fn measure(
                 &DiffOptions {
                     tolerance_m2: config.targets.redline_tolerance_m2.unwrap_or(1.0),
                     strict: false,
+                    area: config.area,
                 },
             )?;
             // Nature and function of the audited (new) red lines.
@@ -383,6 +390,7 @@ pub fn run_audit(
                 encoding: r.encoding.clone(),
             }),
             legend: inp.legend,
+            area: config.area,
         },
         passed: missed == 0,
         missed,

@@ -274,6 +274,7 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
             &manifest.legend,
             ChangeSources {
                 crs: manifest.crs.clone(),
+                area: manifest.area,
                 before: manifest.tiles.clone(),
                 after: manifest.after_tiles.clone().unwrap_or_default(),
             },
@@ -292,6 +293,7 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
         &zones,
         &manifest.legend,
         manifest.crs.clone(),
+        manifest.area,
         acc,
         &areas,
     )))

@@ -128,6 +128,9 @@ pub struct RunManifest {
     pub zones_path: String,
     /// The zones.
     pub zones: Vec<ZoneInfo>,
+    /// How cells and zones were measured.
+    #[serde(default)]
+    pub area: crate::area::AreaMode,
 }
 
 /// Quality figures of one tile.
@@ -241,6 +244,8 @@ pub struct BatchConfig {
     pub resume: bool,
     /// What to do where tiles overlap.
     pub overlap: OverlapPolicy,
+    /// How cells and zones are measured.
+    pub area: crate::area::AreaMode,
 }
 
 /// The zones of a batch: already read, or a file to read while the tile
@@ -369,6 +374,11 @@ impl Batch {
         areas: Vec<f64>,
     ) -> Result<Batch> {
         let run = run_id::run_id(&config, &legend, &headers, &zones)?;
+        // Planar zone areas are in the (first) tiles' CRS, known only now.
+        let areas = match (config.area, headers.tiles.first()) {
+            (crate::area::AreaMode::Planar, Some(t)) => zones.areas(&t.grid.crs, config.area)?,
+            _ => areas,
+        };
         let Headers {
             tiles,
             after,
@@ -397,6 +407,7 @@ impl Batch {
                     .collect()
             }),
             zones_path: zones.path.display().to_string(),
+            area: config.area,
             zones: zones
                 .zones
                 .iter()
@@ -487,7 +498,7 @@ impl Batch {
             progress: opts.progress.map(|_| &forward as &dyn Progress),
         })?;
         let group_size = (runner.threads() * 8).max(8);
-        let mut projected = Projected::default();
+        let mut projected = Projected::new(self.manifest.area);
         let mut cells_read = 0u64;
         for group in todo.chunks(group_size) {
             let items: Vec<PlanItem> = group

@@ -60,6 +60,7 @@ pub(super) fn run_id(
     h.str(&config.band.to_string());
     h.str(&serde_json::to_string(legend).map_err(|e| Error::Invalid(e.to_string()))?);
     h.str(&format!("{:?}", config.overlap));
+    h.str(config.area.as_str());
     let mut tile_hash = |t: &Tile| {
         h.str(&t.path.display().to_string());
         h.str(&fingerprint(&t.path));

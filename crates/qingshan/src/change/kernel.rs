@@ -18,7 +18,7 @@ use crate::grid::Window;
 use crate::legend::{ClassCode, Legend};
 use crate::raster::scan::for_each_pair_streak;
 use crate::raster::{Buffers, ClassPixel, Tile};
-use crate::zonal::{Slots, ZoneAccum, accumulate_runs, fold_slots};
+use crate::zonal::{Slots, Weigh, Weights, ZoneAccum, accumulate_runs, fold_slots, with_weigh};
 use crate::{Error, Result};
 
 /// Dense ids of (before slot, after slot) pairs within one task.
@@ -125,7 +125,23 @@ fn accumulate_pairs<T: ClassPixel>(
     vb: &[T],
     va: &[T],
     window: Window,
-    cell_area: impl Fn(usize) -> f64,
+    weights: &mut Weights<'_>,
+    sb: &mut Slots<T>,
+    sa: &mut Slots<T>,
+    ids: &mut PairIds,
+    acc: &mut Vec<f64>,
+) {
+    with_weigh!(weights, w => accumulate_pairs_weighed(runs, vb, va, window, w, sb, sa, ids, acc))
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn accumulate_pairs_weighed<T: ClassPixel, W: Weigh>(
+    runs: &[Run],
+    vb: &[T],
+    va: &[T],
+    window: Window,
+    weigh: &mut W,
     sb: &mut Slots<T>,
     sa: &mut Slots<T>,
     ids: &mut PairIds,
@@ -139,7 +155,7 @@ fn accumulate_pairs<T: ClassPixel>(
             acc.resize(ids.list.len(), 0.0);
         }
         for run in runs {
-            let w = run.frac * cell_area(run.row as usize);
+            weigh.start(run);
             let cells = run.cells_in(window);
             for_each_pair_streak(&xb[cells.clone()], &xa[cells], |b, a, n| {
                 let k = ((b as usize) << 8) | a as usize;
@@ -147,20 +163,20 @@ fn accumulate_pairs<T: ClassPixel>(
                 if id == u16::MAX as usize {
                     id = new_byte_pair(k, sb, sa, ids, acc);
                 }
-                acc[id] += n as f64 * w;
+                acc[id] += weigh.next(n);
             });
         }
         return;
     }
     for run in runs {
-        let w = run.frac * cell_area(run.row as usize);
+        weigh.start(run);
         let cells = run.cells_in(window);
         for_each_pair_streak(&vb[cells.clone()], &va[cells], |b, a, n| {
             let id = ids.id(sb.slot(b), sa.slot(a));
             if id >= acc.len() {
                 acc.resize(id + 1, 0.0);
             }
-            acc[id] += n as f64 * w;
+            acc[id] += weigh.next(n);
         });
     }
 }
@@ -229,6 +245,7 @@ pub(super) fn change_task<T: ClassPixel, S: CellSink>(
     let mut stats = Vec::new();
     let mut acc: Vec<f64> = Vec::new();
     let mut nodata = Vec::new();
+    let mut weights = Weights::new(&plan.cell_areas);
     for &k in &task.zones {
         let (zone, cov) = &plan.coverages[k as usize];
         cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
@@ -243,7 +260,7 @@ pub(super) fn change_task<T: ClassPixel, S: CellSink>(
                 &worker.runs,
                 ca,
                 task.window,
-                |r| plan.cell_areas.row(r),
+                &mut weights,
                 &mut sa,
                 &mut acc,
             );
@@ -255,7 +272,7 @@ pub(super) fn change_task<T: ClassPixel, S: CellSink>(
             cb,
             ca,
             task.window,
-            |r| plan.cell_areas.row(r),
+            &mut weights,
             &mut sb,
             &mut sa,
             ids,
@@ -401,7 +418,7 @@ mod tests {
                 &before,
                 &after,
                 window,
-                |_| 2.0,
+                &mut Weights::new(&crate::area::CellAreas::Planar(2.0)),
                 &mut sb,
                 &mut sa,
                 &mut ids,

@@ -44,6 +44,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::area::AreaMode;
+
 use crate::engine::{RunOptions, Runner};
 use crate::legend::{ClassCode, Legend};
 use crate::raster::LandCover;
@@ -103,6 +105,9 @@ pub struct ChangeReport {
     pub legend: String,
     /// CRS of the land cover.
     pub crs: String,
+    /// How areas were measured (`ellipsoidal` or `planar`).
+    #[serde(default)]
+    pub area: AreaMode,
     /// The before rasters.
     pub before: Vec<String>,
     /// The after rasters.
@@ -170,6 +175,8 @@ pub struct ChangeRaster {
 pub struct ChangeSources {
     /// CRS label of the land cover.
     pub crs: String,
+    /// How areas are measured.
+    pub area: AreaMode,
     /// The before rasters.
     pub before: Vec<String>,
     /// The after rasters.
@@ -181,6 +188,7 @@ impl ChangeSources {
     pub fn of(before: &LandCover, after: &LandCover) -> ChangeSources {
         ChangeSources {
             crs: before.crs().label.clone(),
+            area: before.area,
             before: before.tile_names(),
             after: after.tile_names(),
         }
@@ -230,7 +238,7 @@ pub(crate) fn change_with_raster<S: CellSink>(
     };
     let (zone_areas, pass) = runner.install(|| {
         rayon::join(
-            || zones.geodesic_areas(before.crs()),
+            || zones.areas(before.crs(), before.area),
             || pass::run(&runner, &spec, raster),
         )
     });
@@ -279,7 +287,7 @@ pub(crate) fn change_layers_and_stats(
             || -> Result<Vec<Vec<f64>>> {
                 layers
                     .iter()
-                    .map(|zones| zones.geodesic_areas(before.crs()))
+                    .map(|zones| zones.areas(before.crs(), before.area))
                     .collect()
             },
             || pass::run::<NoRaster>(&runner, &spec, None),
@@ -305,8 +313,14 @@ pub(crate) fn change_layers_and_stats(
     }
     let stats = match pass.after_stats {
         Some(accums) => {
-            let mut report =
-                finish_stats(first, legend, after.crs().label.clone(), accums, &areas[0]);
+            let mut report = finish_stats(
+                first,
+                legend,
+                after.crs().label.clone(),
+                after.area,
+                accums,
+                &areas[0],
+            );
             report.warnings.splice(0..0, first.repairs.iter().cloned());
             report
         }
@@ -399,6 +413,7 @@ pub fn finish_change(
         schema: CHANGE_SCHEMA.to_string(),
         legend: legend.name.clone(),
         crs: sources.crs,
+        area: sources.area,
         before: sources.before,
         after: sources.after,
         zones: out,

@@ -182,6 +182,12 @@ pub(crate) fn run<S: CellSink>(
     spec: &PassSpec<'_>,
     raster: Option<RasterOut<'_, S>>,
 ) -> Result<PassOut> {
+    if spec.before.area != spec.after.area {
+        return Err(crate::Error::Invalid(format!(
+            "the two dates are measured differently ({} before, {} after); use one --area for both",
+            spec.before.area, spec.after.area
+        )));
+    }
     let read = Reading::new(spec.before, spec.after, raster.is_some())?;
     let stats_exact = spec.after_stats && raster.is_none() && read.after_stats_exact();
     let items: Vec<PlanItem> = read
@@ -200,7 +206,7 @@ pub(crate) fn run<S: CellSink>(
         &read.after.tiles,
         &items,
         spec.layers,
-        &mut Projected::default(),
+        &mut Projected::new(spec.before.area),
         raster.as_ref().is_some_and(|r| r.sink.everywhere()),
         |p| pair_of_tile[&p.tile],
     )?;

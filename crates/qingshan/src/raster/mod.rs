@@ -221,9 +221,19 @@ fn open_raster(path: &Path) -> Result<Dataset> {
 pub struct LandCover {
     /// The tiles, in the order given (sorted within directories and globs).
     pub tiles: Vec<Tile>,
+    /// How its cells (and the zones measured on it) are measured:
+    /// ellipsoidal unless [`LandCover::with_area`] says otherwise.
+    #[serde(skip)]
+    pub area: crate::area::AreaMode,
 }
 
 impl LandCover {
+    /// The same land cover measured under `area`.
+    pub fn with_area(mut self, area: crate::area::AreaMode) -> LandCover {
+        self.area = area;
+        self
+    }
+
     /// Opens one or more rasters (files, VRTs, directories, glob patterns,
     /// `.txt` lists: [`discover_rasters`])
     /// as one land-cover source. Tiles must share CRS and pixel size and
@@ -244,7 +254,10 @@ impl LandCover {
             .iter()
             .map(|p| Tile::open(p, band))
             .collect::<Result<Vec<_>>>()?;
-        let lc = LandCover { tiles };
+        let lc = LandCover {
+            tiles,
+            area: Default::default(),
+        };
         lc.check_consistent()?;
         Ok(lc)
     }

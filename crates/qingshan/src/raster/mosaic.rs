@@ -76,7 +76,10 @@ impl LandCover {
         if !replaced {
             return self.clone();
         }
-        LandCover { tiles }
+        LandCover {
+            tiles,
+            area: self.area,
+        }
     }
 }
 

@@ -117,6 +117,9 @@ pub struct RedlineCheck {
     pub legend: String,
     /// CRS of the land cover.
     pub crs: String,
+    /// How areas were measured (`ellipsoidal` or `planar`).
+    #[serde(default)]
+    pub area: crate::area::AreaMode,
     /// The limits applied.
     pub limits: CheckLimits,
     /// Per red-line polygon.
@@ -215,6 +218,7 @@ pub fn check_from_change(
         kind: "check".to_string(),
         legend: change.legend.clone(),
         crs: change.crs.clone(),
+        area: change.area,
         limits: *limits,
         polygons,
         violations,

@@ -14,6 +14,7 @@ use geo::{BooleanOps, BoundingRect, MultiPolygon, Polygon, unary_union};
 use serde::{Deserialize, Serialize};
 
 use super::{REDLINE_SCHEMA, non_negative, oriented};
+use crate::area::AreaMode;
 use crate::grid::Crs;
 use crate::srs::{self, Reprojector};
 use crate::zones::{IdScheme, ZoneId, ZoneLayer, segment_length};
@@ -115,8 +116,10 @@ pub struct RedlineDiff {
     pub old: LayerInfo,
     /// The new version.
     pub new: LayerInfo,
-    /// CRS the polygon operations ran in (areas are ellipsoidal anyway).
+    /// CRS the polygon operations ran in (and planar areas are measured in).
     pub ops_crs: String,
+    /// How areas were measured: on the ellipsoid, or planar in `ops_crs`.
+    pub area: AreaMode,
     /// Tolerance for "not reduced" and statuses (m²).
     pub tolerance_m2: f64,
     /// Whether any loss at all counts as a failure (`--strict`).
@@ -164,6 +167,8 @@ pub struct DiffOptions {
     pub tolerance_m2: f64,
     /// Any lost area above the tolerance fails, even if compensated.
     pub strict: bool,
+    /// Ellipsoidal (default) or planar areas (in the operations CRS).
+    pub area: AreaMode,
 }
 
 impl Default for DiffOptions {
@@ -171,32 +176,40 @@ impl Default for DiffOptions {
         DiffOptions {
             tolerance_m2: 1.0,
             strict: false,
+            area: AreaMode::Ellipsoidal,
         }
     }
 }
 
-/// Measures ellipsoidal areas of polygons given in a projected CRS.
+/// Measures areas of polygons given in a projected CRS: ellipsoidal, or
+/// planar in that CRS.
 struct Meter {
     to_lonlat: Reprojector,
     geog: Crs,
     seg: f64,
+    /// `Some(m² per unit²)` for planar areas.
+    planar: Option<f64>,
 }
 
 impl Meter {
-    fn new(ops: &Crs) -> Result<Meter> {
+    fn new(ops: &Crs, mode: AreaMode) -> Result<Meter> {
         let geog = srs::geographic_of(ops)?;
         Ok(Meter {
             to_lonlat: Reprojector::new(ops, &geog)?,
             seg: segment_length(ops, 1000.0),
             geog,
+            planar: (mode == AreaMode::Planar).then(|| ops.linear_unit_m.powi(2)),
         })
     }
 
-    /// Geodesic area (m²) of a multipolygon in the ops CRS, edges densified
-    /// to 1 km first.
+    /// Area (m²) of a multipolygon in the ops CRS: geodesic, edges
+    /// densified to 1 km first, or planar.
     fn area(&self, mp: &MultiPolygon<f64>) -> Result<f64> {
         if mp.0.is_empty() {
             return Ok(0.0);
+        }
+        if let Some(unit2) = self.planar {
+            return Ok(geo::Area::unsigned_area(mp) * unit2);
         }
         let ll = self.to_lonlat.multipolygon(&srs::densify(mp, self.seg))?;
         Ok(self.geog.ellipsoid.multipolygon_area(&ll))
@@ -430,7 +443,7 @@ pub fn redline_diff(
     }
     let tol = opts.tolerance_m2;
     let ops = ops_crs(old, new)?;
-    let meter = Meter::new(&ops)?;
+    let meter = Meter::new(&ops, opts.area)?;
     let g = Projected::new(old, new, &ops)?;
     let old_total = meter.area(&g.union_old)?;
     let new_total = meter.area(&g.union_new)?;
@@ -505,6 +518,7 @@ pub fn redline_diff(
         old: info(old),
         new: info(new),
         ops_crs: ops.label.clone(),
+        area: opts.area,
         tolerance_m2: tol,
         strict: opts.strict,
         old_total_m2: old_total,

@@ -103,14 +103,27 @@ fn change_and_patches(
     drop(mask);
     let geoms = redlines.project(&crs, Some(segment_length(&redlines.crs, 10.0)))?;
     let geoms: Vec<MultiPolygon<f64>> = geoms.iter().map(oriented).collect();
-    // Areas like the change's: planar for a projected raster, on the
-    // ellipsoid for a lon/lat one.
-    let measure = |mp: &MultiPolygon<f64>| -> f64 {
+    // Areas like the change's: on the ellipsoid (Karney, in lon/lat), or
+    // planar for a projected raster with `--area planar`.
+    let to_lonlat = match (crs.geographic, before.area) {
+        (false, crate::area::AreaMode::Ellipsoidal) => {
+            let geog = srs::geographic_of(&crs)?;
+            Some((
+                srs::Reprojector::new(&crs, &geog)?,
+                segment_length(&crs, 1000.0),
+            ))
+        }
+        _ => None,
+    };
+    let measure = |mp: &MultiPolygon<f64>| -> Result<f64> {
         if crs.geographic {
-            crs.ellipsoid.multipolygon_area(&srs::densify(mp, 1e-4))
+            Ok(crs.ellipsoid.multipolygon_area(&srs::densify(mp, 1e-4)))
+        } else if let Some((r, seg)) = &to_lonlat {
+            let ll = r.multipolygon(&srs::densify(mp, *seg))?;
+            Ok(crs.ellipsoid.multipolygon_area(&ll))
         } else {
             use geo::Area;
-            mp.unsigned_area() * crs.linear_unit_m * crs.linear_unit_m
+            Ok(mp.unsigned_area() * crs.linear_unit_m * crs.linear_unit_m)
         }
     };
     let boxes: Vec<Option<geo::Rect<f64>>> = geoms.iter().map(|g| g.bounding_rect()).collect();
@@ -131,7 +144,7 @@ fn change_and_patches(
                 continue;
             }
             let piece = shape.intersection(g);
-            let area = measure(&piece);
+            let area = measure(&piece)?;
             if area > 0.0 {
                 patches.push(Patch {
                     redline_id: redlines.zones[k].id.clone(),

@@ -378,8 +378,8 @@ impl Maps {
     pub fn draw(audit: &AuditReport, map_size: usize) -> Result<Maps> {
         let inp = &audit.inputs;
         let legend = &inp.legend;
-        let before = LandCover::open(&inp.before, inp.band)?;
-        let after = LandCover::open(&inp.after, inp.band)?;
+        let before = LandCover::open(&inp.before, inp.band)?.with_area(inp.area);
+        let after = LandCover::open(&inp.after, inp.band)?.with_area(inp.area);
         let zones = ZoneLayer::read(
             inp.zones.path.as_ref(),
             &ZoneOptions {
@@ -467,6 +467,7 @@ fn redline_map(
                 &DiffOptions {
                     tolerance_m2: tol,
                     strict: false,
+                    area: audit.inputs.area,
                 },
             )?;
             &computed

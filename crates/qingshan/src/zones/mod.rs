@@ -210,6 +210,24 @@ impl ZoneLayer {
             .collect())
     }
 
+    /// The area (m²) of each zone under `mode`, measured for a raster in
+    /// `crs`: geodesic on the ellipsoid of `crs` ([`ZoneLayer::geodesic_areas`])
+    /// for ellipsoidal areas and geographic CRSs; otherwise the planar
+    /// area of the zone projected to `crs` (edges densified to 1 km).
+    pub fn areas(&self, crs: &Crs, mode: crate::area::AreaMode) -> Result<Vec<f64>> {
+        use rayon::prelude::*;
+        if mode == crate::area::AreaMode::Ellipsoidal || crs.geographic {
+            return self.geodesic_areas(crs);
+        }
+        let seg = segment_length(&self.crs, 1000.0);
+        let projected = self.project(crs, Some(seg))?;
+        let unit2 = crs.linear_unit_m * crs.linear_unit_m;
+        Ok(projected
+            .par_iter()
+            .map(|g| geo::Area::unsigned_area(g) * unit2)
+            .collect())
+    }
+
     /// Every file this layer was read from (a Shapefile's sidecar files
     /// too): what no output of the run may overwrite.
     pub fn files(&self) -> Vec<PathBuf> {

@@ -346,4 +346,3 @@ fn read_ogr(
     let driver = ds.driver().short_name();
     Ok((crs, raw, driver))
 }
-
