@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
         // Every error, a closed standard output included (the result did
         // not arrive), is one line and exit 1.
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", qingshan::one_line(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

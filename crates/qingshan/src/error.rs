@@ -175,6 +175,20 @@ pub(crate) fn toml_message(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// `text` on one line: libraries end their messages with newlines (GEOS
+/// through GDAL does) and some span several; the CLI prints one line, so
+/// line breaks become `; `.
+pub fn one_line(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_string();
+    }
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The message of a GDAL error without the `CPL error class …` wrapping.
 pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
     match e {
@@ -198,7 +212,7 @@ impl Error {
             out.push_str(&c.to_string());
             cause = c.source();
         }
-        out
+        one_line(&out)
     }
 
     /// The underlying I/O error, when the operating system caused this one

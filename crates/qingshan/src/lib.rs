@@ -95,5 +95,5 @@ pub mod zonal;
 pub mod zones;
 
 pub use engine::{MAX_THREADS, Progress, RunOptions};
-pub use error::{Error, Result};
+pub use error::{Error, Result, one_line};
 pub use srs::{crs_from_epsg, crs_from_user_input};

@@ -189,9 +189,11 @@ impl AuditConfig {
             ("redline_max_conversion_m2", t.redline_max_conversion_m2),
         ] {
             if let Some(v) = v
-                && (v.is_nan() || v < 0.0)
+                && !(v.is_finite() && v >= 0.0)
             {
-                return Err(bad(format!("targets.{name} = {v}: must not be negative")));
+                return Err(bad(format!(
+                    "targets.{name} = {v}: must be a number, not negative"
+                )));
             }
         }
         if let Some(s) = &t.forest_area_scope
@@ -224,10 +226,10 @@ impl AuditConfig {
                 )));
             }
             if let Some(v) = o.forest_area_min_mu
-                && (v.is_nan() || v < 0.0)
+                && !(v.is_finite() && v >= 0.0)
             {
                 return Err(bad(format!(
-                    "override #{}: forest_area_min_mu = {v}: must not be negative",
+                    "override #{}: forest_area_min_mu = {v}: must be a number, not negative",
                     k + 1
                 )));
             }

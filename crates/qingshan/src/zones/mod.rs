@@ -497,7 +497,7 @@ pub(crate) fn make_valid(mp: &MultiPolygon<f64>) -> std::result::Result<MultiPol
     let g = mp.to_gdal().map_err(|e| e.to_string())?;
     let fixed = g
         .make_valid(&gdal::cpl::CslStringList::new())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::error::gdal_msg(&e))?;
     let geo = fixed.to_geo().map_err(|e| e.to_string())?;
     // GEOS answers adjacent parcels stored as one multipolygon, and spikes,
     // with a collection of the fixed polygons and the collapsed edges as
