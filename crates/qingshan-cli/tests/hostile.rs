@@ -501,14 +501,102 @@ fn stale_or_tampered_partials_are_never_merged() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let part = out2.join("partials/000000.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&part).unwrap()).unwrap();
+    let original = std::fs::read(&part).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&original).unwrap();
     let zone = &mut doc["stats"][0][1]["classes"];
     let code = zone.as_object().unwrap().keys().next().unwrap().clone();
     zone[&code] = serde_json::Value::from(-1000.0);
     std::fs::write(&part, doc.to_string()).unwrap();
     let o = qingshan(&["merge", &s(&out2)]);
     assert_user_error(&o, &["000000.json", "has area -1000", "damaged or edited"]);
+    // A partial multiplied by 50 (every number still plausible alone):
+    // more area than the zone has.
+    let mut doc: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    for entry in doc["stats"].as_array_mut().unwrap() {
+        for (_, v) in entry[1]["classes"].as_object_mut().unwrap() {
+            *v = serde_json::Value::from(v.as_f64().unwrap() * 50.0);
+        }
+        entry[1]["nodata_m2"] = serde_json::Value::from(0.0);
+    }
+    doc["qa"]["nodata_share"] = serde_json::Value::from(0.0);
+    std::fs::write(&part, doc.to_string()).unwrap();
+    let o = qingshan(&["merge", &s(&out2)]);
+    assert_user_error(
+        &o,
+        &["run.json", "more than the zone's", "damaged or edited"],
+    );
+
+    // An uncompressed tile edited in the middle keeps its size and both
+    // ends (what the fingerprint hashed): its time gives it away.
+    let (_tmp3, fx3) = fixtures();
+    let dir3 = fx3.join("big");
+    std::fs::create_dir(&dir3).unwrap();
+    let big = dir3.join("big.tif");
+    let o = std::process::Command::new("gdal_translate")
+        .args(["-q", "-outsize", "400%", "400%", "-co", "COMPRESS=NONE"])
+        .arg(fx3.join("landcover/clcd_2019/clcd_2019_r0c0.tif"))
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out3 = fx3.join("batch");
+    let run3 = |extra: &[&str]| {
+        let mut a = vec![
+            "batch".to_string(),
+            "--tiles".into(),
+            s(&dir3),
+            "--zones".into(),
+            s(&fx3.join("towns.geojson")),
+            "--out-dir".into(),
+            s(&out3),
+            "-q".into(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        qingshan(&a)
+    };
+    let o = run3(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut bytes = std::fs::read(&big).unwrap();
+    assert!(bytes.len() > 4 * 65536, "{}", bytes.len());
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 1000] {
+        *b = 8;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&big, &bytes).unwrap();
+    let o = run3(&["--resume"]);
+    assert_user_error(&o, &["holds partials of another run"]);
+}
+
+/// A batch directory from before `area` was recorded holds planar class
+/// areas: merged, it says so (it was labelled ground areas).
+#[test]
+fn unrecorded_area_modes_read_as_planar() {
+    let (_tmp, fx) = fixtures();
+    let out = fx.parent().unwrap().join("batch");
+    let o = qingshan(&[
+        "batch",
+        "--tiles",
+        &s(&fx.join("landcover/clcd_2019")),
+        "--zones",
+        &s(&fx.join("towns.geojson")),
+        "--out-dir",
+        &s(&out),
+        "--area",
+        "planar",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let manifest = out.join("run.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(doc["area"], "planar");
+    doc.as_object_mut().unwrap().remove("area");
+    std::fs::write(&manifest, doc.to_string()).unwrap();
+    let o = qingshan(&["merge", &s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let merged: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(merged["area"], "planar");
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM while outputs are being written: exit 130,
@@ -663,6 +751,17 @@ fn gbk_shapefiles_without_cpg_are_read_as_gbk_out_loud() {
         err.contains("towns.shp") && err.contains("not valid UTF-8") && err.contains("GBK"),
         "{err}"
     );
+    // The DBF marked "ANSI code page" (language id 0x57, what many
+    // Chinese desktop GIS write): GDAL would decode Latin-1 mojibake
+    // (½ðËø¹ØÕò) without a replacement character; read as GBK out loud.
+    let dbf = dir.path().join("towns.dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    bytes[29] = 0x57;
+    std::fs::write(&dbf, &bytes).unwrap();
+    let o = stats(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), out);
+    assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
     // Said explicitly: no warning.
     let o = stats(&["--encoding", "GBK"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -142,6 +142,15 @@ pub enum AreaMode {
 }
 
 impl AreaMode {
+    /// What a document written before `area` was recorded measured: class
+    /// areas were planar then (red-line diffs were already ellipsoidal and
+    /// default to it). Used when reading such documents back (batch
+    /// manifests, audit.json), so old planar numbers are never labelled
+    /// ground areas.
+    pub fn unrecorded() -> AreaMode {
+        AreaMode::Planar
+    }
+
     /// `"ellipsoidal"` or `"planar"`, as written in outputs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -71,7 +71,7 @@ pub struct StatsReport {
     /// CRS of the land cover (e.g. `EPSG:4545`).
     pub crs: String,
     /// How areas were measured (`ellipsoidal` or `planar`).
-    #[serde(default)]
+    #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: AreaMode,
     /// One entry per zone, in input order.
     pub zones: Vec<ZoneStats>,

@@ -93,7 +93,7 @@ pub struct AuditInputs {
     /// The legend, in full.
     pub legend: Legend,
     /// How areas were measured.
-    #[serde(default)]
+    #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: AreaMode,
 }
 

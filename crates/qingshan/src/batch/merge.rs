@@ -59,7 +59,10 @@ pub fn merge<P: AsRef<Path>>(inputs: &[P]) -> Result<(RunManifest, Merged, Vec<T
     }
     let parts: Vec<TilePartial> = by_tile.into_iter().flatten().map(|(_, p)| p).collect();
     let qa: Vec<TileQa> = parts.iter().map(|p| p.qa.clone()).collect();
-    let merged = fold(&manifest, &parts)?;
+    let merged = fold(&manifest, &parts).map_err(|e| match e {
+        Error::Invalid(reason) => Error::Invalid(format!("{}: {reason}", mpath.display())),
+        e => e,
+    })?;
     Ok((manifest, merged, qa))
 }
 
@@ -240,6 +243,26 @@ fn implausible(part: &TilePartial) -> Option<String> {
     }
 }
 
+/// The partials' areas of each zone may not exceed the zone: cells
+/// covered by a zone are inside it (to 1e-6 of ground areas; 1e-3 of
+/// planar ones, which tiles in neighbouring CRSs measure at their own
+/// scale). A partial multiplied by hand, or from another run, fails here.
+fn within_zones(manifest: &RunManifest, covered: impl Iterator<Item = f64>) -> Result<()> {
+    let tol = match manifest.area {
+        crate::area::AreaMode::Ellipsoidal => 1e-6,
+        crate::area::AreaMode::Planar => 1e-3,
+    };
+    for (z, c) in manifest.zones.iter().zip(covered) {
+        if c > z.zone_area_m2 * (1.0 + tol) + 1.0 {
+            return Err(Error::Invalid(format!(
+                "zone {}: the partials add up to {c:.1} m², more than the zone's {:.1} m²; a partial is damaged or edited (run the batch again with --resume after removing the partials)",
+                z.id, z.zone_area_m2
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The partials summed in tile order into the final report, the zones as
 /// the manifest records them.
 fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
@@ -269,6 +292,10 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
                 acc[*z].merge(a);
             }
         }
+        let covered = acc
+            .iter()
+            .map(|a| a.nodata_m2 + a.pairs.values().flat_map(|r| r.values()).sum::<f64>());
+        within_zones(manifest, covered)?;
         return Ok(Merged::Change(finish_change(
             &zones,
             &manifest.legend,
@@ -289,6 +316,11 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
             acc[*z].merge(a);
         }
     }
+    within_zones(
+        manifest,
+        acc.iter()
+            .map(|a| a.nodata_m2 + a.classes.values().sum::<f64>()),
+    )?;
     Ok(Merged::Stats(finish_stats(
         &zones,
         &manifest.legend,

@@ -129,7 +129,7 @@ pub struct RunManifest {
     /// The zones.
     pub zones: Vec<ZoneInfo>,
     /// How cells and zones were measured.
-    #[serde(default)]
+    #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: crate::area::AreaMode,
 }
 

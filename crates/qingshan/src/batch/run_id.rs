@@ -2,11 +2,14 @@
 //! numbers, shared by every shard of one run (and refused by a directory
 //! holding partials of another).
 //!
-//! A tile enters the id by its path and its fingerprint: its size and a
-//! hash of its first and last 64 KiB — where a GeoTIFF keeps its header
-//! and its index of blocks, which any rewrite of the pixels changes (the
-//! compressed blocks change size and place). Not the modification time:
-//! shards on machines with their own copies of the tiles must agree.
+//! A tile enters the id by its path and its fingerprint: its size, its
+//! modification time (to the nanosecond) and a hash of its first and last
+//! 64 KiB — where a GeoTIFF keeps its header and its index of blocks. A
+//! rewrite in place changes the time even where it keeps the size and
+//! both ends (an uncompressed tile edited in the middle). Shards on
+//! machines with their own copies of the tiles must copy them with their
+//! times (`rsync -t`, `cp -p`); copies with other times are another run,
+//! which `merge` refuses by name rather than mixing.
 //!
 //! Invariant: the same tiles (path and fingerprint), legend, band, overlap
 //! policy and zones give the same id on any machine and Rust release; a
@@ -20,15 +23,21 @@ use crate::raster::Tile;
 use crate::zones::ZoneLayer;
 use crate::{Error, Result};
 
-/// Size and a hash of the first and last 64 KiB of a file (see the
-/// module docs); an unreadable file hashes as its error, which the run
+/// Size, modification time and a hash of the first and last 64 KiB of a
+/// file (see the module docs); an unreadable file hashes as its error, which the run
 /// meets again when it reads the tile.
 fn fingerprint(path: &std::path::Path) -> String {
     use std::io::{Read, Seek, SeekFrom};
     const END: u64 = 64 * 1024;
     let read = || -> std::io::Result<String> {
         let mut f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
+        let meta = f.metadata()?;
+        let len = meta.len();
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
         let mut head = Vec::new();
         (&mut f).take(END).read_to_end(&mut head)?;
         let mut tail = Vec::new();
@@ -39,7 +48,7 @@ fn fingerprint(path: &std::path::Path) -> String {
         let mut h = Fnv::new();
         h.bytes(&head);
         h.bytes(&tail);
-        Ok(format!("{len}:{:016x}", h.0))
+        Ok(format!("{len}:{mtime}:{:016x}", h.0))
     };
     read().unwrap_or_else(|e| format!("unreadable: {e}"))
 }

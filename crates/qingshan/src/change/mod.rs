@@ -106,7 +106,7 @@ pub struct ChangeReport {
     /// CRS of the land cover.
     pub crs: String,
     /// How areas were measured (`ellipsoidal` or `planar`).
-    #[serde(default)]
+    #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: AreaMode,
     /// The before rasters.
     pub before: Vec<String>,

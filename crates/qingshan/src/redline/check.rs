@@ -118,7 +118,7 @@ pub struct RedlineCheck {
     /// CRS of the land cover.
     pub crs: String,
     /// How areas were measured (`ellipsoidal` or `planar`).
-    #[serde(default)]
+    #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: crate::area::AreaMode,
     /// The limits applied.
     pub limits: CheckLimits,

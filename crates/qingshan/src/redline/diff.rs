@@ -118,7 +118,9 @@ pub struct RedlineDiff {
     pub new: LayerInfo,
     /// CRS the polygon operations ran in (and planar areas are measured in).
     pub ops_crs: String,
-    /// How areas were measured: on the ellipsoid, or planar in `ops_crs`.
+    /// How areas were measured: on the ellipsoid, or planar in `ops_crs`
+    /// (documents without it were ellipsoidal).
+    #[serde(default)]
     pub area: AreaMode,
     /// Tolerance for "not reduced" and statuses (m²).
     pub tolerance_m2: f64,

@@ -210,6 +210,30 @@ fn has_undecodable_text(raw: &[RawFeature]) -> bool {
     })
 }
 
+/// Whether `path` is a shapefile with no `.cpg` whose DBF language id is
+/// 0x57 ("ANSI": the code page of the machine that wrote it, unknown).
+fn ansi_without_cpg(path: &Path) -> bool {
+    use std::io::Read;
+    let is_shp = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp") || e.eq_ignore_ascii_case("dbf"));
+    if !is_shp
+        || ["cpg", "CPG"]
+            .iter()
+            .any(|e| path.with_extension(e).exists())
+    {
+        return false;
+    }
+    let mut header = [0u8; 30];
+    ["dbf", "DBF"].iter().any(|e| {
+        std::fs::File::open(path.with_extension(e))
+            .and_then(|mut f| f.read_exact(&mut header))
+            .is_ok()
+            && header[29] == 0x57
+    })
+}
+
 /// [`read_ogr`] with the text decoded right or not at all: a shapefile
 /// whose attributes are not valid UTF-8 (a GBK file without `.cpg`) is
 /// read again as GBK, with a note saying so; text that no encoding
@@ -219,7 +243,13 @@ pub(super) fn read_ogr_text(
     opts: &ZoneOptions,
 ) -> Result<(Crs, Vec<RawFeature>, String, Option<String>)> {
     let layer = opts.layer.as_deref();
-    let (crs, raw, driver) = read_ogr(path, layer, opts.encoding.as_deref())?;
+    // A DBF marked "the writer's ANSI code page" without a .cpg is decoded
+    // by GDAL as Latin-1, which turns GBK into valid-looking mojibake
+    // (金锁关镇 → ½ðËø¹ØÕò): read its bytes as they are instead, so that
+    // GBK shows as not UTF-8 and is handled below.
+    let raw_bytes = opts.encoding.is_none() && ansi_without_cpg(path);
+    let first = opts.encoding.as_deref().or(raw_bytes.then_some(""));
+    let (crs, raw, driver) = read_ogr(path, layer, first)?;
     let shapefile = driver == "ESRI Shapefile";
     if let Some(enc) = &opts.encoding
         && !shapefile
