@@ -407,3 +407,37 @@ fn every_report_says_how_areas_were_measured() {
     assert_eq!(a["stats"]["area"], "planar");
     assert_eq!(a["redline_diff"]["area"], "planar");
 }
+
+/// A red line with no land cover under it (off the raster, or on nodata)
+/// has nothing to verify: the check fails (exit 3) saying so — it said
+/// "no violation" and the audit "every target met".
+#[test]
+fn a_red_line_without_land_cover_is_never_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let red = dir.path().join("off.geojson");
+    std::fs::write(
+        &red,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4545"}},
+"features":[{"type":"Feature","properties":{"hx_id":"OFF"},"geometry":{"type":"Polygon","coordinates":[[[700000,3880000],[701000,3880000],[701000,3881000],[700000,3881000],[700000,3880000]]]}}]}"#,
+    )
+    .unwrap();
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "--redlines",
+        red.to_str().unwrap(),
+        "--id-field",
+        "hx_id",
+        "--before",
+        &fx("landcover/clcd_2019.vrt"),
+        "--after",
+        &fx("landcover/clcd_2024.vrt"),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["polygons"][0]["nature_ok"], false);
+    assert_eq!(v["polygons"][0]["function_ok"], false);
+    assert!(stderr(&o).contains("cannot be verified"), "{}", stderr(&o));
+}

@@ -756,12 +756,17 @@ fn gbk_shapefiles_without_cpg_are_read_as_gbk_out_loud() {
     // (½ðËø¹ØÕò) without a replacement character; read as GBK out loud.
     let dbf = dir.path().join("towns.dbf");
     let mut bytes = std::fs::read(&dbf).unwrap();
-    bytes[29] = 0x57;
+    let ldid = bytes[29];
+    for id in [0x57, 0x03, 0x01] {
+        bytes[29] = id;
+        std::fs::write(&dbf, &bytes).unwrap();
+        let o = stats(&[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), out, "{id:#x}");
+        assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
+    }
+    bytes[29] = ldid;
     std::fs::write(&dbf, &bytes).unwrap();
-    let o = stats(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), out);
-    assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
     // Said explicitly: no warning.
     let o = stats(&["--encoding", "GBK"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

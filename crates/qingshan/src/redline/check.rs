@@ -170,10 +170,18 @@ pub fn check_from_change(
             let valid = z.valid_area_m2;
             let (sb, sa) = ((valid > 0.0).then(|| vb / valid), (valid > 0.0).then(|| va / valid));
             let drop = sb.zip(sa).map(|(b, a)| b - a);
-            let nature_ok = conversion_m2 <= limits.max_conversion_m2;
-            let function_ok = drop.is_none_or(|d| d <= limits.max_vegetation_loss);
+            // A red line on nodata (or off the land cover) in either date
+            // has nothing to verify: never a green verdict.
+            let verifiable = valid > 0.0;
+            let nature_ok = verifiable && conversion_m2 <= limits.max_conversion_m2;
+            let function_ok = verifiable && drop.is_none_or(|d| d <= limits.max_vegetation_loss);
             let mut violations = Vec::new();
-            if !nature_ok {
+            if !verifiable {
+                violations.push(format!(
+                    "no valid land cover in both dates inside it ({:.1} m² nodata; it lies on nodata or off the land cover): nature and function cannot be verified",
+                    z.nodata_area_m2
+                ));
+            } else if !nature_ok {
                 // (No conversion at all can still miss a limit below 0.)
                 let largest = conversions.first().map_or(String::new(), |c| {
                     format!("; largest: {} → {} {:.1} m²", c.from_name, c.to_name, c.area_m2)

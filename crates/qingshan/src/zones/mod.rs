@@ -194,7 +194,14 @@ impl ZoneLayer {
     pub fn to_lonlat(&self, datum: &Crs) -> Result<(Crs, Vec<MultiPolygon<f64>>)> {
         let geog = srs::geographic_of(datum)?;
         let seg = segment_length(&self.crs, 1000.0);
-        let lonlat = self.project(&geog, Some(seg))?;
+        let mut lonlat = self.project(&geog, Some(seg))?;
+        if self.crs.geographic {
+            // A lon/lat layer already on the datum is not projected (nor
+            // densified); its edges are straight in lon/lat, which
+            // Karney's geodesic edges follow only when short (a ±10° box
+            // came out 1 % large).
+            lonlat = lonlat.iter().map(|g| srs::densify(g, seg)).collect();
+        }
         Ok((geog, lonlat))
     }
 

@@ -211,7 +211,9 @@ fn has_undecodable_text(raw: &[RawFeature]) -> bool {
 }
 
 /// Whether `path` is a shapefile with no `.cpg` whose DBF language id is
-/// 0x57 ("ANSI": the code page of the machine that wrote it, unknown).
+/// 0x57 ("ANSI": the code page of the machine that wrote it, unknown —
+/// what ArcGIS writes) or a Western DOS/Windows page (0x01–0x03), which
+/// Chinese GIS software writes for GBK text as often as not.
 fn ansi_without_cpg(path: &Path) -> bool {
     use std::io::Read;
     let is_shp = path
@@ -230,7 +232,7 @@ fn ansi_without_cpg(path: &Path) -> bool {
         std::fs::File::open(path.with_extension(e))
             .and_then(|mut f| f.read_exact(&mut header))
             .is_ok()
-            && header[29] == 0x57
+            && matches!(header[29], 0x01..=0x03 | 0x57)
     })
 }
 
@@ -243,8 +245,8 @@ pub(super) fn read_ogr_text(
     opts: &ZoneOptions,
 ) -> Result<(Crs, Vec<RawFeature>, String, Option<String>)> {
     let layer = opts.layer.as_deref();
-    // A DBF marked "the writer's ANSI code page" without a .cpg is decoded
-    // by GDAL as Latin-1, which turns GBK into valid-looking mojibake
+    // A DBF marked "the writer's ANSI code page" (or a Western page)
+    // without a .cpg is decoded by GDAL as Latin-1, which turns GBK into valid-looking mojibake
     // (金锁关镇 → ½ðËø¹ØÕò): read its bytes as they are instead, so that
     // GBK shows as not UTF-8 and is handled below.
     let raw_bytes = opts.encoding.is_none() && ansi_without_cpg(path);
