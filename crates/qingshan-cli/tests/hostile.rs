@@ -217,9 +217,10 @@ fn codes_the_legend_does_not_know_are_never_silent() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains(
-            "warning: 100.00 % of the valid area holds codes the legend clcd does not list"
-        ) && err.contains("codes in all"),
+        err.contains(&format!(
+            "warning: {}: 100.00 % of the valid area holds codes the legend clcd does not list",
+            dem.display()
+        )) && err.contains("codes in all"),
         "{err}"
     );
     let red = support::fx("redlines_2024.gpkg");

@@ -403,6 +403,7 @@ pub fn zonal_stats(
         lc.area,
         accums,
         &zone_areas,
+        &lc.label(),
     );
     report.warnings.splice(0..0, zones.repairs.iter().cloned());
     report.warnings.extend(lc.nodata_classes(legend));
@@ -476,6 +477,7 @@ pub fn finish_stats(
     area: AreaMode,
     accums: Vec<ZoneAccum>,
     zone_areas: &[f64],
+    source: &str,
 ) -> StatsReport {
     let mut warnings = Vec::new();
     let stats = zones
@@ -525,7 +527,7 @@ pub fn finish_stats(
     }
     if let Some((_, what)) = legend.unknown_codes(&all) {
         warnings.push(format!(
-            "{what}; they count as valid land of no known class: check --legend, or list them in a TOML legend"
+            "{source}: {what}; they count as valid land of no known class: check --legend, or list them in a TOML legend"
         ));
     }
     StatsReport {

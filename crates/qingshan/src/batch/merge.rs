@@ -328,5 +328,6 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
         manifest.area,
         acc,
         &areas,
+        &crate::raster::files_label(&manifest.tiles),
     )))
 }

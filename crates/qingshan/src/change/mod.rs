@@ -320,6 +320,7 @@ pub(crate) fn change_layers_and_stats(
                 after.area,
                 accums,
                 &areas[0],
+                &after.label(),
             );
             report.warnings.splice(0..0, first.repairs.iter().cloned());
             report
@@ -420,7 +421,11 @@ pub fn finish_change(
         warnings,
     };
     let (before, after) = report.areas_by_date();
-    for (date, areas) in [("before", &before), ("after", &after)] {
+    let dates = [
+        (crate::raster::files_label(&report.before), &before),
+        (crate::raster::files_label(&report.after), &after),
+    ];
+    for (date, areas) in dates {
         if let Some((_, what)) = legend.unknown_codes(areas) {
             report.warnings.push(format!(
                 "{date}: {what}; they count as valid land of no known class: check --legend, or list them in a TOML legend"

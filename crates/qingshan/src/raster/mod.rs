@@ -216,6 +216,16 @@ fn open_raster(path: &Path) -> Result<Dataset> {
     })
 }
 
+/// Names a list of input files in a message: the file, or the first and
+/// how many more.
+pub fn files_label<S: AsRef<str>>(files: &[S]) -> String {
+    match files {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [first, rest @ ..] => format!("{} and {} more", first.as_ref(), rest.len()),
+    }
+}
+
 /// A land-cover source: tiles sharing one CRS and pixel size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LandCover {
@@ -232,6 +242,16 @@ impl LandCover {
     pub fn with_area(mut self, area: crate::area::AreaMode) -> LandCover {
         self.area = area;
         self
+    }
+
+    /// Its files, as a message names them ([`files_label`]).
+    pub fn label(&self) -> String {
+        let files: Vec<String> = self
+            .tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect();
+        files_label(&files)
     }
 
     /// Opens one or more rasters (files, VRTs, directories, glob patterns,

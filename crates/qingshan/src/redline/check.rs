@@ -245,7 +245,18 @@ pub(crate) const MAX_UNKNOWN_SHARE: f64 = 1e-3;
 /// land cover (a DEM) would otherwise pass every check in silence.
 pub(crate) fn refuse_unknown_codes(change: &ChangeReport, legend: &Legend) -> Result<()> {
     let (before, after) = change.areas_by_date();
-    for (date, areas) in [("the first date", &before), ("the second date", &after)] {
+    let files = crate::raster::files_label::<String>;
+    let dates = [
+        (
+            format!("the first date ({})", files(&change.before)),
+            &before,
+        ),
+        (
+            format!("the second date ({})", files(&change.after)),
+            &after,
+        ),
+    ];
+    for (date, areas) in dates {
         if let Some((share, what)) = legend.unknown_codes(areas)
             && share > MAX_UNKNOWN_SHARE
         {
