@@ -1278,6 +1278,54 @@ def _checked_geoms(layer: Zones, geoms: np.ndarray, make_valid: bool, label: str
     return geoms
 
 
+def _decimal_step(layer: Zones):
+    """The step 10**-k (smallest k <= 9) every coordinate of ``layer`` is a
+    multiple of, or None (full precision)."""
+    import shapely
+
+    xy = np.concatenate([shapely.get_coordinates(g) for g in layer.geoms]) if len(layer.geoms) else np.empty((0, 2))
+    if xy.size == 0:
+        return None
+    for k in range(10):
+        s = xy * 10.0 ** k
+        if np.all(np.abs(s - np.round(s)) <= 1e-3):
+            return 10.0 ** -k
+    return None
+
+
+def align_precision(old: Zones, new: Zones):
+    """qingshan's rule for rounded deliveries (README, "A reprojected red line
+    is the same red line"): a layer whose coordinates are all multiples of a
+    decimal step between 0.1 mm and 5 cm (degrees counted as 111 320 m) is
+    rounded; the other layer, if finer, is carried into its CRS vertex by
+    vertex and rounded to the same step. Returns (old, new)."""
+    import dataclasses
+
+    def coarse(layer):
+        st = _decimal_step(layer)
+        if st is None:
+            return None
+        m = st * (111_320.0 if layer.crs.is_geographic else layer.crs.axis_info[0].unit_conversion_factor)
+        return (st, m) if 1e-4 <= m <= 0.05 else None
+
+    so, sn = coarse(old), coarse(new)
+
+    def finer(a, b):
+        return a is None or a[1] < b[1] / 1.5
+
+    def rounded_into(layer, target, st):
+        import shapely
+        g = reproject(layer.geoms, layer.crs, target.crs)
+        g = shapely.transform(g, lambda c: np.round(c / st) * st)
+        return dataclasses.replace(layer, geoms=g, crs=target.crs)
+
+    if sn is not None and finer(so, sn):
+        return rounded_into(old, new, sn[0]), new
+    if so is not None and finer(sn, so):
+        return old, rounded_into(new, old, so[0])
+    return old, new
+
+
 def redline_reference(old: Zones, new: Zones, towns: Zones | None, tolerance_m2: float,
                       make_valid: bool = False) -> dict:
     """The ``qingshan.redline/1`` diff numbers computed with shapely (GEOS)
@@ -1286,6 +1334,7 @@ def redline_reference(old: Zones, new: Zones, towns: Zones | None, tolerance_m2:
     import shapely
 
     ops, why = redline_ops_crs(old, new)
+    old, new = align_precision(old, new)
     og = _checked_geoms(old, to_ops(old, ops), make_valid, "old layer")
     ng = _checked_geoms(new, to_ops(new, ops), make_valid, "new layer")
     area = GeodesicAreas(ops)

@@ -259,7 +259,9 @@ def main(argv=None) -> int:
     # --- redline
     old, new, towns = (peerlib.load_zones(r19, "hx_id"), peerlib.load_zones(r24, "hx_id"),
                        peerlib.load_zones(towns_p))
-    doc = laea_redline_doc(old, new, towns, 1.0)
+    # Both routes compare the layers as qingshan's rule says (a layer
+    # rounded to the centimetre and a finer one rounded to match).
+    doc = laea_redline_doc(*peerlib.align_precision(old, new), towns, 1.0)
     base = [rr, "--old", r19, "--new", r24, "--id-field", "hx_id", "--towns", towns_p, "--qingshan"]
     run.expect("redline: overlays and planar areas in a local LAEA CRS", 0,
                [*base, write(os.path.join(tmp, "redline_laea.json"), doc)])

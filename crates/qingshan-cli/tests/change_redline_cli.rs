@@ -302,6 +302,86 @@ fn a_square_reprojected_by_ogr2ogr_is_unchanged_both_ways() {
         // larger by the scale of EPSG:4545 there).
         assert!((a - 1.44e8).abs() < 1e-3 * 1.44e8, "{a}");
     }
+    // Copies with rounded coordinates: RFC 7946 GeoJSON (7 decimals of a
+    // degree, ~1.1 cm) and a Gauss–Krüger copy to the centimetre of the
+    // lon/lat one. They reported "shrunk" (80.6 m² lost, exit 3).
+    let rfc = dir.path().join("sq_rfc.geojson");
+    let cm = dir.path().join("sq_cm.geojson");
+    for (out, args, src) in [
+        (&rfc, vec!["-lco", "RFC7946=YES"], &sq),
+        (
+            &cm,
+            vec!["-t_srs", "EPSG:4545", "-lco", "COORDINATE_PRECISION=2"],
+            &ll,
+        ),
+    ] {
+        let o = std::process::Command::new("ogr2ogr")
+            .args(["-f", "GeoJSON"])
+            .args(args)
+            .arg(out)
+            .arg(src)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    for (old, new) in [
+        (&rfc, &sq),
+        (&sq, &rfc),
+        (&cm, &ll),
+        (&ll, &cm),
+        (&rfc, &ll),
+    ] {
+        let o = qingshan(&[
+            "redline",
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--id-field",
+            "hx_id",
+        ]);
+        let (oname, nname) = (old.display(), new.display());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{oname} → {nname}: {}",
+            stderr(&o)
+        );
+        let d = json(&o);
+        assert_eq!(
+            d["polygons"][0]["status"], "unchanged",
+            "{oname} → {nname}: {d}"
+        );
+        // (The centimetre copy of whole-metre corners is whole metres
+        // again: nothing to align, and nothing said.)
+        if [old, new].contains(&&rfc) {
+            assert!(
+                stderr(&o).contains("coordinates are rounded"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+    // A real edit against a rounded copy is measured as before: the
+    // square less a 1 km strip loses 12 km² (to the ellipsoid's scale).
+    let small = dir.path().join("sq_small.geojson");
+    std::fs::write(
+        &small,
+        std::fs::read_to_string(&sq)
+            .unwrap()
+            .replace("492000", "491000"),
+    )
+    .unwrap();
+    let o = qingshan(&[
+        "redline",
+        "diff",
+        rfc.to_str().unwrap(),
+        small.to_str().unwrap(),
+        "--id-field",
+        "hx_id",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let lost = json(&o)["polygons"][0]["lost_m2"].as_f64().unwrap();
+    assert!((lost / 1.2e7 - 1.0).abs() < 1e-4, "{lost}");
 }
 
 /// Every report says how its areas were measured (`"area"`), ellipsoidal

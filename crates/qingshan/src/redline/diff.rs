@@ -445,6 +445,14 @@ pub fn redline_diff(
     }
     let tol = opts.tolerance_m2;
     let ops = ops_crs(old, new)?;
+    let info = |l: &ZoneLayer| LayerInfo {
+        path: l.path.display().to_string(),
+        crs: l.crs.label.clone(),
+        features: l.zones.len(),
+    };
+    let (old_info, new_info) = (info(old), info(new));
+    let (old, new, precision_note) = super::precision::align(old, new)?;
+    let (old, new) = (old.as_ref(), new.as_ref());
     let meter = Meter::new(&ops, opts.area)?;
     let g = Projected::new(old, new, &ops)?;
     let old_total = meter.area(&g.union_old)?;
@@ -509,16 +517,12 @@ pub fn redline_diff(
             new.path.display()
         ));
     }
-    let info = |l: &ZoneLayer| LayerInfo {
-        path: l.path.display().to_string(),
-        crs: l.crs.label.clone(),
-        features: l.zones.len(),
-    };
+    warnings.extend(precision_note);
     Ok(RedlineDiff {
         schema: REDLINE_SCHEMA.to_string(),
         kind: "diff".to_string(),
-        old: info(old),
-        new: info(new),
+        old: old_info,
+        new: new_info,
         ops_crs: ops.label.clone(),
         area: opts.area,
         tolerance_m2: tol,

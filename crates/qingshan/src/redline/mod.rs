@@ -21,6 +21,7 @@
 mod check;
 mod diff;
 mod patches;
+mod precision;
 
 use geo::MultiPolygon;
 use geo::orient::{Direction, Orient};
