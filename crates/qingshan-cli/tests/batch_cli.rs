@@ -129,7 +129,8 @@ fn shards_and_merge_give_the_bytes_of_a_single_run() {
     let o = qingshan(&["merge", &p, &dirs[1], &dirs[2], &dirs[3]]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("manifests of different runs"),
+        stderr(&o).contains("manifests of different runs")
+            && stderr(&o).contains("one measured planar areas, the other ellipsoidal (--area)"),
         "{}",
         stderr(&o)
     );

@@ -258,6 +258,21 @@ fn bad_input_ends_in_exit_1_with_the_file_named() {
         "--tolerance-m2=-1",
     ]);
     assert_user_error(&o, &["--tolerance-m2"]);
+    // A GeoTIFF named .png (it was written anyway, as a GeoTIFF).
+    let o = qingshan(&[
+        "change",
+        "--before",
+        &fx("landcover/clcd_2019.vrt"),
+        "--after",
+        &fx("landcover/clcd_2024.vrt"),
+        "--zones",
+        &fx("towns.geojson"),
+        "--change-raster",
+        &p("c.png"),
+        "-q",
+    ]);
+    assert_user_error(&o, &["c.png", "GeoTIFF", ".tif"]);
+    assert!(!dir.path().join("c.png").exists());
 }
 
 /// The case: a 12 km square in EPSG:4545 and its copy reprojected

@@ -256,6 +256,18 @@ const CASES: &[Case] = &[
         not_for: &[],
     },
     Case {
+        id: "zone-prefixed raster labelled EPSG:4545",
+        kind: Kind::Raster,
+        make: |fx, dir| {
+            let p = dir.join("prefixed.tif");
+            let args = ["-a_ullr", "36582000", "3908000", "36606000", "3890000"];
+            gdal_translate(&args, &fx.join("landcover/clcd_2024.vrt"), &p);
+            p
+        },
+        expect: Expect::Error(&["zone-prefixed", "EPSG:4524", "gdal_edit.py -a_srs"]),
+        not_for: &[],
+    },
+    Case {
         id: "Float32 raster",
         kind: Kind::Raster,
         make: |fx, dir| {

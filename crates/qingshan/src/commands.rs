@@ -224,6 +224,18 @@ impl ChangeRun {
     }
 }
 
+/// A GeoTIFF output must be named so (`c.png` held a GeoTIFF).
+fn geotiff_name(p: &Path, what: &str) -> Result<()> {
+    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ["tif", "tiff"].iter().any(|t| ext.eq_ignore_ascii_case(t)) {
+        return Ok(());
+    }
+    Err(Error::write(
+        p,
+        format!("{what} writes a GeoTIFF; give it a .tif name"),
+    ))
+}
+
 /// Per-zone transitions between two dates ([`land_cover_change`]).
 pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
     run.check()?;
@@ -245,6 +257,9 @@ pub fn change(a: &ChangeArgs, run: &RunOptions<'_>) -> Result<ChangeRun> {
             (a.output.as_ref(), "-o"),
         ],
     )?;
+    if let Some(p) = &a.change_raster {
+        geotiff_name(p, "--change-raster")?;
+    }
     let raster = a
         .change_raster
         .as_ref()

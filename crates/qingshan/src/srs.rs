@@ -218,6 +218,8 @@ pub(crate) struct Domain {
     to_lonlat: Option<CoordTransform>,
     /// Area of use (west, south, east, north) in degrees, and its name.
     area: Option<(f64, f64, f64, f64, String)>,
+    /// How far outside the area of use a point may be, in degrees.
+    margin: f64,
 }
 
 impl Domain {
@@ -228,6 +230,7 @@ impl Domain {
                 crs: crs.clone(),
                 to_lonlat: None,
                 area: None,
+                margin: AREA_OF_USE_MARGIN_DEG,
             });
         }
         let srs = spatial_ref(crs)?;
@@ -246,7 +249,16 @@ impl Domain {
             crs: crs.clone(),
             to_lonlat,
             area,
+            margin: AREA_OF_USE_MARGIN_DEG,
         })
+    }
+
+    /// The same domain with another margin (degrees beyond the area of
+    /// use): rasters get a wider one than vector features, since a
+    /// national grid in one UTM zone is unusual but real.
+    pub(crate) fn with_margin(mut self, degrees: f64) -> Domain {
+        self.margin = degrees;
+        self
     }
 
     /// Whether a point (this CRS's coordinates) is inside the domain,
@@ -276,7 +288,7 @@ impl Domain {
                 .map(|(&x, &y)| self.inside(&[x], &[y])[0])
                 .collect();
         }
-        let m = AREA_OF_USE_MARGIN_DEG;
+        let m = self.margin;
         lon.iter()
             .zip(&lat)
             .map(|(&lon, &lat)| {
@@ -286,7 +298,11 @@ impl Domain {
                         None => true,
                         Some((w, s, e, n, _)) => {
                             let lon_ok = if w <= e {
-                                lon >= w - m && lon <= e + m
+                                // Longitudes are on a circle: 180.04°E of
+                                // a UTM 60N layer comes back as −179.96°.
+                                [lon, lon + 360.0, lon - 360.0]
+                                    .iter()
+                                    .any(|l| *l >= w - m && *l <= e + m)
                             } else {
                                 // The area of use crosses the antimeridian.
                                 lon >= w - m || lon <= e + m
@@ -555,5 +571,18 @@ mod tests {
         );
         assert_eq!(ring.first(), ring.last());
         assert!(ring.contains(&Coord { x: 10.0, y: 3.0 }));
+    }
+
+    /// A UTM zone 60N layer reaching 0.04° past 180° (its inverse comes
+    /// back as −179.96°) is inside its area of use; one 3000 km east is not.
+    #[test]
+    fn areas_of_use_wrap_at_the_antimeridian() {
+        let utm60 = crs_from_epsg(32660).unwrap();
+        let d = Domain::new(&utm60).unwrap();
+        // About 180.04°E and 179.5°E at 50°N.
+        let inside = d.inside(&[832_000.0, 800_000.0], &[5_541_000.0, 5_541_000.0]);
+        assert_eq!(inside, vec![true, true]);
+        let far = d.inside(&[3_800_000.0], &[5_541_000.0]);
+        assert_eq!(far, vec![false]);
     }
 }

@@ -138,11 +138,28 @@ impl Found {
         };
         for (p, m) in &self.manifests[1..] {
             if m.run != manifest.run {
+                // Say what differs where the manifests tell.
+                let why = if m.area != manifest.area {
+                    format!(
+                        ": one measured {} areas, the other {} (--area)",
+                        manifest.area, m.area
+                    )
+                } else if m.kind != manifest.kind {
+                    format!(": a {} run and a {} run", manifest.kind, m.kind)
+                } else if m.band != manifest.band {
+                    format!(": band {} and band {}", manifest.band, m.band)
+                } else if m.tiles != manifest.tiles || m.after_tiles != manifest.after_tiles {
+                    ": their tiles differ".to_string()
+                } else if m.legend != manifest.legend {
+                    ": their legends differ".to_string()
+                } else {
+                    ": their tiles' contents, zones or options differ".to_string()
+                };
                 return Err(Error::GridMismatch {
                     first: mpath.clone(),
                     second: p.clone(),
                     reason: format!(
-                        "manifests of different runs ({} vs {})",
+                        "manifests of different runs ({} vs {}){why}",
                         manifest.run, m.run
                     ),
                 });

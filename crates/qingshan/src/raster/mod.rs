@@ -120,6 +120,7 @@ impl Tile {
             ));
         }
         let (width, height) = ds.raster_size();
+        check_extent(path, &crs, &transform, (width, height))?;
         let block = b.block_size();
         Ok(Tile {
             path: path.to_path_buf(),
@@ -214,6 +215,39 @@ fn open_raster(path: &Path) -> Result<Dataset> {
             format!("not a raster GDAL can open ({})", gdal_msg(&e)),
         )
     })
+}
+
+/// Degrees beyond its CRS's area of use a raster's extent may reach.
+const RASTER_MARGIN_DEG: f64 = 45.0;
+
+/// Refuses a raster whose extent lies far outside its CRS (zone-prefixed
+/// X labelled with a CRS without the prefix, metres labelled degrees),
+/// with the hint vector layers get: its areas would all be zero, or its
+/// cell areas undefined.
+fn check_extent(path: &Path, crs: &Crs, t: &GeoTransform, size: (usize, usize)) -> Result<()> {
+    let corners = [
+        (0.0, 0.0),
+        (size.0 as f64, 0.0),
+        (size.0 as f64, size.1 as f64),
+        (0.0, size.1 as f64),
+    ];
+    let ring: Vec<(f64, f64)> = corners
+        .iter()
+        .map(|&(c, r)| t.to_map(c, r))
+        .chain([t.to_map(0.0, 0.0)])
+        .collect();
+    let rect = geo::MultiPolygon(vec![geo::Polygon::new(ring.into(), vec![])]);
+    srs::Domain::new(crs)?
+        .with_margin(RASTER_MARGIN_DEG)
+        .check(&rect)
+        .map_err(|why| {
+            // The hint names ogr2ogr, the vector tool; gdal_edit.py is the
+            // raster one.
+            let why = why
+                .replace("ogr2ogr -a_srs", "gdal_edit.py -a_srs")
+                .replace("vertex (", "corner (");
+            Error::raster(path, format!("its extent: {why}"))
+        })
 }
 
 /// Names a list of input files in a message: the file, or the first and
