@@ -232,30 +232,20 @@ impl TileReader {
             height: window.height,
             reason: gdal_msg(&e),
         };
+        let at = (window.col as isize, window.row as isize);
+        let shape = (window.width, window.height);
         let mut buf = if self.signed_byte {
             let mut bytes = vec![0u8; size.0 * size.1];
-            band.read_into_slice::<u8>(
-                (window.col as isize, window.row as isize),
-                (window.width, window.height),
-                size,
-                &mut bytes,
-                None,
-            )
-            .map_err(fail)?;
+            band.read_into_slice::<u8>(at, shape, size, &mut bytes, None)
+                .map_err(fail)?;
             bytes
                 .iter()
                 .map(|&b| T::from_code(b as i8 as ClassCode))
                 .collect()
         } else {
             let mut buf = vec![T::default(); size.0 * size.1];
-            band.read_into_slice::<T>(
-                (window.col as isize, window.row as isize),
-                (window.width, window.height),
-                size,
-                &mut buf,
-                None,
-            )
-            .map_err(fail)?;
+            band.read_into_slice::<T>(at, shape, size, &mut buf, None)
+                .map_err(fail)?;
             buf
         };
         self.apply_mask(window, size, &mut buf)?;
