@@ -196,7 +196,7 @@ impl Evaluator {
         let (s, g) = (srs::spatial_ref(crs)?, srs::spatial_ref(&geog)?);
         let err = |e: gdal::errors::GdalError| Error::Crs {
             context: format!("{} ↔ {}", crs.label, geog.label),
-            reason: e.to_string(),
+            reason: crate::error::gdal_msg(&e),
         };
         Ok(Evaluator {
             to_lonlat: CoordTransform::new(&s, &g).map_err(err)?,
@@ -241,7 +241,8 @@ impl Evaluator {
             .transform_coords(&mut lon, &mut lat, &mut [])
             .map_err(|e| {
                 self.failed(&format!(
-                    "a point of the grid has no longitude/latitude ({e})"
+                    "a point of the grid has no longitude/latitude ({})",
+                    crate::error::gdal_msg(&e)
                 ))
             })?;
         let hd = H.to_degrees();
@@ -269,7 +270,12 @@ impl Evaluator {
         }
         self.to_map
             .transform_coords(&mut fx, &mut fy, &mut [])
-            .map_err(|e| self.failed(&format!("the projection failed near the grid ({e})")))?;
+            .map_err(|e| {
+                self.failed(&format!(
+                    "the projection failed near the grid ({})",
+                    crate::error::gdal_msg(&e)
+                ))
+            })?;
         let e2 = self.ellipsoid.e2();
         let a = self.ellipsoid.a;
         let mut out = Vec::with_capacity(points.len());

@@ -197,6 +197,10 @@ pub(crate) fn gdal_msg(e: &gdal::errors::GdalError) -> String {
             "format not recognised, or the file is unreadable".to_string()
         }
         gdal::errors::GdalError::NullPointer { msg, .. } => msg.trim().to_string(),
+        gdal::errors::GdalError::InvalidCoordinateRange { msg, .. } => match msg {
+            Some(m) => format!("a point is outside the projection's domain ({})", m.trim()),
+            None => "a point is outside the projection's domain".to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -283,5 +287,31 @@ impl Error {
             path: path.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GDAL's errors reach messages without Rust's debug text (`Some("…")`)
+    /// or trailing newlines, and every message is one line.
+    #[test]
+    fn messages_are_plain_single_lines() {
+        let e = gdal::errors::GdalError::InvalidCoordinateRange {
+            from: "+proj=moll".into(),
+            to: "+proj=longlat".into(),
+            msg: Some("Point outside of projection domain\n".into()),
+        };
+        let m = gdal_msg(&e);
+        assert_eq!(
+            m,
+            "a point is outside the projection's domain (Point outside of projection domain)"
+        );
+        assert_eq!(
+            one_line("first\nsecond\r\n\nthird\n"),
+            "first; second; third"
+        );
+        assert_eq!(one_line("plain"), "plain");
     }
 }

@@ -169,7 +169,7 @@ impl Reprojector {
         t.transform_coords(&mut xs, &mut ys, &mut [])
             .map_err(|e| Error::Crs {
                 context: format!("reprojecting {} → {}", self.from, self.to),
-                reason: e.to_string(),
+                reason: crate::error::gdal_msg(&e),
             })?;
         if xs.iter().chain(&ys).any(|v| !v.is_finite()) {
             return Err(Error::Crs {

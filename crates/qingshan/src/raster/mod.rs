@@ -220,33 +220,25 @@ fn open_raster(path: &Path) -> Result<Dataset> {
 /// Degrees beyond its CRS's area of use a raster's extent may reach.
 const RASTER_MARGIN_DEG: f64 = 45.0;
 
-/// Refuses a raster whose extent lies far outside its CRS (zone-prefixed
+/// Refuses a raster whose centre lies far outside its CRS (zone-prefixed
 /// X labelled with a CRS without the prefix, metres labelled degrees),
 /// with the hint vector layers get: its areas would all be zero, or its
-/// cell areas undefined.
+/// cell areas undefined. Only the centre: the corners of a world grid in
+/// Mollweide or Robinson lie outside the projection, legitimately.
 fn check_extent(path: &Path, crs: &Crs, t: &GeoTransform, size: (usize, usize)) -> Result<()> {
-    let corners = [
-        (0.0, 0.0),
-        (size.0 as f64, 0.0),
-        (size.0 as f64, size.1 as f64),
-        (0.0, size.1 as f64),
-    ];
-    let ring: Vec<(f64, f64)> = corners
-        .iter()
-        .map(|&(c, r)| t.to_map(c, r))
-        .chain([t.to_map(0.0, 0.0)])
-        .collect();
-    let rect = geo::MultiPolygon(vec![geo::Polygon::new(ring.into(), vec![])]);
+    let (x, y) = t.to_map(size.0 as f64 / 2.0, size.1 as f64 / 2.0);
+    let point = geo::MultiPolygon(vec![geo::Polygon::new(vec![(x, y); 4].into(), vec![])]);
     srs::Domain::new(crs)?
         .with_margin(RASTER_MARGIN_DEG)
-        .check(&rect)
+        .check(&point)
         .map_err(|why| {
             // The hint names ogr2ogr, the vector tool; gdal_edit.py is the
             // raster one.
             let why = why
                 .replace("ogr2ogr -a_srs", "gdal_edit.py -a_srs")
-                .replace("vertex (", "corner (");
-            Error::raster(path, format!("its extent: {why}"))
+                .replace("extent corner (", "centre (")
+                .replace("vertex (", "centre (");
+            Error::raster(path, format!("its {why}"))
         })
 }
 
