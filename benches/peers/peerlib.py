@@ -1278,52 +1278,68 @@ def _checked_geoms(layer: Zones, geoms: np.ndarray, make_valid: bool, label: str
     return geoms
 
 
-def _decimal_step(layer: Zones):
-    """The step 10**-k (smallest k <= 9) every coordinate of ``layer`` is a
-    multiple of, or None (full precision)."""
+def _coords(layer: Zones) -> np.ndarray:
     import shapely
 
-    xy = np.concatenate([shapely.get_coordinates(g) for g in layer.geoms]) if len(layer.geoms) else np.empty((0, 2))
+    parts = [shapely.get_coordinates(g) for g in layer.geoms]
+    return np.concatenate(parts) if parts else np.empty((0, 2))
+
+
+def _decimals(layer: Zones):
+    """The number of decimals k <= 9 every coordinate of ``layer`` is
+    written with, or None (full precision)."""
+    xy = _coords(layer)
     if xy.size == 0:
         return None
     for k in range(10):
         s = xy * 10.0 ** k
         if np.all(np.abs(s - np.round(s)) <= 1e-3):
-            return 10.0 ** -k
+            return k
     return None
 
 
 def align_precision(old: Zones, new: Zones):
-    """qingshan's rule for rounded deliveries (README, "A reprojected red line
-    is the same red line"): a layer whose coordinates are all multiples of a
-    decimal step between 0.1 mm and 5 cm (degrees counted as 111 320 m) is
-    rounded; the other layer, if finer, is carried into its CRS vertex by
-    vertex and rounded to the same step. Returns (old, new)."""
+    """qingshan's rule for rounded deliveries (README, "A rounded copy is the
+    same red line"): a layer whose coordinates all have k decimals, a step
+    between 0.1 mm and 5 cm (a degree counted as 111 320 m), is rounded; the
+    other layer is carried into its CRS vertex by vertex and rounded to k
+    decimals. When both layers are rounded, the direction in which more
+    vertices coincide wins; nothing is done when none would. Returns
+    (old, new)."""
     import dataclasses
+    import shapely
 
-    def coarse(layer):
-        st = _decimal_step(layer)
-        if st is None:
+    def rounded(layer):
+        k = _decimals(layer)
+        if k is None:
             return None
-        m = st * (111_320.0 if layer.crs.is_geographic else layer.crs.axis_info[0].unit_conversion_factor)
-        return (st, m) if 1e-4 <= m <= 0.05 else None
+        m = 10.0 ** -k * (111_320.0 if layer.crs.is_geographic else layer.crs.axis_info[0].unit_conversion_factor)
+        return k if 1e-4 <= m <= 0.05 else None
 
-    so, sn = coarse(old), coarse(new)
-
-    def finer(a, b):
-        return a is None or a[1] < b[1] / 1.5
-
-    def rounded_into(layer, target, st):
-        import shapely
+    def rounded_into(layer, target, k):
         g = reproject(layer.geoms, layer.crs, target.crs)
-        g = shapely.transform(g, lambda c: np.round(c / st) * st)
+        g = shapely.transform(g, lambda c: np.round(c * 10.0 ** k) / 10.0 ** k)
         return dataclasses.replace(layer, geoms=g, crs=target.crs)
 
-    if sn is not None and finer(so, sn):
-        return rounded_into(old, new, sn[0]), new
-    if so is not None and finer(sn, so):
-        return old, rounded_into(new, old, so[0])
-    return old, new
+    def coinciding(cand, target, k):
+        # Vertices of the candidate (each one, as qingshan counts) that are
+        # vertices of the target.
+        keys = lambda xy: map(tuple, np.round(xy * 10.0 ** k).astype(np.int64))
+        there = set(keys(_coords(target)))
+        return sum(1 for t in keys(_coords(cand)) if t in there)
+
+    best = None
+    for round_old, (src, dst) in ((True, (old, new)), (False, (new, old))):
+        k = rounded(dst)
+        if k is None:
+            continue
+        cand = rounded_into(src, dst, k)
+        score = coinciding(cand, dst, k)
+        if score > 0 and (best is None or score > best[2]):
+            best = (round_old, cand, score)
+    if best is None:
+        return old, new
+    return (best[1], new) if best[0] else (old, best[1])
 
 
 def redline_reference(old: Zones, new: Zones, towns: Zones | None, tolerance_m2: float,

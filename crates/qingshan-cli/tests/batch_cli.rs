@@ -456,3 +456,54 @@ fn scheduler_scripts_shard_and_merge() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no shard index"));
 }
+
+/// A planar batch over tiles in two CRSs measures each tile's cells at
+/// its own scale and the zones in the first tile's: the merge's check
+/// that partials add up to no more than a zone cannot apply, and must not
+/// refuse the run (it blamed "a damaged partial", forever).
+#[test]
+fn planar_batches_over_tiles_in_two_crss_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    let fx = support::repo().join("fixtures/landcover/clcd_2024");
+    std::fs::copy(fx.join("clcd_2024_r0c0.tif"), tiles.join("a_r0c0.tif")).unwrap();
+    for t in ["r0c1", "r1c0", "r1c1"] {
+        let o = std::process::Command::new("gdalwarp")
+            .args([
+                "-q",
+                "-t_srs",
+                "EPSG:32648",
+                "-tr",
+                "30",
+                "30",
+                "-r",
+                "near",
+            ])
+            .arg(fx.join(format!("clcd_2024_{t}.tif")))
+            .arg(tiles.join(format!("b_{t}.tif")))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let zones = support::fx("towns.geojson");
+    for area in ["planar", "ellipsoidal"] {
+        let out = dir.path().join(format!("out-{area}"));
+        let o = qingshan(&[
+            "batch",
+            "--tiles",
+            &s(&tiles),
+            "--zones",
+            &zones,
+            "--out-dir",
+            &s(&out),
+            "--area",
+            area,
+            "--overlap",
+            "first",
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{area}: {}", stderr(&o));
+        assert!(out.join("stats.json").exists());
+    }
+}

@@ -376,6 +376,27 @@ fn a_square_reprojected_by_ogr2ogr_is_unchanged_both_ways() {
             );
         }
     }
+    // Both layers rounded, to steps about equal: the fixtures' red lines
+    // (Gauss–Krüger, to the centimetre) and their RFC 7946 copy (1e-7°):
+    // every polygon unchanged, both ways (it said "shrunk", 62 m² lost).
+    let red = fx("redlines_2019.geojson");
+    let red_rfc = dir.path().join("red_rfc.geojson");
+    let o = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "-lco", "RFC7946=YES"])
+        .arg(&red_rfc)
+        .arg(&red)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let red_rfc = red_rfc.display().to_string();
+    for (old, new) in [(&red, &red_rfc), (&red_rfc, &red)] {
+        let o = qingshan(&["redline", "diff", old, new, "--id-field", "hx_id"]);
+        assert_eq!(o.status.code(), Some(0), "{old} → {new}: {}", stderr(&o));
+        let d = json(&o);
+        for p in d["polygons"].as_array().unwrap() {
+            assert_eq!(p["status"], "unchanged", "{old} → {new}: {p}");
+        }
+    }
     // A real edit against a rounded copy is measured as before: the
     // square less a 1 km strip loses 12 km² (to the ellipsoid's scale).
     let small = dir.path().join("sq_small.geojson");
@@ -513,7 +534,9 @@ fn a_red_line_without_land_cover_is_never_a_pass() {
     std::fs::write(
         &red,
         r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4545"}},
-"features":[{"type":"Feature","properties":{"hx_id":"OFF"},"geometry":{"type":"Polygon","coordinates":[[[700000,3880000],[701000,3880000],[701000,3881000],[700000,3881000],[700000,3880000]]]}}]}"#,
+"features":[{"type":"Feature","properties":{"hx_id":"OFF"},"geometry":{"type":"Polygon","coordinates":[[[700000,3880000],[701000,3880000],[701000,3881000],[700000,3881000],[700000,3880000]]]}},
+{"type":"Feature","properties":{"hx_id":"EDGE"},"geometry":{"type":"Polygon","coordinates":[[[581005,3895000],[582005,3895000],[582005,3896000],[581005,3896000],[581005,3895000]]]}},
+{"type":"Feature","properties":{"hx_id":"MOST"},"geometry":{"type":"Polygon","coordinates":[[[581700,3895000],[582700,3895000],[582700,3896000],[581700,3896000],[581700,3895000]]]}}]}"#,
     )
     .unwrap();
     let o = qingshan(&[
@@ -532,7 +555,19 @@ fn a_red_line_without_land_cover_is_never_a_pass() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(v["ok"], false);
-    assert_eq!(v["polygons"][0]["nature_ok"], false);
-    assert_eq!(v["polygons"][0]["function_ok"], false);
-    assert!(stderr(&o).contains("cannot be verified"), "{}", stderr(&o));
+    // Off the raster, and on it by 5 m of 1 km: not verified.
+    for k in [0, 1] {
+        let p = &v["polygons"][k];
+        assert_eq!(p["nature_ok"], false, "{p}");
+        assert_eq!(p["function_ok"], false, "{p}");
+        assert_eq!(p["verified"], false, "{p}");
+    }
+    // 70 % on it: judged, with a warning saying how much it saw.
+    assert_eq!(v["polygons"][2]["verified"], true);
+    let err = stderr(&o);
+    assert!(err.contains("cannot be verified"), "{err}");
+    assert!(
+        err.contains("red line \"MOST\": only 70.0 % of it has valid land cover"),
+        "{err}"
+    );
 }

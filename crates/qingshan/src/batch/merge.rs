@@ -264,15 +264,24 @@ fn implausible(part: &TilePartial) -> Option<String> {
 /// covered by a zone are inside it (to 1e-6 of ground areas; 1e-3 of
 /// planar ones, which tiles in neighbouring CRSs measure at their own
 /// scale). A partial multiplied by hand, or from another run, fails here.
-fn within_zones(manifest: &RunManifest, covered: impl Iterator<Item = f64>) -> Result<()> {
+fn within_zones(
+    manifest: &RunManifest,
+    parts: &[TilePartial],
+    covered: impl Iterator<Item = f64>,
+) -> Result<()> {
     let tol = match manifest.area {
         crate::area::AreaMode::Ellipsoidal => 1e-6,
+        // Planar cells of tiles in other CRSs are measured at their own
+        // scale, the zones in the first tile's: no common measure.
+        crate::area::AreaMode::Planar if parts.iter().any(|p| p.qa.crs != manifest.crs) => {
+            return Ok(());
+        }
         crate::area::AreaMode::Planar => 1e-3,
     };
     for (z, c) in manifest.zones.iter().zip(covered) {
         if c > z.zone_area_m2 * (1.0 + tol) + 1.0 {
             return Err(Error::Invalid(format!(
-                "zone {}: the partials add up to {c:.1} m², more than the zone's {:.1} m²; a partial is damaged or edited (run the batch again with --resume after removing the partials)",
+                "zone {}: the partials add up to {c:.1} m², more than the zone's {:.1} m²; a partial is damaged or edited, or comes from another run (remove the partials and run the batch again)",
                 z.id, z.zone_area_m2
             )));
         }
@@ -312,7 +321,7 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
         let covered = acc
             .iter()
             .map(|a| a.nodata_m2 + a.pairs.values().flat_map(|r| r.values()).sum::<f64>());
-        within_zones(manifest, covered)?;
+        within_zones(manifest, parts, covered)?;
         return Ok(Merged::Change(finish_change(
             &zones,
             &manifest.legend,
@@ -335,6 +344,7 @@ fn fold(manifest: &RunManifest, parts: &[TilePartial]) -> Result<Merged> {
     }
     within_zones(
         manifest,
+        parts,
         acc.iter()
             .map(|a| a.nodata_m2 + a.classes.values().sum::<f64>()),
     )?;

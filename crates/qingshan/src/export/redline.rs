@@ -400,6 +400,7 @@ fn check_table(c: &RedlineCheck, w: &mut dyn Write) -> io::Result<()> {
             pct(p.vegetated_share_before),
             pct(p.vegetated_share_after),
             match (p.nature_ok, p.function_ok) {
+                _ if !p.verified => "NOT VERIFIABLE (little land cover)",
                 (true, true) => "ok",
                 (false, true) => "NATURE CHANGED",
                 (true, false) => "FUNCTION LOWERED",

@@ -102,6 +102,10 @@ pub struct PolygonCheck {
     pub nature_ok: bool,
     /// Vegetated share drop within the limit.
     pub function_ok: bool,
+    /// At least half of the red line holds valid land cover in both
+    /// dates; when not, nature and function are not judged (both `false`).
+    #[serde(default = "verified_by_default")]
+    pub verified: bool,
     /// What is wrong, in words, with the amounts.
     pub violations: Vec<String>,
 }
@@ -172,14 +176,20 @@ pub fn check_from_change(
             let drop = sb.zip(sa).map(|(b, a)| b - a);
             // A red line on nodata (or off the land cover) in either date
             // has nothing to verify: never a green verdict.
-            let verifiable = valid > 0.0;
+            // Verified on at least half of its area; below that (off the
+            // land cover, or on nodata) the verdict would speak for land
+            // it did not see.
+            let share = (z.zone_area_m2 > 0.0).then(|| valid / z.zone_area_m2);
+            let verifiable = valid > 0.0 && share.is_none_or(|s| s >= MIN_VERIFIED_SHARE);
             let nature_ok = verifiable && conversion_m2 <= limits.max_conversion_m2;
             let function_ok = verifiable && drop.is_none_or(|d| d <= limits.max_vegetation_loss);
             let mut violations = Vec::new();
             if !verifiable {
                 violations.push(format!(
-                    "no valid land cover in both dates inside it ({:.1} m² nodata; it lies on nodata or off the land cover): nature and function cannot be verified",
-                    z.nodata_area_m2
+                    "only {:.1} % of it has valid land cover in both dates ({:.1} m² of {:.1} m²; the rest is nodata or off the land cover): nature and function cannot be verified",
+                    100.0 * share.unwrap_or(0.0),
+                    valid,
+                    z.zone_area_m2
                 ));
             } else if !nature_ok {
                 // (No conversion at all can still miss a limit below 0.)
@@ -216,11 +226,23 @@ pub fn check_from_change(
                 vegetated_share_drop: drop,
                 nature_ok,
                 function_ok,
+                verified: verifiable,
                 violations,
             }
         })
         .collect();
     let violations = polygons.iter().filter(|p| !p.violations.is_empty()).count();
+    let mut warnings = change.warnings.clone();
+    for (p, z) in polygons.iter().zip(&change.zones) {
+        let share = p.valid_area_m2 / z.zone_area_m2;
+        if z.zone_area_m2 > 0.0 && (MIN_VERIFIED_SHARE..0.99).contains(&share) {
+            warnings.push(format!(
+                "red line {:?}: only {:.1} % of it has valid land cover in both dates; its verdict speaks for that part",
+                p.id,
+                100.0 * share
+            ));
+        }
+    }
     RedlineCheck {
         schema: REDLINE_SCHEMA.to_string(),
         kind: "check".to_string(),
@@ -231,9 +253,17 @@ pub fn check_from_change(
         polygons,
         violations,
         ok: violations == 0,
-        warnings: change.warnings.clone(),
+        warnings,
     }
 }
+
+fn verified_by_default() -> bool {
+    true
+}
+
+/// Smallest share of a red line's area that must hold valid land cover in
+/// both dates for its nature and function to be judged (a half).
+pub(crate) const MIN_VERIFIED_SHARE: f64 = 0.5;
 
 /// Largest share of the valid area that codes the legend does not list
 /// may take before a verdict is refused (0.1 %).

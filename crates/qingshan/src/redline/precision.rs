@@ -27,34 +27,43 @@ const COARSEST_STEP_M: f64 = 0.05;
 /// layers (a degree of latitude; of longitude it is less).
 const M_PER_DEGREE: f64 = 111_320.0;
 
-/// The decimal step every coordinate of `layer` is a multiple of (10^−k
-/// for the smallest k ≤ 9), in the layer's units; `None` when there is
+/// The number of decimals k (≤ 9) every coordinate of `layer` is written
+/// with (a multiple of 10^−k), in the layer's units; `None` when there is
 /// none (full precision).
-fn step(layer: &ZoneLayer) -> Option<f64> {
-    let coords = || {
-        layer.zones.iter().flat_map(|z| {
-            z.geometry.0.iter().flat_map(|p| {
-                p.exterior()
-                    .0
-                    .iter()
-                    .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
-            })
-        })
-    };
-    coords().next()?;
-    (0..=9).find_map(|k| {
+fn decimals(layer: &ZoneLayer) -> Option<i32> {
+    let coords = coords_of(layer);
+    if coords.is_empty() {
+        return None;
+    }
+    (0..=9).find(|&k| {
         let scale = 10f64.powi(k);
         let fits = |v: f64| {
             let s = v * scale;
             (s - s.round()).abs() <= 1e-3
         };
-        coords()
-            .all(|c| fits(c.x) && fits(c.y))
-            .then(|| 1.0 / scale)
+        coords.iter().all(|c| fits(c.x) && fits(c.y))
     })
 }
 
-fn step_m(layer: &ZoneLayer, step: f64) -> f64 {
+fn coords_of(layer: &ZoneLayer) -> Vec<geo::Coord<f64>> {
+    layer
+        .zones
+        .iter()
+        .flat_map(|z| {
+            z.geometry.0.iter().flat_map(|p| {
+                p.exterior()
+                    .0
+                    .iter()
+                    .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+                    .copied()
+            })
+        })
+        .collect()
+}
+
+/// The step 10^−k in metres (a degree counted as [`M_PER_DEGREE`]).
+fn step_m(layer: &ZoneLayer, k: i32) -> f64 {
+    let step = 10f64.powi(-k);
     if layer.crs.geographic {
         step * M_PER_DEGREE
     } else {
@@ -63,10 +72,11 @@ fn step_m(layer: &ZoneLayer, step: f64) -> f64 {
 }
 
 /// `layer` carried into `target`'s CRS vertex by vertex and rounded to
-/// `step` there.
-fn rounded_into(layer: &ZoneLayer, target: &ZoneLayer, step: f64) -> Result<ZoneLayer> {
+/// `k` decimals there (as a file writer rounds: v·10^k rounded, ÷ 10^k).
+fn rounded_into(layer: &ZoneLayer, target: &ZoneLayer, k: i32) -> Result<ZoneLayer> {
     let moved = layer.project(&target.crs, None)?;
-    let round = |v: f64| (v / step).round() * step;
+    let scale = 10f64.powi(k);
+    let round = |v: f64| (v * scale).round() / scale;
     let mut out = layer.clone();
     out.crs = target.crs.clone();
     for (z, mut g) in out.zones.iter_mut().zip(moved) {
@@ -77,48 +87,62 @@ fn rounded_into(layer: &ZoneLayer, target: &ZoneLayer, step: f64) -> Result<Zone
     Ok(out)
 }
 
+/// How many vertices of `candidate` are vertices of `target` too, both
+/// at `k` decimals.
+fn coinciding(candidate: &ZoneLayer, target: &ZoneLayer, k: i32) -> usize {
+    let scale = 10f64.powi(k);
+    let key = |c: &geo::Coord<f64>| ((c.x * scale).round() as i64, (c.y * scale).round() as i64);
+    let there: std::collections::HashSet<(i64, i64)> = coords_of(target).iter().map(key).collect();
+    coords_of(candidate)
+        .iter()
+        .filter(|c| there.contains(&key(c)))
+        .count()
+}
+
 /// The two layers made comparable (see the module documentation), and a
-/// note saying what was done, if anything.
+/// note saying what was done, if anything. Each layer that is rounded is
+/// a candidate to round the other to; when both are (a centimetre
+/// Gauss–Krüger layer and its 7-decimal GeoJSON copy), the direction in
+/// which more vertices coincide wins. Nothing is done when no vertex
+/// would coincide (two layers drawn apart, not copies).
 pub(super) fn align<'a>(
     old: &'a ZoneLayer,
     new: &'a ZoneLayer,
 ) -> Result<(Cow<'a, ZoneLayer>, Cow<'a, ZoneLayer>, Option<String>)> {
-    let coarse = |l: &ZoneLayer| {
-        step(l)
-            .map(|s| (s, step_m(l, s)))
-            .filter(|(_, m)| (FINEST_STEP_M..=COARSEST_STEP_M).contains(m))
+    let rounded = |l: &ZoneLayer| {
+        decimals(l).filter(|&k| (FINEST_STEP_M..=COARSEST_STEP_M).contains(&step_m(l, k)))
     };
-    let (so, sn) = (coarse(old), coarse(new));
-    let finer_than = |a: Option<(f64, f64)>, b: (f64, f64)| a.is_none_or(|(_, m)| m < b.1 / 1.5);
-    let note = |rounded: &ZoneLayer, other: &ZoneLayer, s: (f64, f64)| {
+    let note = |rounded: &ZoneLayer, other: &ZoneLayer, k: i32| {
         format!(
-            "{}: coordinates are rounded to {} (about {:.1} cm); {} was compared after its vertices, carried into {}, were rounded the same way (a rounded copy is the same red line)",
+            "{}: coordinates are rounded to {} decimals (about {:.1} cm); {} was compared after its vertices, carried into {}, were rounded the same way (a rounded copy is the same red line)",
             rounded.path.display(),
-            s.0,
-            100.0 * s.1,
+            k,
+            100.0 * step_m(rounded, k),
             other.path.display(),
             rounded.crs.label
         )
     };
-    if let Some(s) = sn
-        && finer_than(so, s)
-    {
-        let old2 = rounded_into(old, new, s.0)?;
-        return Ok((
+    // (old rounded into new's CRS, or new into old's), with its score.
+    let mut best: Option<(bool, ZoneLayer, i32, usize)> = None;
+    for (round_old, (from, to)) in [(true, (old, new)), (false, (new, old))] {
+        let Some(k) = rounded(to) else { continue };
+        let candidate = rounded_into(from, to, k)?;
+        let score = coinciding(&candidate, to, k);
+        if score > 0 && best.as_ref().is_none_or(|b| score > b.3) {
+            best = Some((round_old, candidate, k, score));
+        }
+    }
+    Ok(match best {
+        Some((true, old2, k, _)) => (
             Cow::Owned(old2),
             Cow::Borrowed(new),
-            Some(note(new, old, s)),
-        ));
-    }
-    if let Some(s) = so
-        && finer_than(sn, s)
-    {
-        let new2 = rounded_into(new, old, s.0)?;
-        return Ok((
+            Some(note(new, old, k)),
+        ),
+        Some((false, new2, k, _)) => (
             Cow::Borrowed(old),
             Cow::Owned(new2),
-            Some(note(old, new, s)),
-        ));
-    }
-    Ok((Cow::Borrowed(old), Cow::Borrowed(new), None))
+            Some(note(old, new, k)),
+        ),
+        None => (Cow::Borrowed(old), Cow::Borrowed(new), None),
+    })
 }

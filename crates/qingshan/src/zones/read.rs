@@ -296,7 +296,8 @@ pub(super) fn read_ogr_text(
     };
     let note = format!(
         "{}: text attributes are not valid UTF-8 and {why}; read them as GBK (the \
-         encoding of Chinese shapefiles). Write GBK in {} or pass --encoding to say so",
+         encoding of Chinese shapefiles). Write GBK in {} or pass --encoding to say so \
+         (another encoding if the names read wrong, e.g. --encoding CP1252)",
         path.display(),
         cpg.display()
     );
