@@ -414,6 +414,10 @@ fn met_targets_exit_0_and_bad_configs_exit_1() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(r#"<html lang="en">"#) && html.contains(r#"<p class="verdict pass">"#));
+    assert!(
+        html.contains("ellipsoidal (ground) areas"),
+        "the report does not say how it measured"
+    );
     // The report command renders from audit.json alone.
     let again = dir.path().join("again.html");
     let o = qingshan(&[

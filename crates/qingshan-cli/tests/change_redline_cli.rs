@@ -522,6 +522,12 @@ fn every_report_says_how_areas_were_measured() {
     assert_eq!(a["inputs"]["area"], "planar");
     assert_eq!(a["stats"]["area"], "planar");
     assert_eq!(a["redline_diff"]["area"], "planar");
+    // The report says it too.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("投影平面面积"),
+        "the report does not say planar"
+    );
 }
 
 /// A red line with no land cover under it (off the raster, or on nodata)

@@ -242,7 +242,7 @@ fn header(p: &mut Page, audit: &AuditReport) {
 <style>{CSS}</style></head>
 <body data-ready="loading">
 <header><h1>{title}</h1>
-<p class="meta">{} {} → {} · {} {} · qingshan {}</p>
+<p class="meta">{} {} → {} · {} {} · {} · qingshan {}</p>
 <p class="verdict {}">{}</p></header>
 "#,
         esc(audit.title.as_deref().unwrap_or("qingshan audit")),
@@ -251,6 +251,11 @@ fn header(p: &mut Page, audit: &AuditReport) {
         esc(a),
         p.t("图例", "legend"),
         esc(&legend.name),
+        match audit.inputs.area {
+            crate::area::AreaMode::Ellipsoidal =>
+                p.t("椭球面积（实地面积）", "ellipsoidal (ground) areas"),
+            crate::area::AreaMode::Planar => p.t("投影平面面积", "planar areas in the projection"),
+        },
         env!("CARGO_PKG_VERSION"),
         if audit.passed { "pass" } else { "fail" },
         if audit.passed {
