@@ -332,10 +332,7 @@ impl Domain {
         };
         // The first vertex out, else the corner of the extent that is.
         let (vx, vy): (Vec<f64>, Vec<f64>) =
-            mp.0.iter()
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .flat_map(|r| r.0.iter().map(|c| (c.x, c.y)))
-                .unzip();
+            geo::CoordsIter::coords_iter(mp).map(|c| (c.x, c.y)).unzip();
         let (x, y, what) = match self.inside(&vx, &vy).iter().position(|&o| !o) {
             Some(i) => (vx[i], vy[i], "vertex"),
             None => (xs[bad], ys[bad], "extent corner"),
@@ -440,23 +437,15 @@ pub(crate) fn rectangle_in(
 ) -> Option<Polygon<f64>> {
     const N: usize = 64;
     let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / N as f64;
+    let corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)];
     let mut pts = Vec::with_capacity(4 * N + 1);
-    pts.extend((0..N).map(|k| Coord {
-        x: lerp(x0, x1, k),
-        y: y0,
-    }));
-    pts.extend((0..N).map(|k| Coord {
-        x: x1,
-        y: lerp(y0, y1, k),
-    }));
-    pts.extend((0..N).map(|k| Coord {
-        x: lerp(x1, x0, k),
-        y: y1,
-    }));
-    pts.extend((0..N).map(|k| Coord {
-        x: x0,
-        y: lerp(y1, y0, k),
-    }));
+    for w in corners.windows(2) {
+        let ((ax, ay), (bx, by)) = (w[0], w[1]);
+        pts.extend((0..N).map(|k| Coord {
+            x: lerp(ax, bx, k),
+            y: lerp(ay, by, k),
+        }));
+    }
     pts.push(pts[0]);
     let ring = Reprojector::new(from, to)
         .ok()?

@@ -93,14 +93,7 @@ impl TileReader {
         if !self.mask {
             return Ok(());
         }
-        let fail = |reason: String| Error::RasterRead {
-            path: self.path.clone(),
-            col: window.col,
-            row: window.row,
-            width: window.width,
-            height: window.height,
-            reason: format!("mask band: {reason}"),
-        };
+        let fail = |reason: String| self.window_error(window, format!("mask band: {reason}"));
         let band = self
             .ds
             .rasterband(self.band)
@@ -124,17 +117,22 @@ impl TileReader {
         Ok(())
     }
 
-    /// Reads `window` into `buf` as GDAL gives it (block by block when
-    /// the window is whole GeoTIFF blocks of `T`'s own type).
-    fn read_plain<T: ClassPixel>(&self, window: Window, buf: &mut Vec<T>) -> Result<()> {
-        let fail = |reason: String| Error::RasterRead {
+    /// A failed read of `window`, naming the file and the window.
+    fn window_error(&self, window: Window, reason: String) -> Error {
+        Error::RasterRead {
             path: self.path.clone(),
             col: window.col,
             row: window.row,
             width: window.width,
             height: window.height,
             reason,
-        };
+        }
+    }
+
+    /// Reads `window` into `buf` as GDAL gives it (block by block when
+    /// the window is whole GeoTIFF blocks of `T`'s own type).
+    fn read_plain<T: ClassPixel>(&self, window: Window, buf: &mut Vec<T>) -> Result<()> {
+        let fail = |reason: String| self.window_error(window, reason);
         // GDAL overwrites every cell: resize only, no clearing memset.
         buf.resize(window.cells(), T::default());
         let band = self
@@ -224,14 +222,7 @@ impl TileReader {
             .ds
             .rasterband(self.band)
             .map_err(|e| Error::raster(&self.path, gdal_msg(&e)))?;
-        let fail = |e: gdal::errors::GdalError| Error::RasterRead {
-            path: self.path.clone(),
-            col: window.col,
-            row: window.row,
-            width: window.width,
-            height: window.height,
-            reason: gdal_msg(&e),
-        };
+        let fail = |e: gdal::errors::GdalError| self.window_error(window, gdal_msg(&e));
         let at = (window.col as isize, window.row as isize);
         let shape = (window.width, window.height);
         let mut buf = if self.signed_byte {

@@ -46,18 +46,11 @@ fn decimals(layer: &ZoneLayer) -> Option<i32> {
 }
 
 fn coords_of(layer: &ZoneLayer) -> Vec<geo::Coord<f64>> {
+    use geo::CoordsIter;
     layer
         .zones
         .iter()
-        .flat_map(|z| {
-            z.geometry.0.iter().flat_map(|p| {
-                p.exterior()
-                    .0
-                    .iter()
-                    .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
-                    .copied()
-            })
-        })
+        .flat_map(|z| z.geometry.coords_iter())
         .collect()
 }
 

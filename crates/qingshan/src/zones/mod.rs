@@ -415,13 +415,7 @@ fn check_valid(
     repair: bool,
     repairs: &mut Vec<String>,
 ) -> Result<MultiPolygon<f64>> {
-    if mp.0.iter().any(|p| {
-        p.exterior()
-            .0
-            .iter()
-            .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
-            .any(|c| !c.x.is_finite() || !c.y.is_finite())
-    }) {
+    if geo::CoordsIter::coords_iter(&mp).any(|c| !c.x.is_finite() || !c.y.is_finite()) {
         return Err(Error::feature(path, label, "has non-finite coordinates"));
     }
     if geos_valid(&mp) {
