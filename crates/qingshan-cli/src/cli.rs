@@ -35,6 +35,9 @@ pub enum Command {
     /// Ecological red lines: did the area shrink (diff), did nature or function change (check)?
     #[command(subcommand)]
     Redline(RedlineCommand),
+    /// Slope grades from a DEM per zone (Horn, as gdaldem), land cover on steep slopes,
+    /// and the grade of each cropland polygon (退耕还林: cropland on slopes > 25°).
+    Slope(SlopeArgs),
     /// Stats (or change) over hundreds of tiles: resumable per-tile partials, shards, one output.
     Batch(BatchArgs),
     /// Combines the partials of batch shards into the final stats or change output.
@@ -226,6 +229,51 @@ pub struct ChangeArgs {
     /// Also write a GeoTIFF coding each cell's transition as from × 10ⁿ + to.
     #[arg(long, value_name = "OUT.tif")]
     pub change_raster: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SlopeArgs {
+    /// The DEM: files, VRTs, directories or glob patterns of tiles on one grid (any numeric type; heights in metres).
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub dem: Vec<String>,
+    /// Raster band holding the heights.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub dem_band: usize,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    /// Land cover (same CRS as the DEM, any grid): area of each class in each grade.
+    #[arg(long, value_name = "RASTER", num_args = 1..)]
+    pub landcover: Option<Vec<String>>,
+    #[command(flatten)]
+    pub classes: ClassArgs,
+    /// Cropland polygons (e.g. the land survey's DLTB): each gets the grade holding most of its area.
+    #[arg(long, value_name = "FILE")]
+    pub cropland: Option<PathBuf>,
+    /// Field of --cropland holding each polygon's class (e.g. DLBM); without it every polygon is cropland.
+    #[arg(long, value_name = "FIELD")]
+    pub class_field: Option<String>,
+    /// Class codes that are cropland (default with --class-field: 0101,0102,0103; 0101A matches 0101).
+    #[arg(long, value_name = "C,…", value_delimiter = ',')]
+    pub cropland_codes: Vec<String>,
+    /// Field of --cropland holding each polygon's id (default: the feature id, else the index).
+    #[arg(long, value_name = "FIELD")]
+    pub cropland_id_field: Option<String>,
+    /// Layer of --cropland (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub cropland_layer: Option<String>,
+    /// Upper bounds of the slope grades in degrees (each bound belongs to the grade below it).
+    #[arg(long, default_value = "2,6,15,25", value_name = "DEG,…")]
+    pub grades: String,
+    /// Also write the slope (Float32 degrees, the DEM's grid) as a GeoTIFF.
+    #[arg(long, value_name = "OUT.tif")]
+    pub slope_raster: Option<PathBuf>,
+    /// Write the cropland polygons on the steepest grade (.gpkg, .shp in GBK, or .geojson), with a .csv list beside it.
+    #[arg(long, value_name = "OUT.gpkg")]
+    pub steep_cropland: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]

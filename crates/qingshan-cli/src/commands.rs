@@ -16,7 +16,7 @@ use qingshan::report::ReportOptions;
 
 use crate::cli::{
     AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, MergeArgs,
-    RedlineCommand, ReportArgs, RunArgs, StatsArgs,
+    RedlineCommand, ReportArgs, RunArgs, SlopeArgs, StatsArgs,
 };
 use crate::progress::Bar;
 
@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Change(a) => change(a),
         Command::Redline(RedlineCommand::Diff(a)) => redline_diff(a),
         Command::Redline(RedlineCommand::Check(a)) => redline_check(a),
+        Command::Slope(a) => slope(a),
         Command::Batch(a) => batch(a),
         Command::Merge(a) => merge(a),
         Command::Demo(a) => demo(a),
@@ -102,6 +103,66 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
         run.land_cover.cells() as f64 / 1e6,
         bar.elapsed(),
         arrow(&path)
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn slope(a: SlopeArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "slope");
+    let cropland = a.cropland.as_ref().map(|path| lib::CroplandSource {
+        zones: ZoneSource {
+            path: path.clone(),
+            options: qingshan::zones::ZoneOptions {
+                id_field: a.cropland_id_field.clone(),
+                layer: a.cropland_layer.clone(),
+                make_valid: a.zones.layer.make_valid,
+                encoding: a.zones.layer.encoding.clone(),
+                ..Default::default()
+            },
+        },
+        class_field: a.class_field.clone(),
+        codes: a.cropland_codes.clone(),
+    });
+    let run = lib::slope(
+        &lib::SlopeArgs {
+            dem: a.dem,
+            dem_band: a.dem_band,
+            zones: a.zones.source(),
+            landcover: a.landcover,
+            band: a.classes.band,
+            legend: a.classes.legend,
+            cropland,
+            grades: qingshan::slope::Grades::parse(&a.grades)?,
+            area: a.classes.area,
+            slope_raster: a.slope_raster.clone(),
+            steep_cropland: a.steep_cropland.clone(),
+            output: a.out.output.clone(),
+        },
+        &a.run.options(&bar),
+    )?;
+    warn(&run.report.warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
+    let steep = run.report.steep_polygons();
+    bar.summary(&format!(
+        "slope: {} zones, {:.1} Mpixel of DEM in {:.2} s{}{}{}",
+        run.report.zones.len(),
+        (run.dem.grid.width * run.dem.grid.height) as f64 / 1e6,
+        bar.elapsed(),
+        arrow(&path),
+        a.slope_raster
+            .as_ref()
+            .map(|p| format!(", slope → {}", p.display()))
+            .unwrap_or_default(),
+        match (&a.steep_cropland, &run.report.polygons) {
+            (Some(p), _) => format!(
+                ", {} steep cropland polygon(s) → {}",
+                steep.len(),
+                p.display()
+            ),
+            (None, Some(_)) => format!(", {} steep cropland polygon(s)", steep.len()),
+            _ => String::new(),
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -99,6 +99,10 @@ pub struct DemoManifest {
     pub forest: Vec<TownForest>,
     /// Red-line areas per polygon.
     pub redlines: Vec<RedLineArea>,
+    /// The DEM tiles (Int16 metres, EPSG:4545, 25 m).
+    pub dem: Vec<PathBuf>,
+    /// Land-survey parcels (GeoPackage, layer `DLTB`, EPSG:4545).
+    pub parcels: PathBuf,
 }
 
 impl DemoManifest {
@@ -114,6 +118,8 @@ impl DemoManifest {
         v.extend(self.towns_shapefile.iter().cloned());
         v.push(self.redlines_2019.clone());
         v.push(self.redlines_2024.clone());
+        v.extend(self.dem.iter().cloned());
+        v.push(self.parcels.clone());
         v.push(self.readme.clone());
         v
     }
@@ -256,6 +262,14 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     let rl19 = geom::redlines_2019()?;
     let rl24 = geom::redlines_2024()?;
     let (redlines_2019, redlines_2024) = write_redlines(out_dir, &towns, &rl19, &rl24)?;
+    let dem = crate::terrain_io::write_dem(&out_dir.join("dem"))?;
+    let parcels = out_dir.join("dltb.gpkg");
+    gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", GPKG_DATE)
+        .ctx(|| "setting OGR_CURRENT_DATE".into())?;
+    let written_parcels = crate::terrain_io::write_parcels(&parcels);
+    gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE")
+        .ctx(|| "clearing OGR_CURRENT_DATE".into())?;
+    written_parcels?;
     // Measurements for the manifest and the README.
     let forest = town_forest(&towns, &classes);
     let redlines = redline_areas(&rl19, &rl24);
@@ -268,6 +282,8 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     written.extend([&lonlat, &towns_geojson]);
     written.extend(towns_shapefile.iter());
     written.extend([&redlines_2019, &redlines_2024]);
+    written.extend(dem.iter());
+    written.push(&parcels);
     for p in written {
         let n = io(std::fs::metadata(p), p)?.len();
         sizes.push((rel(p, out_dir), n));
@@ -294,6 +310,8 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
         readme,
         forest,
         redlines,
+        dem,
+        parcels,
     })
 }
 

@@ -27,6 +27,7 @@ mod raster_io;
 mod readme;
 mod stats;
 mod synthetic;
+mod terrain_io;
 #[cfg(test)]
 mod tests;
 mod vector_io;

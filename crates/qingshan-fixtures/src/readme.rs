@@ -99,7 +99,9 @@ elevation, slope, aspect and vegetation noise, plus hand-placed features\n\
 | `towns.geojson` | the two towns (legacy `crs` member) | EPSG:4545 |\n\
 | `towns_gbk.shp` (+ `.shx .dbf .prj .cpg`) | the same towns, DBF encoded in GBK | EPSG:4545 |\n\
 | `redlines_2019.geojson` | red lines, baseline version (legacy `crs` member) | EPSG:4545 |\n\
-| `redlines_2024.gpkg`, layer `redlines` | red lines, revised version | EPSG:4490 |\n\n",
+| `redlines_2024.gpkg`, layer `redlines` | red lines, revised version | EPSG:4490 |\n\
+| `dem/dem_25m_c{0,1}.tif` | elevation (DEM), 2 tiles, Int16 metres | EPSG:4545 |\n\
+| `dltb.gpkg`, layer `DLTB` | land-survey parcels (三调-like), classes `DLBM`/`DLMC` | EPSG:4545 |\n\n",
     );
     let _ = write!(
         s,
@@ -128,6 +130,35 @@ ellipsoidal cell areas.\n\n",
         inp.lonlat_grid.height,
         inp.lonlat_grid.x0,
         inp.lonlat_grid.y0,
+    );
+    let _ = write!(
+        s,
+        "DEM: the elevation the land cover was drawn from (the same function),\n\
+sampled at cell centres of a 25 m grid (the national 1:50 000 DEM's cell),\n\
+origin x = {:.0}, y = {:.0}, {} × {} cells, rounded to whole metres (Int16, as\n\
+SRTM/ASTER), nodata {}, PREDICTOR=2. Two tiles side by side, columns {:?}, so a\n\
+3×3 slope window crosses a tile edge. A round void of {:.0} m radius at\n\
+({:.0}, {:.0}) is nodata, as SRTM voids are. Its cells do not line up with the\n\
+30 m land cover: each land-cover cell takes the slope of the DEM cell under\n\
+its centre.\n\n\
+Land survey: a jittered lattice of parcels ({} × {} m, {} × {}) over the\n\
+Azhuang loess; each parcel takes the 2019 land cover at its centre as its\n\
+class: `DLBM` 0102 水浇地 (valley floors) / 0103 旱地 (cropland), 0301\n\
+乔木林地, 0305 灌木林地, 0404 其他草地, 1101 河流水面, 0702 农村宅基地,\n\
+0602 采矿用地; `BSM` is the parcel's id. Parcels tile without gaps.\n\n",
+        crate::terrain_io::DEM_GRID.x0,
+        crate::terrain_io::DEM_GRID.y0,
+        crate::terrain_io::DEM_GRID.width,
+        crate::terrain_io::DEM_GRID.height,
+        crate::terrain_io::DEM_NODATA,
+        crate::terrain_io::DEM_TILE_COLS,
+        crate::terrain_io::DEM_VOID.1,
+        crate::terrain_io::DEM_VOID.0.0,
+        crate::terrain_io::DEM_VOID.0.1,
+        crate::terrain_io::PARCELS.1.0,
+        crate::terrain_io::PARCELS.1.1,
+        crate::terrain_io::PARCELS.2.0,
+        crate::terrain_io::PARCELS.2.1,
     );
     s.push_str(
         "Vectors: GeoJSON coordinates are rounded to 0.01 m, exterior rings\n\

@@ -15,7 +15,7 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 use crate::area::{AreaMode, CellAreas};
 use crate::coverage::{Coverage, PixelPolygon};
 use crate::grid::{Crs, GeoTransform, Window};
-use crate::raster::{Tile, TileReader};
+use crate::raster::{Gridded, Tile, TileReader};
 use crate::zones::{ZoneLayer, segment_length};
 use crate::{Error, Result};
 
@@ -138,17 +138,17 @@ impl Projected {
     /// projection's centre coordinates stop making sense (a lon/lat zone
     /// 90° from a Gauss–Krüger raster's central meridian), and only the
     /// part over the raster is ever measured.
-    pub(crate) fn get(
+    pub(crate) fn get<S: Gridded>(
         &mut self,
         layers: &[&ZoneLayer],
-        tiles: &[Tile],
+        tiles: &[S],
         index: usize,
     ) -> Result<&[ZoneBox]> {
         use geo::{BooleanOps, BoundingRect, Contains};
         let tile = &tiles[index];
-        let crs: &Crs = &tile.grid.crs;
+        let crs: &Crs = &tile.grid().crs;
         if !self.by_crs.contains_key(&crs.wkt) {
-            let (px, py) = tile.grid.transform.pixel_size();
+            let (px, py) = tile.grid().transform.pixel_size();
             let cell_m = if crs.geographic {
                 px.min(py) * 111_320.0
             } else {
@@ -189,12 +189,12 @@ impl Projected {
 /// The bounds of all tiles in CRS `crs`, widened by 10 cells and 1 % of
 /// their size (the margin that keeps every cell well inside the footprint
 /// once its outline is carried to another CRS).
-fn footprint(tiles: &[Tile], crs: &Crs) -> Option<(f64, f64, f64, f64)> {
+fn footprint<S: Gridded>(tiles: &[S], crs: &Crs) -> Option<(f64, f64, f64, f64)> {
     let mut out: Option<(f64, f64, f64, f64)> = None;
     let mut cell = 0f64;
-    for t in tiles.iter().filter(|t| t.grid.crs.wkt == crs.wkt) {
-        let (x0, y0, x1, y1) = t.grid.bounds();
-        let (px, py) = t.grid.transform.pixel_size();
+    for t in tiles.iter().filter(|t| t.grid().crs.wkt == crs.wkt) {
+        let (x0, y0, x1, y1) = t.grid().bounds();
+        let (px, py) = t.grid().transform.pixel_size();
         cell = cell.max(px.abs()).max(py.abs());
         out = Some(match out {
             None => (x0, y0, x1, y1),
@@ -207,8 +207,8 @@ fn footprint(tiles: &[Tile], crs: &Crs) -> Option<(f64, f64, f64, f64)> {
 }
 
 /// Builds the plan over whole tiles: see [`plan_items`].
-pub(crate) fn plan(
-    tiles: &[Tile],
+pub(crate) fn plan<S: Gridded>(
+    tiles: &[S],
     zones: &ZoneLayer,
     area: AreaMode,
 ) -> Result<(Vec<TilePlan>, Vec<Task>)> {
@@ -217,7 +217,7 @@ pub(crate) fn plan(
         .enumerate()
         .map(|(tile, t)| PlanItem {
             tile,
-            region: t.grid.full_window(),
+            region: t.grid().full_window(),
             exclude: Vec::new(),
         })
         .collect();
@@ -230,8 +230,8 @@ pub(crate) fn plan(
 /// item's region; only those some zone touches become tasks, unless
 /// `all_windows` (then every window does, e.g. to write a raster of the
 /// whole region).
-pub(crate) fn plan_items(
-    tiles: &[Tile],
+pub(crate) fn plan_items<S: Gridded>(
+    tiles: &[S],
     items: &[PlanItem],
     layers: &[&ZoneLayer],
     projected: &mut Projected,
@@ -242,8 +242,8 @@ pub(crate) fn plan_items(
     let mut tasks = Vec::new();
     for item in items {
         let tile = &tiles[item.tile];
-        let cell_areas = crate::cellarea::cell_areas(&tile.grid, projected.area)
-            .map_err(|e| Error::raster(&tile.path, e))?;
+        let cell_areas = crate::cellarea::cell_areas(tile.grid(), projected.area)
+            .map_err(|e| Error::raster(tile.path(), e))?;
         let geoms = projected.get(layers, tiles, item.tile)?;
         let (windows, band_height) = tile.windows();
         let r = item.region;
@@ -253,7 +253,7 @@ pub(crate) fn plan_items(
             r.col_end() as f64,
             r.row_end() as f64,
         );
-        let (bx0, by0, bx1, by1) = tile.grid.bounds();
+        let (bx0, by0, bx1, by1) = tile.grid().bounds();
         let excluded = match item.exclude.len() {
             0 => None,
             _ => {
@@ -278,7 +278,7 @@ pub(crate) fn plan_items(
                 }
                 None => g,
             };
-            let Some(px) = to_pixel_space(g, &tile.grid.transform) else {
+            let Some(px) = to_pixel_space(g, &tile.grid().transform) else {
                 continue;
             };
             let poly = PixelPolygon::from_polygons(&px);
@@ -305,7 +305,7 @@ pub(crate) fn plan_items(
             let read = if all_windows {
                 window
             } else {
-                zones_extent(&coverages, &zs, window, tile.block).unwrap_or(window)
+                zones_extent(&coverages, &zs, window, tile.block()).unwrap_or(window)
             };
             tasks.push(Task {
                 plan: plan_index,

@@ -65,7 +65,11 @@ pub fn clean_up_on_signals() {
     let _ = ctrlc::set_handler(|| {
         if let Ok(t) = TEMPORARIES.lock() {
             for p in t.iter() {
-                let _ = std::fs::remove_file(p);
+                if p.is_dir() {
+                    let _ = std::fs::remove_dir_all(p);
+                } else {
+                    let _ = std::fs::remove_file(p);
+                }
             }
         }
         std::process::exit(130);
@@ -380,6 +384,54 @@ impl Pending {
             .persist(&self.real)
             .map_err(|e| Error::write_io(&target, e.error))
     }
+}
+
+/// Writes an output made of several files sharing a stem (a Shapefile's
+/// `.shp`, `.shx`, `.dbf`, `.prj`, `.cpg`): `fill` writes them into a
+/// temporary directory beside `target`, given the path the main file must
+/// have there; each file is then renamed into place beside `target`
+/// (same stem, its own extension), the main file last, so a reader never
+/// finds the main file without its sidecars. Sidecars of an earlier output
+/// of the same name that this one does not write are removed. On any
+/// failure nothing is renamed and the directory is removed.
+pub fn write_with_sidecars(
+    target: &Path,
+    sidecars: &[&str],
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let real = write_target(target);
+    let dir = parent_dir(&real);
+    if !dir.is_dir() {
+        return Err(Error::write(target, "its directory does not exist"));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".qingshan-")
+        .tempdir_in(&dir)
+        .map_err(|e| Error::write_io(target, e))?;
+    let _tracked = Tracked::new(tmp.path());
+    let name = real
+        .file_name()
+        .ok_or_else(|| Error::write(target, "has no file name"))?;
+    let main = tmp.path().join(name);
+    fill(&main)?;
+    let mut moves = Vec::new();
+    for ext in sidecars {
+        let from = main.with_extension(ext);
+        let to = real.with_extension(ext);
+        if from.exists() {
+            moves.push((from, to));
+        } else if to.is_file() {
+            std::fs::remove_file(&to).map_err(|e| Error::write_io(&to, e))?;
+        }
+    }
+    moves.push((main, real.clone()));
+    for (from, to) in moves {
+        std::fs::File::open(&from)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::write_io(target, e))?;
+        std::fs::rename(&from, &to).map_err(|e| Error::write_io(&to, e))?;
+    }
+    Ok(())
 }
 
 /// A scratch file beside an output (in `dir`), removed when dropped.

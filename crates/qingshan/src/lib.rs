@@ -68,6 +68,8 @@
 //!   one trait and one format dispatch.
 //! - [`report`]: the HTML audit report and its PNG maps, rendered from
 //!   the audit bundle alone.
+//! - [`slope`]: slope grades from a DEM per zone, land cover on steep
+//!   slopes, the grade of each cropland polygon.
 //! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
 //! - [`commands`]: one function per `qingshan` command (what the CLI and
@@ -90,6 +92,7 @@ pub mod legend;
 pub mod raster;
 pub mod redline;
 pub mod report;
+pub mod slope;
 mod srs;
 pub mod zonal;
 pub mod zones;

@@ -32,6 +32,7 @@
 mod audit;
 mod change;
 mod redline;
+mod slope;
 mod stats;
 
 use std::io::{self, Write};
@@ -47,6 +48,7 @@ use crate::grid::Crs;
 pub use audit::Audit;
 pub use change::Change;
 pub use redline::{Check, Diff, LostGeometry, Patches};
+pub use slope::{STEEP_FIELDS, Slope, SteepCropland, grade_label};
 pub use stats::Stats;
 
 /// Output formats.

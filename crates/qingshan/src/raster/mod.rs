@@ -18,8 +18,10 @@
 //!   straight into the buffer);
 //! - `write`: [`write_class_raster`] / [`ClassRasterWriter`];
 //! - `polygonize`: [`polygonize`];
-//! - [`mosaic`]: plain mosaic VRTs read through their tiles.
+//! - [`mosaic`]: plain mosaic VRTs read through their tiles;
+//! - [`dem`]: elevation rasters (any numeric band) read as one mosaic.
 
+pub mod dem;
 mod discover;
 pub mod mosaic;
 mod pixel;
@@ -147,16 +149,49 @@ impl Tile {
     /// 1 Mpixel each, in row-major order; and their height (the row band
     /// used to index zone edges).
     pub fn windows(&self) -> (Vec<Window>, usize) {
-        let (bw, bh) = self.block;
-        let w = self.grid.width.max(1);
-        let bw = bw.min(w);
-        // Whole blocks across, up to about 1024 cells (or the full width).
-        let kx = (1024 / bw).max(1);
-        let ww = (bw * kx).min(w);
-        let rows_wanted = (WINDOW_CELLS / ww).max(1);
-        let ky = (rows_wanted / bh).max(1);
-        let wh = (bh * ky).min(self.grid.height.max(1));
-        (self.grid.windows(ww, wh), wh)
+        block_windows(&self.grid, self.block)
+    }
+}
+
+/// The windows a grid with blocks of size `block` is read in: aligned to
+/// its blocks, about 1 Mpixel each, in row-major order; and their height.
+pub(crate) fn block_windows(grid: &Grid, block: (usize, usize)) -> (Vec<Window>, usize) {
+    let (bw, bh) = (block.0.max(1), block.1.max(1));
+    let w = grid.width.max(1);
+    let bw = bw.min(w);
+    // Whole blocks across, up to about 1024 cells (or the full width).
+    let kx = (1024 / bw).max(1);
+    let ww = (bw * kx).min(w);
+    let rows_wanted = (WINDOW_CELLS / ww).max(1);
+    let ky = (rows_wanted / bh).max(1);
+    let wh = (bh * ky).min(grid.height.max(1));
+    (grid.windows(ww, wh), wh)
+}
+
+/// A raster file read in block-aligned windows: what the work plan needs
+/// of a land-cover tile or an elevation tile.
+pub(crate) trait Gridded {
+    /// Its grid.
+    fn grid(&self) -> &Grid;
+    /// Its file.
+    fn path(&self) -> &Path;
+    /// Its natural block size `(width, height)`.
+    fn block(&self) -> (usize, usize);
+    /// The windows it is read in and their height ([`block_windows`]).
+    fn windows(&self) -> (Vec<Window>, usize) {
+        block_windows(self.grid(), self.block())
+    }
+}
+
+impl Gridded for Tile {
+    fn grid(&self) -> &Grid {
+        &self.grid
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn block(&self) -> (usize, usize) {
+        self.block
     }
 }
 

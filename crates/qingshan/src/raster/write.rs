@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use gdal::Dataset;
+use gdal::raster::GdalType;
 
 use super::pixel::ClassPixel;
 use crate::error::gdal_msg;
@@ -35,11 +36,12 @@ pub struct RasterSpec<'a> {
     pub threads: usize,
 }
 
-/// A one-band class raster being written as a tiled, DEFLATE-compressed
-/// GeoTIFF, window by window, into a temporary file beside the target;
-/// [`ClassRasterWriter::finish`] renames it into place (dropping the writer
-/// unfinished removes it).
-pub struct ClassRasterWriter<T: ClassPixel> {
+/// A one-band raster (class codes, or any GDAL type such as `f32`
+/// slopes through [`ClassRasterWriter::create_plain`]) being written as a
+/// tiled, DEFLATE-compressed GeoTIFF, window by window, into a temporary
+/// file beside the target; [`ClassRasterWriter::finish`] renames it into
+/// place (dropping the writer unfinished removes it).
+pub struct ClassRasterWriter<T: GdalType + Copy> {
     /// Declared before `out`: the dataset is closed before an uncommitted
     /// output's temporary file is removed.
     ds: Option<Dataset>,
@@ -51,9 +53,33 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
     /// Creates the output (as a temporary file) with the spec's grid, CRS,
     /// nodata, metadata and colours.
     pub fn create(path: &Path, spec: &RasterSpec<'_>) -> Result<Self> {
+        use gdal::raster::{ColorEntry, ColorTable, PaletteInterpretation};
+        let mut writer = Self::create_plain(path, spec)?;
+        if !spec.colors.is_empty() && T::TABLE > 0 && T::TABLE <= 65536 {
+            let mut ct = ColorTable::new(PaletteInterpretation::Rgba);
+            for (code, [r, g, b]) in &spec.colors {
+                if (0..T::TABLE as i64).contains(code) {
+                    ct.set_color_entry(
+                        *code as u16,
+                        &ColorEntry::rgba(*r as i16, *g as i16, *b as i16, 255),
+                    );
+                }
+            }
+            let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
+            let ds = writer.ds.as_mut().expect("created above");
+            ds.rasterband(1).map_err(werr)?.set_color_table(&ct);
+        }
+        Ok(writer)
+    }
+}
+
+impl<T: GdalType + Copy> ClassRasterWriter<T> {
+    /// Creates the output (as a temporary file) with the spec's grid, CRS,
+    /// nodata and metadata; no colours (any band type).
+    pub fn create_plain(path: &Path, spec: &RasterSpec<'_>) -> Result<Self> {
         use gdal::DriverManager;
         use gdal::Metadata;
-        use gdal::raster::{ColorEntry, ColorTable, PaletteInterpretation, RasterCreationOptions};
+        use gdal::raster::RasterCreationOptions;
 
         let grid = spec.grid;
         let werr = |e: gdal::errors::GdalError| Error::write(path, gdal_msg(&e));
@@ -101,18 +127,6 @@ impl<T: ClassPixel> ClassRasterWriter<T> {
             band.set_description(spec.description).map_err(werr)?;
             if let Some(nd) = spec.nodata {
                 band.set_no_data_value(Some(nd)).map_err(werr)?;
-            }
-            if !spec.colors.is_empty() && T::TABLE > 0 && T::TABLE <= 65536 {
-                let mut ct = ColorTable::new(PaletteInterpretation::Rgba);
-                for (code, [r, g, b]) in &spec.colors {
-                    if (0..T::TABLE as i64).contains(code) {
-                        ct.set_color_entry(
-                            *code as u16,
-                            &ColorEntry::rgba(*r as i16, *g as i16, *b as i16, 255),
-                        );
-                    }
-                }
-                band.set_color_table(&ct);
             }
         }
         writer.ds = Some(ds);

@@ -20,6 +20,7 @@ use crate::srs::{self, Reprojector};
 use crate::{Error, Result};
 
 mod read;
+pub mod write;
 use read::{read_geojson, read_ogr_text};
 
 /// A zone identifier (the `--id-field` value, the feature id, or the index).

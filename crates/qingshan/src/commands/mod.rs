@@ -32,6 +32,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod slope;
+
 use std::path::{Path, PathBuf};
 
 use crate::area::AreaMode;
@@ -52,6 +54,8 @@ use crate::report::{Bundle, BundlePaths, Lang, ReportOptions, write_bundle};
 use crate::zonal::{StatsReport, zonal_stats};
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
+
+pub use slope::{CroplandSource, SlopeArgs, SlopeRun, slope};
 
 /// A zone layer to read: the file and how.
 #[derive(Clone, Debug, Default)]

@@ -1,0 +1,138 @@
+//! `qingshan slope` against independent pipelines (benches/peers/slope_check.py):
+//! gdaldem slope → classify → exactextract on the projected fixtures, and
+//! a numpy Horn with pyproj.Geod row spacing on a lon/lat copy of the DEM.
+//! The Python packages and gdal-bin are installed by `.ci/setup --peers`;
+//! without them these tests fail, they do not skip.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::{fx, qingshan, repo, stderr};
+
+fn dem_tiles() -> Vec<String> {
+    vec![fx("dem/dem_25m_c0.tif"), fx("dem/dem_25m_c1.tif")]
+}
+
+/// Runs `qingshan slope` on `dem` with the fixtures' towns and cropland
+/// parcels; writes `q.json` and `slope.tif` into `dir`.
+fn run_slope(dem: &[String], dir: &Path, area: &str) {
+    let mut args: Vec<String> = vec!["slope".into(), "-q".into(), "--dem".into()];
+    args.extend(dem.iter().cloned());
+    args.extend(
+        [
+            "--zones",
+            &fx("towns.geojson"),
+            "--cropland",
+            &fx("dltb.gpkg"),
+            "--class-field",
+            "DLBM",
+            "--cropland-id-field",
+            "BSM",
+            "--area",
+            area,
+            "--slope-raster",
+            &dir.join("slope.tif").display().to_string(),
+            "-o",
+            &dir.join("q.json").display().to_string(),
+        ]
+        .map(String::from),
+    );
+    let o = qingshan(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Runs the peer check; returns (exit code, output).
+fn check(dem: &[String], dir: &Path, q: &Path, extra: &[&str]) -> (i32, String) {
+    let mut c = Command::new("python3");
+    c.arg(repo().join("benches/peers/slope_check.py"))
+        .arg("--dem")
+        .args(dem)
+        .args(["--zones", &fx("towns.geojson")])
+        .arg("--qingshan")
+        .arg(q)
+        .arg("--slope-raster")
+        .arg(dir.join("slope.tif"))
+        .args(["--cropland", &fx("dltb.gpkg"), "--class-field", "DLBM"])
+        .args(["--cropland-id-field", "BSM"])
+        .args(extra);
+    let o = c
+        .output()
+        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// Scales one grade area of the first zone by (1 + 1e-7).
+fn corrupt(q: &Path, out: &Path) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(q).unwrap()).unwrap();
+    let a = &mut v["zones"][0]["grades"][2]["area_m2"];
+    *a = serde_json::Value::from(a.as_f64().unwrap() * (1.0 + 1e-7));
+    std::fs::write(out, v.to_string()).unwrap();
+}
+
+#[test]
+fn slope_grades_and_cropland_agree_with_gdaldem_and_exactextract() {
+    let dir = tempfile::tempdir().unwrap();
+    run_slope(&dem_tiles(), dir.path(), "planar");
+    let q = dir.path().join("q.json");
+    let (code, out) = check(&dem_tiles(), dir.path(), &q, &["--rtol", "1e-9"]);
+    assert_eq!(code, 0, "{out}");
+    // The slope raster is gdaldem's, cell for cell.
+    assert!(out.contains("max |Δ| 0°"), "{out}");
+    assert!(out.contains("0 with another grade"), "{out}");
+    // The check notices a grade area off by 1e-7.
+    let bad = dir.path().join("bad.json");
+    corrupt(&q, &bad);
+    let (code, out) = check(&dem_tiles(), dir.path(), &bad, &["--rtol", "1e-9"]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn slope_on_a_lonlat_dem_agrees_with_an_ellipsoidal_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let vrt = dir.path().join("dem.vrt");
+    let ll = dir.path().join("dem_lonlat.tif");
+    let ok = |c: &mut Command| {
+        let o = c.output().expect("gdal-bin is needed (bash .ci/setup)");
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    ok(Command::new("gdalbuildvrt")
+        .args(["-q", "-srcnodata", "-32768", "-vrtnodata", "-32768"])
+        .arg(&vrt)
+        .args(dem_tiles()));
+    ok(Command::new("gdalwarp")
+        .args(["-q", "-t_srs", "EPSG:4490", "-tr", "0.0003", "0.0003"])
+        .args(["-r", "bilinear", "-ot", "Float32", "-dstnodata", "-9999"])
+        .arg(&vrt)
+        .arg(&ll));
+    let dem = vec![ll.display().to_string()];
+    run_slope(&dem, dir.path(), "ellipsoidal");
+    let q = dir.path().join("q.json");
+    // Slopes within 1e-4°; grade areas of the towns within 1e-9; cropland
+    // parcels' small grade areas within 0.01 m² (boundary cells: geodesic
+    // cell ∩ polygon in the reference, fraction × cell area here).
+    let (code, out) = check(
+        &dem,
+        dir.path(),
+        &q,
+        &["--rtol", "1e-9", "--atol-m2", "0.01"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let bad = dir.path().join("bad.json");
+    corrupt(&q, &bad);
+    let (code, out) = check(
+        &dem,
+        dir.path(),
+        &bad,
+        &["--rtol", "1e-9", "--atol-m2", "0.01"],
+    );
+    assert_eq!(code, 1, "{out}");
+}

@@ -1,0 +1,393 @@
+//! Elevation rasters (DEMs): any numeric band — integer or floating point
+//! heights — read as `f64` metres, with nodata, NaN and masked cells as
+//! NaN. Several tiles on one grid are one mosaic: a window of the mosaic
+//! may span tiles, so that a 3×3 neighbourhood crosses tile edges as if
+//! the tiles were one file (`gdalbuildvrt` of the tiles, gaps as nodata).
+//!
+//! Invariant: a mosaic window read holds, for every cell, the height of
+//! the one tile covering it, or NaN where no tile does or the tile says
+//! nodata.
+
+use std::path::{Path, PathBuf};
+
+use gdal::Dataset;
+use gdal::raster::GdalDataType;
+use serde::{Deserialize, Serialize};
+
+use super::{Depth, Gridded, discover_rasters, files_label, open_raster};
+use crate::area::AreaMode;
+use crate::error::gdal_msg;
+use crate::grid::{Crs, GeoTransform, Grid, Misfit, Window};
+use crate::{Error, Result, srs};
+
+/// One file (or VRT) of an elevation source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemTile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its grid.
+    pub grid: Grid,
+    /// Band number (1-based) holding the heights.
+    pub band: usize,
+    /// Natural block size `(width, height)`.
+    pub block: (usize, usize),
+    /// The band's nodata value.
+    pub nodata: Option<f64>,
+    /// The band has a mask (per-dataset mask, alpha band): masked cells
+    /// are nodata.
+    pub mask: bool,
+    /// Where its first cell lies in the mosaic `(col, row)`.
+    pub offset: (usize, usize),
+}
+
+impl Gridded for DemTile {
+    fn grid(&self) -> &Grid {
+        &self.grid
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn block(&self) -> (usize, usize) {
+        self.block
+    }
+}
+
+/// An elevation source: one DEM, a VRT, or tiles on one grid (same CRS,
+/// pixel size, cells lined up, not overlapping), north up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Elevation {
+    /// The tiles, in the order given.
+    pub tiles: Vec<DemTile>,
+    /// The mosaic: the grid spanning every tile.
+    pub grid: Grid,
+    /// How cells (and zones measured on them) are measured.
+    #[serde(skip)]
+    pub area: AreaMode,
+    /// Things the user should know about the heights (units, scale).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl Elevation {
+    /// Opens one or more elevation rasters (files, VRTs, directories,
+    /// globs, `.txt` lists) as one mosaic.
+    pub fn open<S: AsRef<str>>(inputs: &[S], band: usize) -> Result<Elevation> {
+        let paths = discover_rasters(inputs, Depth::Top)?;
+        let mut tiles = Vec::with_capacity(paths.len());
+        let mut warnings = Vec::new();
+        for p in &paths {
+            let (tile, mut notes) = open_tile(p, band)?;
+            tiles.push(tile);
+            warnings.append(&mut notes);
+        }
+        warnings.dedup();
+        let grid = mosaic(&mut tiles)?;
+        Ok(Elevation {
+            tiles,
+            grid,
+            area: AreaMode::default(),
+            warnings,
+        })
+    }
+
+    /// The same elevation measured under `area`.
+    pub fn with_area(mut self, area: AreaMode) -> Elevation {
+        self.area = area;
+        self
+    }
+
+    /// Its files, as a message names them.
+    pub fn label(&self) -> String {
+        let files: Vec<String> = self
+            .tiles
+            .iter()
+            .map(|t| t.path.display().to_string())
+            .collect();
+        files_label(&files)
+    }
+
+    /// The CRS of every tile.
+    pub fn crs(&self) -> &Crs {
+        &self.grid.crs
+    }
+
+    /// Every file GDAL reads for it.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.tiles
+            .iter()
+            .flat_map(|t| super::dataset_files(&t.path))
+            .collect()
+    }
+}
+
+/// Reads a DEM tile's header.
+fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
+    let ds = open_raster(path)?;
+    if band == 0 || band > ds.raster_count() {
+        return Err(Error::raster(
+            path,
+            format!(
+                "has {} band(s); band {band} does not exist",
+                ds.raster_count()
+            ),
+        ));
+    }
+    let b = ds
+        .rasterband(band)
+        .map_err(|e| Error::open(path, gdal_msg(&e)))?;
+    let numeric = !matches!(b.band_type(), GdalDataType::Unknown);
+    if !numeric {
+        return Err(Error::raster(path, "band type is not numeric"));
+    }
+    let srs = ds.spatial_ref().map_err(|_| {
+        Error::raster(
+            path,
+            "has no CRS; assign one with `gdal_edit.py -a_srs EPSG:XXXX`",
+        )
+    })?;
+    let crs = srs::crs_of(&srs, &path.display().to_string())?;
+    let transform = GeoTransform(ds.geo_transform().map_err(|_| {
+        Error::raster(
+            path,
+            "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
+        )
+    })?);
+    if !transform.is_north_up() || transform.determinant() == 0.0 {
+        return Err(Error::raster(
+            path,
+            "is rotated or has a zero pixel size; slope needs a north-up DEM: warp it with `gdalwarp` first",
+        ));
+    }
+    let (width, height) = ds.raster_size();
+    super::check_extent(path, &crs, &transform, (width, height))?;
+    let mut notes = Vec::new();
+    let unit = b.unit();
+    if matches!(
+        unit.to_ascii_lowercase().as_str(),
+        "ft" | "foot" | "feet" | "us-ft" | "ftus"
+    ) {
+        return Err(Error::raster(
+            path,
+            format!(
+                "heights are in {unit:?}; slope needs heights in metres: convert with `gdal_calc.py --calc=\"A*0.3048\"`"
+            ),
+        ));
+    }
+    let (scale, offset) = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
+    if scale != 1.0 || offset != 0.0 {
+        notes.push(format!(
+            "{}: the band's scale {scale} and offset {offset} are applied to its heights",
+            path.display()
+        ));
+    }
+    let mask = b
+        .mask_flags()
+        .is_ok_and(|f| !f.is_all_valid() && !f.is_nodata());
+    let block = b.block_size();
+    Ok((
+        DemTile {
+            path: path.to_path_buf(),
+            grid: Grid {
+                transform,
+                width,
+                height,
+                crs,
+            },
+            band,
+            block: (block.0.max(1), block.1.max(1)),
+            nodata: b.no_data_value(),
+            mask,
+            offset: (0, 0),
+        },
+        notes,
+    ))
+}
+
+/// Places tiles on one grid: sets each tile's offset and returns the
+/// mosaic's grid. Tiles must line up cell for cell and not overlap.
+fn mosaic(tiles: &mut [DemTile]) -> Result<Grid> {
+    let Some(first) = tiles.first() else {
+        return Err(Error::Invalid("no elevation raster given".into()));
+    };
+    let base = first.grid.clone();
+    let base_path = first.path.clone();
+    let mut at = Vec::with_capacity(tiles.len());
+    for t in tiles.iter() {
+        let (c, r) = base.cell_offset(&t.grid).map_err(|m| {
+            let why = match m {
+                Misfit::Crs => "different CRSs".to_string(),
+                Misfit::PixelSize => "different pixel sizes".to_string(),
+                Misfit::Shifted(dc, dr) => {
+                    format!("cells shifted by {dc:.3} × {dr:.3} of a cell")
+                }
+            };
+            Error::GridMismatch {
+                first: base_path.clone(),
+                second: t.path.clone(),
+                reason: format!(
+                    "elevation tiles are not on one grid ({why}); warp them onto one grid with `gdalwarp -tap -tr`"
+                ),
+            }
+        })?;
+        at.push((c, r));
+    }
+    let c0 = at.iter().map(|a| a.0).min().unwrap_or(0);
+    let r0 = at.iter().map(|a| a.1).min().unwrap_or(0);
+    let mut width = 0usize;
+    let mut height = 0usize;
+    for (t, &(c, r)) in tiles.iter_mut().zip(&at) {
+        t.offset = ((c - c0) as usize, (r - r0) as usize);
+        width = width.max(t.offset.0 + t.grid.width);
+        height = height.max(t.offset.1 + t.grid.height);
+    }
+    for (i, a) in tiles.iter().enumerate() {
+        for b in &tiles[i + 1..] {
+            let w = (a.offset.0 + a.grid.width).min(b.offset.0 + b.grid.width) as i64
+                - a.offset.0.max(b.offset.0) as i64;
+            let h = (a.offset.1 + a.grid.height).min(b.offset.1 + b.grid.height) as i64
+                - a.offset.1.max(b.offset.1) as i64;
+            if w > 0 && h > 0 {
+                return Err(Error::GridMismatch {
+                    first: a.path.clone(),
+                    second: b.path.clone(),
+                    reason: if a.path == b.path {
+                        "the same raster is given twice".into()
+                    } else {
+                        format!(
+                            "elevation tiles overlap by {w} × {h} cells; give non-overlapping tiles (or a VRT that decides which wins)"
+                        )
+                    },
+                });
+            }
+        }
+    }
+    let mut transform = base.transform;
+    let (x, y) = base.transform.to_map(c0 as f64, r0 as f64);
+    transform.0[0] = x;
+    transform.0[3] = y;
+    if width < 2 || height < 2 {
+        return Err(Error::raster(
+            &base_path,
+            format!("is {width} × {height} cells; slope needs at least 2 × 2"),
+        ));
+    }
+    Ok(Grid {
+        transform,
+        width,
+        height,
+        crs: base.crs,
+    })
+}
+
+/// Reads windows of an elevation mosaic; one per worker thread (GDAL
+/// datasets are not `Sync`). Opens each tile's dataset on first use.
+#[derive(Default)]
+pub struct ElevationReader {
+    open: Vec<Option<Dataset>>,
+    scratch: Vec<u8>,
+}
+
+impl ElevationReader {
+    /// Reads `window` of the mosaic (its cells row major, `window.width`
+    /// per row) into `buf` as heights in metres, NaN where nodata.
+    pub fn read(&mut self, dem: &Elevation, window: Window, buf: &mut Vec<f64>) -> Result<()> {
+        buf.clear();
+        buf.resize(window.cells(), f64::NAN);
+        if self.open.len() < dem.tiles.len() {
+            self.open.resize_with(dem.tiles.len(), || None);
+        }
+        let mut part = Vec::new();
+        for (i, t) in dem.tiles.iter().enumerate() {
+            let tw = Window {
+                col: t.offset.0,
+                row: t.offset.1,
+                width: t.grid.width,
+                height: t.grid.height,
+            };
+            let (c0, r0) = (window.col.max(tw.col), window.row.max(tw.row));
+            let (c1, r1) = (
+                window.col_end().min(tw.col_end()),
+                window.row_end().min(tw.row_end()),
+            );
+            if c0 >= c1 || r0 >= r1 {
+                continue;
+            }
+            let hit = Window {
+                col: c0,
+                row: r0,
+                width: c1 - c0,
+                height: r1 - r0,
+            };
+            let local = Window {
+                col: hit.col - t.offset.0,
+                row: hit.row - t.offset.1,
+                width: hit.width,
+                height: hit.height,
+            };
+            if self.open[i].is_none() {
+                self.open[i] = Some(open_raster(&t.path)?);
+            }
+            let ds = self.open[i].as_ref().expect("opened above");
+            read_heights(ds, t, local, &mut part, &mut self.scratch)?;
+            for r in 0..hit.height {
+                let dst = (hit.row - window.row + r) * window.width + (hit.col - window.col);
+                buf[dst..dst + hit.width]
+                    .copy_from_slice(&part[r * hit.width..(r + 1) * hit.width]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `window` of one tile as metres, NaN for nodata and masked cells.
+fn read_heights(
+    ds: &Dataset,
+    t: &DemTile,
+    window: Window,
+    out: &mut Vec<f64>,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    let fail = |reason: String| Error::RasterRead {
+        path: t.path.clone(),
+        col: window.col,
+        row: window.row,
+        width: window.width,
+        height: window.height,
+        reason,
+    };
+    let band = ds.rasterband(t.band).map_err(|e| fail(gdal_msg(&e)))?;
+    out.resize(window.cells(), 0.0);
+    let at = (window.col as isize, window.row as isize);
+    let size = (window.width, window.height);
+    band.read_into_slice::<f64>(at, size, size, out, None)
+        .map_err(|e| fail(gdal_msg(&e)))?;
+    if let Some(nd) = t.nodata {
+        // Heights are read as f64 from the band's own type: a nodata value
+        // of that type compares exactly; a float band's nodata given as
+        // f64 is compared at f32 too.
+        let nd32 = nd as f32 as f64;
+        for v in out.iter_mut() {
+            if *v == nd || *v == nd32 {
+                *v = f64::NAN;
+            }
+        }
+    }
+    let (scale, offset) = (band.scale().unwrap_or(1.0), band.offset().unwrap_or(0.0));
+    if scale != 1.0 || offset != 0.0 {
+        for v in out.iter_mut() {
+            *v = *v * scale + offset;
+        }
+    }
+    if t.mask {
+        let mask = band.open_mask_band().map_err(|e| fail(gdal_msg(&e)))?;
+        scratch.resize(window.cells(), 0);
+        mask.read_into_slice::<u8>(at, size, size, scratch, None)
+            .map_err(|e| fail(gdal_msg(&e)))?;
+        for (v, &m) in out.iter_mut().zip(scratch.iter()) {
+            if m == 0 {
+                *v = f64::NAN;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,564 @@
+//! The slope passes: one over the DEM (zones and cropland polygons on the
+//! DEM's grid, and the slope raster), one over the land cover (class ×
+//! grade, each land-cover cell with the slope of the DEM cell under its
+//! centre). Tasks are merged in task order, so results are the same
+//! bytes at any thread count.
+
+use std::collections::BTreeMap;
+
+use super::horn::{self, Heights, Spacing};
+use super::{
+    Cropland, GradeArea, Grades, PolygonSlope, SLOPE_SCHEMA, SlopeInputs, SlopeReport, ZoneSlope,
+};
+use crate::coverage::{Run, Scratch};
+use crate::engine::{self, PlanItem, Projected, Readers, Runner, Task, TilePlan};
+use crate::grid::Window;
+use crate::legend::{ClassCode, ClassKind, Legend};
+use crate::raster::dem::{Elevation, ElevationReader};
+use crate::raster::{
+    Buffers, ClassPixel, ClassRasterWriter, Gridded, LandCover, RasterSpec, Tile, with_pixel_type,
+};
+use crate::zonal::{Slots, Weigh, Weights, with_weigh};
+use crate::{Error, Result, RunOptions};
+
+/// Nodata value of the written slope raster.
+pub(crate) const SLOPE_NODATA: f64 = -9999.0;
+
+/// Areas of one zone (or polygon) by grade, so far.
+#[derive(Clone, Debug, Default)]
+struct Accum {
+    grades: Vec<f64>,
+    nodata_m2: f64,
+    /// Σ area × slope (degrees).
+    slope_sum: f64,
+}
+
+impl Accum {
+    fn new(n: usize) -> Accum {
+        Accum {
+            grades: vec![0.0; n],
+            ..Default::default()
+        }
+    }
+
+    fn merge(&mut self, o: &Accum) {
+        for (a, b) in self.grades.iter_mut().zip(&o.grades) {
+            *a += b;
+        }
+        self.nodata_m2 += o.nodata_m2;
+        self.slope_sum += o.slope_sum;
+    }
+}
+
+/// Per-worker state of the DEM pass.
+#[derive(Default)]
+struct DemWorker {
+    reader: ElevationReader,
+    heights: Vec<f64>,
+    slopes: Vec<f32>,
+    scratch: Scratch,
+    runs: Vec<Run>,
+}
+
+/// The DEM window (mosaic cells) of a task on tile `tile`.
+fn mosaic_window(dem: &Elevation, tile: usize, w: Window) -> Window {
+    let t = &dem.tiles[tile];
+    Window {
+        col: w.col + t.offset.0,
+        row: w.row + t.offset.1,
+        ..w
+    }
+}
+
+/// Slopes of mosaic window `out` into `worker.slopes`.
+fn compute_slopes(dem: &Elevation, worker: &mut DemWorker, out: Window) -> Result<()> {
+    let size = (dem.grid.width, dem.grid.height);
+    let halo = horn::with_halo(out, size);
+    worker.reader.read(dem, halo, &mut worker.heights)?;
+    let h = Heights {
+        z: &worker.heights,
+        window: halo,
+        size,
+    };
+    horn::slopes(&h, out, &Spacing::of(&dem.grid), &mut worker.slopes);
+    Ok(())
+}
+
+/// Adds `frac × cell area` of every run's cells into `acc` by grade.
+fn accumulate(
+    runs: &[Run],
+    slopes: &[f32],
+    window: Window,
+    weights: &mut Weights<'_>,
+    grades: &Grades,
+    acc: &mut Accum,
+) {
+    with_weigh!(weights, w => {
+        for run in runs {
+            w.start(run);
+            for &s in &slopes[run.cells_in(window)] {
+                let a = w.next(1);
+                if s.is_nan() {
+                    acc.nodata_m2 += a;
+                } else {
+                    acc.grades[grades.of(s)] += a;
+                    acc.slope_sum += a * s as f64;
+                }
+            }
+        }
+    })
+}
+
+type DemPartial = (Vec<(usize, Accum)>, Option<Vec<f32>>);
+
+fn dem_task(
+    worker: &mut DemWorker,
+    dem: &Elevation,
+    plan: &TilePlan,
+    task: &Task,
+    grades: &Grades,
+    keep: bool,
+) -> Result<DemPartial> {
+    compute_slopes(dem, worker, mosaic_window(dem, plan.tile, task.window))?;
+    let mut weights = Weights::new(&plan.cell_areas);
+    let mut out = Vec::with_capacity(task.zones.len());
+    for &k in &task.zones {
+        let (zone, cov) = &plan.coverages[k as usize];
+        cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
+        if worker.runs.is_empty() {
+            continue;
+        }
+        let mut acc = Accum::new(grades.count());
+        accumulate(
+            &worker.runs,
+            &worker.slopes,
+            task.window,
+            &mut weights,
+            grades,
+            &mut acc,
+        );
+        out.push((*zone, acc));
+    }
+    Ok((out, keep.then(|| worker.slopes.clone())))
+}
+
+/// The DEM pass: accumulators of every zone of `layers` (numbered one
+/// layer after another), and the slope raster when asked.
+fn dem_pass(
+    runner: &Runner<'_>,
+    inputs: &SlopeInputs<'_>,
+    layers: &[&crate::zones::ZoneLayer],
+) -> Result<Vec<Accum>> {
+    let dem = inputs.dem;
+    let items: Vec<PlanItem> = dem
+        .tiles
+        .iter()
+        .enumerate()
+        .map(|(tile, t)| PlanItem {
+            tile,
+            region: t.grid().full_window(),
+            exclude: Vec::new(),
+        })
+        .collect();
+    let keep = inputs.slope_raster.is_some();
+    let (plans, tasks) = engine::plan_items(
+        &dem.tiles,
+        &items,
+        layers,
+        &mut Projected::new(dem.area),
+        keep,
+    )?;
+    let mut writer = match inputs.slope_raster {
+        Some(path) => Some(ClassRasterWriter::<f32>::create_plain(
+            path,
+            &RasterSpec {
+                grid: &dem.grid,
+                nodata: Some(SLOPE_NODATA),
+                description: "slope (degrees, Horn)",
+                metadata: vec![
+                    (
+                        "QINGSHAN_SLOPE".into(),
+                        "Horn, as gdaldem slope -compute_edges".into(),
+                    ),
+                    ("UNITS".into(), "degrees".into()),
+                ],
+                colors: Vec::new(),
+                sparse: true,
+                threads: runner.threads(),
+            },
+        )?),
+        None => None,
+    };
+    let n: usize = layers.iter().map(|l| l.zones.len()).sum();
+    let mut accums = vec![Accum::new(inputs.grades.count()); n];
+    let mut failed = None;
+    runner.run_ordered(
+        &tasks,
+        |t| t.window.cells() as u64,
+        DemWorker::default,
+        |worker, task| dem_task(worker, dem, &plans[task.plan], task, inputs.grades, keep),
+        |task, (partial, slopes), _| {
+            for (zone, a) in partial {
+                accums[zone].merge(&a);
+            }
+            if let (Some(w), Some(mut s), None) = (writer.as_mut(), slopes, &failed) {
+                for v in s.iter_mut().filter(|v| v.is_nan()) {
+                    *v = SLOPE_NODATA as f32;
+                }
+                let at = mosaic_window(dem, plans[task.plan].tile, task.window);
+                if let Err(e) = w.write(at, s) {
+                    failed = Some(e);
+                }
+            }
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    Ok(accums)
+}
+
+/// Where each land-cover cell centre of a window falls on the DEM:
+/// DEM columns and rows (`None` off the DEM).
+fn centres_on_dem(
+    lc: &Tile,
+    window: Window,
+    dem: &Elevation,
+) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+    let t = &lc.grid.transform.0;
+    let d = &dem.grid.transform.0;
+    let map = |n: usize, start: usize, origin: f64, step: f64, dorigin: f64, dstep: f64| {
+        (start..start + n)
+            .map(|i| {
+                let x = origin + (i as f64 + 0.5) * step;
+                let k = ((x - dorigin) / dstep).floor();
+                (k >= 0.0 && (k as usize) < usize::MAX).then_some(k as usize)
+            })
+            .collect::<Vec<_>>()
+    };
+    let cols = map(window.width, window.col, t[0], t[1], d[0], d[1])
+        .into_iter()
+        .map(|c| c.filter(|&c| c < dem.grid.width))
+        .collect();
+    let rows = map(window.height, window.row, t[3], t[5], d[3], d[5])
+        .into_iter()
+        .map(|r| r.filter(|&r| r < dem.grid.height))
+        .collect();
+    (cols, rows)
+}
+
+/// Per-worker state of the land-cover pass.
+#[derive(Default)]
+struct LcWorker {
+    dem: DemWorker,
+    readers: Readers,
+    buffers: Buffers,
+}
+
+type ClassGrades = BTreeMap<ClassCode, Vec<f64>>;
+
+// Long function: one task reads both rasters, maps cells and adds per
+// zone; split, the pieces would pass a dozen buffers around.
+fn lc_task<T: ClassPixel>(
+    worker: &mut LcWorker,
+    ctx: (&[Tile], &Elevation, &Legend, &Grades),
+    plan: &TilePlan,
+    task: &Task,
+) -> Result<Vec<(usize, ClassGrades)>> {
+    let (tiles, dem, legend, grades) = ctx;
+    let tile = &tiles[plan.tile];
+    let (cols, rows) = centres_on_dem(tile, task.window, dem);
+    let span = |v: &[Option<usize>]| {
+        let lo = v.iter().flatten().min().copied()?;
+        let hi = v.iter().flatten().max().copied()?;
+        Some((lo, hi))
+    };
+    let dem_window = match (span(&cols), span(&rows)) {
+        (Some((c0, c1)), Some((r0, r1))) => Window {
+            col: c0,
+            row: r0,
+            width: c1 - c0 + 1,
+            height: r1 - r0 + 1,
+        },
+        _ => return Ok(Vec::new()),
+    };
+    compute_slopes(dem, &mut worker.dem, dem_window)?;
+    let view = worker
+        .readers
+        .get(tiles, plan.tile)?
+        .read_view::<T>(task.window, &mut worker.buffers)?;
+    let Some(block) = view.as_slice() else {
+        return Err(Error::Invalid(
+            "internal: window buffer is not contiguous".into(),
+        ));
+    };
+    let slopes = &worker.dem.slopes;
+    let slope_at = |r: usize, c: usize| -> f32 {
+        match (rows[r - task.window.row], cols[c - task.window.col]) {
+            (Some(dr), Some(dc)) => {
+                slopes[(dr - dem_window.row) * dem_window.width + (dc - dem_window.col)]
+            }
+            _ => f32::NAN,
+        }
+    };
+    let g = grades.count();
+    let mut slots = Slots::<T>::new(tile, legend);
+    let mut weights = Weights::new(&plan.cell_areas);
+    let mut out = Vec::with_capacity(task.zones.len());
+    let mut acc: Vec<f64> = Vec::new();
+    let (scratch, runs) = (&mut worker.dem.scratch, &mut worker.dem.runs);
+    for &k in &task.zones {
+        let (zone, cov) = &plan.coverages[k as usize];
+        cov.window_runs_into(task.window, scratch, runs);
+        if runs.is_empty() {
+            continue;
+        }
+        acc.clear();
+        with_weigh!(&mut weights, w => {
+            for run in runs.iter() {
+                w.start(run);
+                let cells = run.cells_in(task.window);
+                for (i, &v) in block[cells].iter().enumerate() {
+                    let a = w.next(1);
+                    let s = slope_at(run.row as usize, run.col as usize + i);
+                    let slot = slots.slot(v);
+                    if slot == 0 || s.is_nan() {
+                        continue;
+                    }
+                    let at = slot * g + grades.of(s);
+                    if at >= acc.len() {
+                        acc.resize((slot + 1) * g, 0.0);
+                    }
+                    acc[at] += a;
+                }
+            }
+        });
+        let mut by_class = ClassGrades::new();
+        for (slot, areas) in acc.chunks(g).enumerate().skip(1) {
+            if areas.iter().any(|a| *a != 0.0) {
+                let e = by_class
+                    .entry(slots.codes[slot])
+                    .or_insert_with(|| vec![0.0; g]);
+                for (x, a) in e.iter_mut().zip(areas) {
+                    *x += a;
+                }
+            }
+        }
+        out.push((*zone, by_class));
+    }
+    Ok(out)
+}
+
+/// The land-cover pass: class × grade per zone.
+fn lc_pass(
+    runner: &Runner<'_>,
+    inputs: &SlopeInputs<'_>,
+    lc: &LandCover,
+    legend: &Legend,
+) -> Result<Vec<ClassGrades>> {
+    let dem = inputs.dem;
+    if !lc.crs().same_as(dem.crs()) {
+        return Err(Error::GridMismatch {
+            first: dem.tiles[0].path.clone(),
+            second: lc.tiles[0].path.clone(),
+            reason: format!(
+                "the DEM is in {} and the land cover in {}; warp the DEM onto the land cover's CRS first (`gdalwarp -t_srs {} -r bilinear DEM.tif DEM_warped.tif`)",
+                dem.crs().label,
+                lc.crs().label,
+                lc.crs().label
+            ),
+        });
+    }
+    if let Some(t) = lc.tiles.iter().find(|t| !t.grid.transform.is_north_up()) {
+        return Err(Error::raster(
+            &t.path,
+            "is rotated; slope by land cover needs a north-up land cover (warp it with gdalwarp)",
+        ));
+    }
+    let lc = &lc.read_through_mosaics();
+    let (plans, tasks) = engine::plan(&lc.tiles, inputs.zones, dem.area)?;
+    let mut out = vec![ClassGrades::new(); inputs.zones.zones.len()];
+    let ctx = (&lc.tiles[..], dem, legend, inputs.grades);
+    runner.run_ordered(
+        &tasks,
+        |t| t.window.cells() as u64,
+        LcWorker::default,
+        |worker, task| {
+            let plan = &plans[task.plan];
+            with_pixel_type!(lc.tiles[plan.tile].pixel_type, T => lc_task::<T>(worker, ctx, plan, task))
+        },
+        |_, partial, _| {
+            for (zone, classes) in partial {
+                for (code, areas) in classes {
+                    let e = out[zone].entry(code).or_insert_with(|| vec![0.0; areas.len()]);
+                    for (x, a) in e.iter_mut().zip(&areas) {
+                        *x += a;
+                    }
+                }
+            }
+        },
+    )?;
+    Ok(out)
+}
+
+/// The grade (from 1) holding the largest area; ties go to the steeper.
+fn largest_grade(areas: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (k, &a) in areas.iter().enumerate() {
+        if a > 0.0 && best.is_none_or(|b| a >= areas[b]) {
+            best = Some(k);
+        }
+    }
+    best.map(|k| k + 1)
+}
+
+fn mean(acc: &Accum, valid: f64) -> Option<f64> {
+    (valid > 0.0).then(|| acc.slope_sum / valid)
+}
+
+/// Runs both passes and assembles the report.
+pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<SlopeReport> {
+    let runner = Runner::new(opts)?;
+    let dem = inputs.dem;
+    let mut layers = vec![inputs.zones];
+    if let Some(c) = inputs.cropland {
+        layers.push(&c.layer);
+    }
+    let accums = dem_pass(&runner, inputs, &layers)?;
+    let by_class = match inputs.land_cover {
+        Some((lc, legend)) => Some(lc_pass(&runner, inputs, lc, legend)?),
+        None => None,
+    };
+    let zone_areas = inputs.zones.areas(dem.crs(), dem.area)?;
+    let mut warnings: Vec<String> = inputs.zones.repairs.clone();
+    warnings.extend(dem.warnings.iter().cloned());
+    let legend = inputs.land_cover.map(|(_, l)| l);
+    let cropland_classes: Vec<ClassCode> = legend
+        .map(|l| {
+            l.classes
+                .values()
+                .filter(|c| c.kind == ClassKind::Cropland)
+                .map(|c| c.code)
+                .collect()
+        })
+        .unwrap_or_default();
+    let ranges = inputs.grades.ranges();
+    let grade_areas = |acc: &Accum| -> Vec<GradeArea> {
+        ranges
+            .iter()
+            .zip(&acc.grades)
+            .enumerate()
+            .map(|(k, (&(lo, hi), &a))| GradeArea {
+                grade: k + 1,
+                min_deg: lo,
+                max_deg: hi,
+                area_m2: a,
+            })
+            .collect()
+    };
+    let zones: Vec<ZoneSlope> = inputs
+        .zones
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            let acc = &accums[i];
+            let valid = crate::area::sum_m2(acc.grades.iter().copied());
+            let covered = valid + acc.nodata_m2;
+            if covered == 0.0 {
+                warnings.push(format!(
+                    "zone {:?} does not overlap the DEM: its areas are zero",
+                    z.id
+                ));
+            } else if zone_areas[i] > 0.0 && covered < 0.995 * zone_areas[i] {
+                warnings.push(format!(
+                    "zone {:?}: only {:.1} % of it lies on the DEM",
+                    z.id,
+                    100.0 * covered / zone_areas[i]
+                ));
+            }
+            let classes = by_class.as_ref().map(|b| b[i].clone());
+            let steep = classes.as_ref().map(|c| {
+                crate::area::sum_m2(
+                    c.iter()
+                        .filter(|(code, _)| cropland_classes.contains(code))
+                        .map(|(_, a)| a.last().copied().unwrap_or(0.0)),
+                )
+            });
+            ZoneSlope {
+                id: z.id.clone(),
+                name: z.name.clone(),
+                zone_area_m2: zone_areas[i],
+                valid_area_m2: valid,
+                nodata_area_m2: acc.nodata_m2,
+                mean_slope_deg: mean(acc, valid),
+                grades: grade_areas(acc),
+                by_class: classes,
+                steep_cropland_m2: steep,
+                attributes: z.attributes.clone(),
+            }
+        })
+        .collect();
+    let polygons = match inputs.cropland {
+        Some(c) => Some(polygon_slopes(c, &accums[zones.len()..], dem)?),
+        None => None,
+    };
+    if let (Some(_), Some(p)) = (inputs.cropland, &polygons) {
+        let none = p.iter().filter(|p| p.grade.is_none()).count();
+        if none > 0 {
+            warnings.push(format!(
+                "{none} cropland polygon(s) have no DEM cell with a slope under them: their grade is null"
+            ));
+        }
+    }
+    Ok(SlopeReport {
+        schema: SLOPE_SCHEMA.to_string(),
+        crs: dem.crs().label.clone(),
+        area: dem.area,
+        grades: ranges,
+        legend: legend.map(|l| l.name.clone()),
+        cropland_classes,
+        zones,
+        polygons,
+        warnings,
+    })
+}
+
+fn polygon_slopes(c: &Cropland, accums: &[Accum], dem: &Elevation) -> Result<Vec<PolygonSlope>> {
+    let areas = c.layer.areas(dem.crs(), dem.area)?;
+    Ok(c.layer
+        .zones
+        .iter()
+        .zip(accums)
+        .zip(&c.classes)
+        .zip(areas)
+        .map(|(((z, acc), class), area)| {
+            let valid = crate::area::sum_m2(acc.grades.iter().copied());
+            PolygonSlope {
+                id: z.id.clone(),
+                class: class.clone(),
+                area_m2: area,
+                nodata_area_m2: acc.nodata_m2,
+                mean_slope_deg: mean(acc, valid),
+                grade_areas_m2: acc.grades.clone(),
+                grade: largest_grade(&acc.grades),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_grade_wins_and_ties_go_to_the_steeper() {
+        assert_eq!(largest_grade(&[0.0, 0.0, 0.0]), None);
+        assert_eq!(largest_grade(&[5.0, 3.0, 1.0]), Some(1));
+        assert_eq!(largest_grade(&[1.0, 3.0, 3.0, 0.5]), Some(3));
+        assert_eq!(largest_grade(&[0.0, 0.0, 2.0]), Some(3));
+    }
+}
