@@ -101,14 +101,44 @@ fn audit_numbers_equal_the_commands_numbers() {
         "-q",
     ]);
     assert_eq!(a["redline_check"], check);
-    // Each target's measured value is the number it names as its source.
+    let slope = json_out(&[
+        "slope",
+        "--dem",
+        &fx("dem"),
+        "--zones",
+        &fx("towns.geojson"),
+        "--landcover",
+        &fx("landcover/clcd_2024.vrt"),
+        "--cropland",
+        &fx("dltb.gpkg"),
+        "--class-field",
+        "DLBM",
+        "--cropland-id-field",
+        "BSM",
+        "-q",
+    ]);
+    assert_eq!(a["slope"], slope);
+    // Each target's measured value is the number it names as its source
+    // (or the difference of the two it names).
+    let mut checked = 0;
     for t in a["targets"].as_array().unwrap() {
         let src = t["source"].as_str().unwrap();
-        if !src.contains('Σ') && !src.contains('/') {
-            let v = lookup(&a, src).unwrap_or_else(|| panic!("{src}"));
-            assert_eq!(v.as_f64(), t["measured"].as_f64(), "{src}");
+        if src.contains('Σ') || src.contains('/') {
+            continue;
         }
+        let value = |p: &str| {
+            lookup(&a, p)
+                .and_then(Value::as_f64)
+                .unwrap_or_else(|| panic!("{p}"))
+        };
+        let v = match src.split_once(" − ") {
+            Some((x, y)) => value(x) - value(y),
+            None => value(src),
+        };
+        assert_eq!(Some(v), t["measured"].as_f64(), "{src}");
+        checked += 1;
     }
+    assert!(checked > 10);
     // The forest-land total: Σ forest area / (2000/3).
     let total: f64 = a["stats"]["zones"]
         .as_array()
@@ -166,6 +196,7 @@ fn shown(v: f64, unit: &str) -> String {
         "m2" => format!("{} m²", grouped(v, 0)),
         "mu-raw" => format!("{} 亩", grouped(v, 0)),
         "count" => format!("{v}"),
+        "deg" => format!("{v:.1}°"),
         other => panic!("unknown unit {other}"),
     }
 }
@@ -277,12 +308,18 @@ fn report_loads_in_headless_chromium_with_its_maps() {
         .next()
         .unwrap();
     let maps: Vec<&str> = maps.split(',').collect();
-    assert_eq!(maps.len(), 3, "{maps:?}");
+    assert_eq!(maps.len(), 4, "{maps:?}");
     for m in maps {
-        // name:800x600@800x600 — natural size of the fixtures' grid, shown.
+        // name:800x600@800x600 — natural size of the fixtures' grid, shown
+        // (the slope map: the 960 × 720 DEM within --map-size 900).
         let (name, sizes) = m.split_once(':').unwrap();
         let (natural, shown) = sizes.split_once('@').unwrap();
-        assert_eq!(natural, "800x600", "{name}");
+        let expected = if name == "slope" {
+            "900x675"
+        } else {
+            "800x600"
+        };
+        assert_eq!(natural, expected, "{name}");
         let (w, h) = shown.split_once('x').unwrap();
         assert!(
             w.parse::<u32>().unwrap() >= 400 && h.parse::<u32>().unwrap() >= 300,
@@ -387,6 +424,11 @@ fn met_targets_exit_0_and_bad_configs_exit_1() {
         .replace(
             "\"redlines_",
             &format!("\"{}/redlines_", fixtures.display()),
+        )
+        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
+        .replace(
+            "\"dltb.gpkg\"",
+            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
         )
         .replace("forest_cover_min = 0.47", "forest_cover_min = 0.40")
         .replace("forest_area_min_mu = 523000", "forest_area_min_mu = 200000")
@@ -672,4 +714,94 @@ fn an_audit_directory_from_before_bundles_renders_from_its_inputs() {
         std::fs::read_to_string(&out).unwrap() == html,
         "the page differs"
     );
+}
+
+/// The steep-cropland targets: the total is the sum of the towns' steep
+/// cropland (from the slope result) in mu; swapping the dates turns a
+/// decrease into an increase that misses the target; a target without
+/// `[terrain]` is a config error.
+#[test]
+fn steep_cropland_targets_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("fixtures");
+    let base = std::fs::read_to_string(fx("audit.toml")).unwrap();
+    let swapped = base
+        .replace("landcover/clcd_2019.vrt", "SWAP")
+        .replace("landcover/clcd_2024.vrt", "landcover/clcd_2019.vrt")
+        .replace("SWAP", "landcover/clcd_2024.vrt")
+        .replace(
+            "steep_cropland_max_mu = 1000",
+            "steep_cropland_max_mu = 100",
+        );
+    let cfg = dir.path().join("steep.toml");
+    let abs = swapped
+        .replace(
+            "\"landcover/",
+            &format!("\"{}/landcover/", fixtures.display()),
+        )
+        .replace(
+            "\"towns.geojson\"",
+            &format!("\"{}/towns.geojson\"", fixtures.display()),
+        )
+        .replace(
+            "\"redlines_",
+            &format!("\"{}/redlines_", fixtures.display()),
+        )
+        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
+        .replace(
+            "\"dltb.gpkg\"",
+            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
+        );
+    std::fs::write(&cfg, abs).unwrap();
+    let out = dir.path().join("out");
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let a: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
+    let steep = |doc: &str| -> f64 {
+        a[doc]["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["steep_cropland_m2"].as_f64().unwrap())
+            .sum()
+    };
+    let targets = a["targets"].as_array().unwrap();
+    let find = |name: &str, scope: &str| {
+        targets
+            .iter()
+            .find(|t| t["target"] == name && t["scope"] == scope)
+            .unwrap_or_else(|| panic!("{name} {scope}"))
+    };
+    let max = find("steep_cropland_max_mu", "total");
+    assert!((max["measured"].as_f64().unwrap() - steep("slope") * 3.0 / 2000.0).abs() < 1e-9);
+    assert_eq!(max["passed"], max["measured"].as_f64().unwrap() <= 100.0);
+    let grew = find("steep_cropland_not_increased", "total");
+    let delta = steep("slope") - steep("slope_before");
+    assert!(delta > 0.0, "{delta}");
+    assert!((grew["measured"].as_f64().unwrap() - delta).abs() < 1e-6);
+    assert_eq!(grew["passed"], false);
+    // Without [terrain], the targets are an error naming the section.
+    let bare = dir.path().join("bare.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let start = text.find("[terrain]").unwrap();
+    let end = text.find("[targets]").unwrap();
+    std::fs::write(&bare, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        bare.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("[terrain]"), "{}", stderr(&o));
 }

@@ -77,6 +77,39 @@ pub struct RedlinesConfig {
     pub encoding: Option<String>,
 }
 
+/// The terrain: a DEM and, optionally, cropland polygons to grade
+/// (`[terrain]`; see [`crate::slope`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerrainConfig {
+    /// DEM files, VRTs, directories or patterns (one grid).
+    pub dem: Vec<String>,
+    /// Band holding the heights.
+    #[serde(default = "default_band")]
+    pub dem_band: usize,
+    /// Upper bounds of the slope grades in degrees (default 2, 6, 15, 25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grades: Option<Vec<f64>>,
+    /// Cropland polygons (e.g. the land survey's DLTB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cropland: Option<String>,
+    /// Layer of the cropland file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cropland_layer: Option<String>,
+    /// Id attribute of the cropland polygons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cropland_id_field: Option<String>,
+    /// Class attribute of the cropland polygons (e.g. `DLBM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_field: Option<String>,
+    /// Codes that are cropland (default: 0101, 0102, 0103).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cropland_codes: Vec<String>,
+    /// Text encoding of a shapefile's attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+}
+
 /// Targets (every one optional).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +130,17 @@ pub struct Targets {
     pub redline_max_conversion_m2: Option<f64>,
     /// Largest drop of the vegetated share per red-line polygon (fraction).
     pub redline_max_vegetation_loss: Option<f64>,
+    /// Most cropland (the legend's cropland classes, after date) on the
+    /// steepest slope grade, in mu (needs `[terrain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steep_cropland_max_mu: Option<f64>,
+    /// `total` (the default) or `each` zone, for `steep_cropland_max_mu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steep_cropland_scope: Option<String>,
+    /// Cropland on the steepest grade must not grow between the two dates
+    /// (per zone and in total; needs `[terrain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steep_cropland_not_increased: Option<bool>,
 }
 
 /// Targets for particular zones: by id, or by an attribute value.
@@ -132,6 +176,9 @@ pub struct AuditConfig {
     pub zones: ZonesConfig,
     /// Red lines.
     pub redlines: Option<RedlinesConfig>,
+    /// Terrain (a DEM, cropland polygons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terrain: Option<TerrainConfig>,
     /// Targets.
     #[serde(default)]
     pub targets: Targets,
@@ -187,6 +234,7 @@ impl AuditConfig {
             ("forest_area_min_mu", t.forest_area_min_mu),
             ("redline_tolerance_m2", t.redline_tolerance_m2),
             ("redline_max_conversion_m2", t.redline_max_conversion_m2),
+            ("steep_cropland_max_mu", t.steep_cropland_max_mu),
         ] {
             if let Some(v) = v
                 && !(v.is_finite() && v >= 0.0)
@@ -203,6 +251,24 @@ impl AuditConfig {
             return Err(bad(format!(
                 "targets.forest_area_scope = {s:?}: use \"total\" or \"each\""
             )));
+        }
+        if let Some(s) = &t.steep_cropland_scope
+            && s != "total"
+            && s != "each"
+        {
+            return Err(bad(format!(
+                "targets.steep_cropland_scope = {s:?}: use \"total\" or \"each\""
+            )));
+        }
+        if self.terrain.is_none()
+            && (t.steep_cropland_max_mu.is_some() || t.steep_cropland_not_increased.is_some())
+        {
+            return Err(bad(
+                "steep-cropland targets need a [terrain] section with the DEM (dem = [\"dem.tif\"])".into(),
+            ));
+        }
+        if let Some(g) = self.terrain.as_ref().and_then(|t| t.grades.clone()) {
+            crate::slope::Grades::new(g).map_err(|e| bad(format!("terrain.grades: {e}")))?;
         }
         if self.redlines.is_none()
             && (t.redline_not_shrunk.is_some()

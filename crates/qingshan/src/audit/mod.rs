@@ -51,6 +51,7 @@
 
 mod config;
 mod targets;
+mod terrain;
 
 use std::path::Path;
 
@@ -68,7 +69,9 @@ use crate::zonal::StatsReport;
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
-pub use config::{AuditConfig, LandCoverConfig, Override, RedlinesConfig, Targets, ZonesConfig};
+pub use config::{
+    AuditConfig, LandCoverConfig, Override, RedlinesConfig, Targets, TerrainConfig, ZonesConfig,
+};
 
 /// Schema tag of the audit JSON.
 pub const AUDIT_SCHEMA: &str = "qingshan.audit/1";
@@ -95,6 +98,9 @@ pub struct AuditInputs {
     /// How areas were measured.
     #[serde(default = "crate::area::AreaMode::unrecorded")]
     pub area: AreaMode,
+    /// The terrain inputs (paths absolute), when the audit had them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terrain: Option<TerrainConfig>,
 }
 
 /// One target, measured.
@@ -162,6 +168,13 @@ pub struct AuditReport {
     pub redline_diff: Option<RedlineDiff>,
     /// Red-line nature and function (`qingshan redline check`).
     pub redline_check: Option<RedlineCheck>,
+    /// Slope grades per zone with the after date's land cover, and the
+    /// cropland polygons' grades (`[terrain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope: Option<crate::slope::SlopeReport>,
+    /// The same with the before date's land cover (no polygons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope_before: Option<crate::slope::SlopeReport>,
     /// Per zone: the red lines in it and their conversions.
     pub zone_summaries: Vec<ZoneSummary>,
     /// Things the user should know.
@@ -347,7 +360,14 @@ pub fn run_audit(
         max_vegetation_loss: t.redline_max_vegetation_loss.unwrap_or(0.0),
     };
     let m = measure(&inp, config, &limits, opts)?;
-    let targets = targets::evaluate(
+    let terrain = terrain::measure(
+        config,
+        &inp.zones,
+        &inp.legend,
+        (&inp.before, &inp.after),
+        opts,
+    )?;
+    let mut targets = targets::evaluate(
         config,
         &targets::Measured {
             zones: &inp.zones,
@@ -357,12 +377,18 @@ pub fn run_audit(
             limits: &limits,
         },
     );
+    if let Some(tm) = &terrain {
+        terrain::steep_targets(config, tm, &mut targets);
+    }
     let zone_summaries = zone_summaries(&inp, m.redline_check.as_ref())?;
     let missed = targets.iter().filter(|t| !t.passed).count();
     let mut warnings = m.stats.warnings.clone();
     warnings.extend(m.change.warnings.iter().cloned());
     if let Some(d) = &m.redline_diff {
         warnings.extend(d.warnings.iter().cloned());
+    }
+    if let Some(tm) = &terrain {
+        warnings.extend(tm.after.warnings.iter().cloned());
     }
     // The same warning can come from stats and change: keep the first.
     let mut seen = std::collections::HashSet::new();
@@ -391,6 +417,14 @@ pub fn run_audit(
             }),
             legend: inp.legend,
             area: config.area,
+            terrain: config.terrain.as_ref().map(|t| TerrainConfig {
+                dem: config.resolve_all(&t.dem),
+                cropland: t
+                    .cropland
+                    .as_ref()
+                    .map(|p| config.resolve(p).display().to_string()),
+                ..t.clone()
+            }),
         },
         passed: missed == 0,
         missed,
@@ -399,6 +433,8 @@ pub fn run_audit(
         change: m.change,
         redline_diff: m.redline_diff,
         redline_check: m.redline_check,
+        slope: terrain.as_ref().map(|t| t.after.clone()),
+        slope_before: terrain.map(|t| t.before),
         zone_summaries,
         warnings,
     })

@@ -67,6 +67,8 @@ fn audit_table(a: &AuditReport, w: &mut dyn Write) -> io::Result<()> {
             "redline_not_shrunk" => "red line not reduced (面积不减少)",
             "redline_max_conversion_m2" => "nature not changed (性质不改变)",
             "redline_max_vegetation_loss" => "function not lowered (功能不降低)",
+            "steep_cropland_max_mu" => "steep cropland ≤ (陡坡耕地)",
+            "steep_cropland_not_increased" => "steep cropland not increased (陡坡耕地不增加)",
             other => other,
         };
         let scope = match (&t.id, &t.name) {

@@ -39,6 +39,8 @@ pub const LAND_COVER_PNG: &str = "landcover.png";
 pub const FOREST_CHANGE_PNG: &str = "forest_change.png";
 /// The red-line change map's file name.
 pub const REDLINES_PNG: &str = "redlines.png";
+/// The slope-grade map (audits with a DEM).
+pub const SLOPE_PNG: &str = "slope.png";
 /// The bundle's own manifest: which files belong together.
 pub const BUNDLE_JSON: &str = "bundle.json";
 /// Schema tag of `bundle.json`.
@@ -87,6 +89,9 @@ impl Maps {
         ];
         if let Some(r) = &self.redlines {
             out.push((REDLINES_PNG, r));
+        }
+        if let Some(s) = &self.slope {
+            out.push((SLOPE_PNG, s));
         }
         out
     }
@@ -173,6 +178,10 @@ impl Bundle {
                 Some(_) => Some(map(REDLINES_PNG)?),
                 None => None,
             },
+            slope: match audit.inputs.terrain {
+                Some(_) => Some(map(SLOPE_PNG)?),
+                None => None,
+            },
         };
         Ok(Bundle {
             audit,
@@ -207,7 +216,13 @@ impl Bundle {
         let real = std::fs::canonicalize(audit_json).unwrap_or_else(|_| audit_json.to_path_buf());
         let dir = crate::fsio::parent_dir(&real);
         let mut out = vec![audit_json.to_path_buf(), real.clone()];
-        for name in [BUNDLE_JSON, LAND_COVER_PNG, FOREST_CHANGE_PNG, REDLINES_PNG] {
+        for name in [
+            BUNDLE_JSON,
+            LAND_COVER_PNG,
+            FOREST_CHANGE_PNG,
+            REDLINES_PNG,
+            SLOPE_PNG,
+        ] {
             out.push(dir.join(name));
         }
         out
@@ -221,6 +236,7 @@ impl Bundle {
             LAND_COVER_PNG,
             FOREST_CHANGE_PNG,
             REDLINES_PNG,
+            SLOPE_PNG,
             REPORT_HTML,
             BUNDLE_JSON,
         ]

@@ -55,7 +55,7 @@ impl Default for ReportOptions {
 
 /// Units a number is shown in (`data-u`).
 #[derive(Clone, Copy)]
-enum Unit {
+pub(super) enum Unit {
     /// A fraction shown as a percentage.
     Pct,
     /// m² shown as mu.
@@ -66,6 +66,8 @@ enum Unit {
     M2,
     /// A value already in mu.
     MuRaw,
+    /// Degrees.
+    Deg,
 }
 
 impl Unit {
@@ -76,10 +78,11 @@ impl Unit {
             Unit::Ha => "ha",
             Unit::M2 => "m2",
             Unit::MuRaw => "mu-raw",
+            Unit::Deg => "deg",
         }
     }
 
-    fn show(self, v: f64, lang: Lang) -> String {
+    pub(super) fn show(self, v: f64, lang: Lang) -> String {
         let mu = match lang {
             Lang::Zh => "亩",
             Lang::En => "mu",
@@ -90,6 +93,7 @@ impl Unit {
             Unit::Ha => format!("{} ha", group(v / 10_000.0, 1)),
             Unit::M2 => format!("{} m²", group(v, 0)),
             Unit::MuRaw => format!("{} {mu}", group(v, 0)),
+            Unit::Deg => format!("{v:.1}°"),
         }
     }
 }
@@ -113,25 +117,25 @@ fn group(v: f64, decimals: usize) -> String {
 }
 
 /// Text escaped for HTML text and double-quoted attributes alike.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
-struct Page {
+pub(super) struct Page {
     doc: Value,
-    lang: Lang,
-    out: String,
+    pub(super) lang: Lang,
+    pub(super) out: String,
 }
 
 impl Page {
     /// The JSON value at a dotted path (`stats.zones.0.forest_cover`:
     /// the JSON pointer `/stats/zones/0/forest_cover`).
-    fn at(&self, path: &str) -> Option<&Value> {
+    pub(super) fn at(&self, path: &str) -> Option<&Value> {
         self.doc.pointer(&format!("/{}", path.replace('.', "/")))
     }
 
     /// A number from the document, tagged with its path and raw value.
-    fn n(&self, path: &str, unit: Unit) -> String {
+    pub(super) fn n(&self, path: &str, unit: Unit) -> String {
         match self.at(path).and_then(Value::as_f64) {
             Some(v) => format!(
                 r#"<span class="n" data-k="{path}" data-v="{v}" data-u="{}">{}</span>"#,
@@ -143,7 +147,7 @@ impl Page {
     }
 
     /// A bilingual label.
-    fn t(&self, zh: &str, en: &str) -> String {
+    pub(super) fn t(&self, zh: &str, en: &str) -> String {
         let (a, b) = match self.lang {
             Lang::Zh => (zh, en),
             Lang::En => (en, zh),
@@ -151,12 +155,12 @@ impl Page {
         format!(r#"{}<span class="sub">{}</span>"#, esc(a), esc(b))
     }
 
-    fn push(&mut self, s: &str) {
+    pub(super) fn push(&mut self, s: &str) {
         self.out.push_str(s);
     }
 }
 
-fn png_tag(img: &MapPng, class: &str, alt: &str) -> String {
+pub(super) fn png_tag(img: &MapPng, class: &str, alt: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&img.png);
     format!(
         r#"<img class="map {class}" width="{}" height="{}" alt="{}" src="data:image/png;base64,{b64}">"#,
@@ -166,7 +170,7 @@ fn png_tag(img: &MapPng, class: &str, alt: &str) -> String {
     )
 }
 
-fn swatch(rgb: [u8; 3]) -> String {
+pub(super) fn swatch(rgb: [u8; 3]) -> String {
     format!(
         r#"<i class="sw" style="background:rgb({},{},{})"></i>"#,
         rgb[0], rgb[1], rgb[2]
@@ -214,6 +218,7 @@ pub fn render_html(audit: &AuditReport, maps: &Maps, lang: Lang) -> Result<Strin
     if let Some(c) = &audit.redline_check {
         redline_check(&mut p, audit, c);
     }
+    super::terrain::section(&mut p, audit, maps);
     notes(&mut p, audit);
     footer(&mut p, audit);
     Ok(p.out)
@@ -423,6 +428,8 @@ fn targets(p: &mut Page, audit: &AuditReport) {
             "redline_not_shrunk" => p.t("红线面积不减少", "red-line area not reduced"),
             "redline_max_conversion_m2" => p.t("红线性质不改变", "red-line nature not changed"),
             "redline_max_vegetation_loss" => p.t("红线功能不降低", "red-line function not lowered"),
+            "steep_cropland_max_mu" => p.t("陡坡耕地不超过", "steep cropland at most"),
+            "steep_cropland_not_increased" => p.t("陡坡耕地不增加", "steep cropland not increased"),
             other => esc(other),
         };
         let scope = match (&t.id, &t.name) {

@@ -361,6 +361,9 @@ pub struct Maps {
     pub forest_change: MapPng,
     /// Red-line lost and gained areas (when red lines were audited).
     pub redlines: Option<MapPng>,
+    /// Slope grades with steep cropland outlined (when the audit had a
+    /// DEM).
+    pub slope: Option<MapPng>,
 }
 
 /// The layers the maps outline, projected to the maps' CRS.
@@ -436,10 +439,21 @@ impl Maps {
                 audit, base, old, new, &outlines,
             )?)?),
         };
+        let slope = match &inp.terrain {
+            Some(t) => Some(MapPng::encode(&super::terrain::slope_map(
+                audit,
+                t,
+                &outlines.zones,
+                &crs,
+                map_size,
+            )?)?),
+            None => None,
+        };
         Ok(Maps {
             land_cover: MapPng::encode(&land)?,
             forest_change: MapPng::encode(&change)?,
             redlines,
+            slope,
         })
     }
 }

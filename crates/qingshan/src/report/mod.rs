@@ -7,11 +7,13 @@
 //! - [`bundle`]: writing and reading the bundle directory;
 //! - [`html`]: the page, section by section, every number tagged with its
 //!   path in `audit.json`;
-//! - [`map`]: the PNG maps, drawn from the inputs when the audit runs.
+//! - [`map`]: the PNG maps, drawn from the inputs when the audit runs;
+//! - `terrain`: the slope-grade map and the steep-cropland section.
 
 pub mod bundle;
 pub mod html;
 pub mod map;
+mod terrain;
 
 pub use bundle::{Bundle, BundlePaths, write_bundle};
 pub use html::{Lang, ReportOptions, render_html};

@@ -325,6 +325,27 @@ pub struct SlopeInputs<'a> {
     pub slope_raster: Option<&'a Path>,
 }
 
+/// Slopes in degrees (NaN where there is none) of the DEM cells under a
+/// lattice of map points — `xs` along a row, `ys` down a column, in the
+/// DEM's CRS — row major (`ys.len()` rows of `xs.len()`): what a map of
+/// slope grades draws.
+pub fn slopes_at(dem: &Elevation, xs: &[f64], ys: &[f64]) -> Result<Vec<f32>> {
+    let t = &dem.grid.transform.0;
+    let index = |v: f64, origin: f64, step: f64, n: usize| {
+        let k = ((v - origin) / step).floor();
+        (k >= 0.0 && k < n as f64).then_some(k as usize)
+    };
+    let cols: Vec<Option<usize>> = xs
+        .iter()
+        .map(|&x| index(x, t[0], t[1], dem.grid.width))
+        .collect();
+    let rows: Vec<Option<usize>> = ys
+        .iter()
+        .map(|&y| index(y, t[3], t[5], dem.grid.height))
+        .collect();
+    pass::sample(dem, &rows, &cols)
+}
+
 /// Measures slope grades per zone (and per cropland polygon, and land
 /// cover × grade when given), in parallel, in one pass over the DEM (and
 /// one over the land cover).

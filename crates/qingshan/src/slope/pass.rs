@@ -404,6 +404,51 @@ fn lc_pass(
     Ok(out)
 }
 
+/// Slopes (f32 degrees, NaN where there is none) of the DEM cells at a
+/// lattice of points: `rows[j]` and `cols[i]` are DEM rows and columns
+/// (`None`: off the DEM); the result is row major, `rows.len()` ×
+/// `cols.len()`. Reads the DEM in bands of rows (for maps).
+pub(super) fn sample(
+    dem: &Elevation,
+    rows: &[Option<usize>],
+    cols: &[Option<usize>],
+) -> Result<Vec<f32>> {
+    let mut out = vec![f32::NAN; rows.len() * cols.len()];
+    let (Some(c0), Some(c1)) = (cols.iter().flatten().min(), cols.iter().flatten().max()) else {
+        return Ok(out);
+    };
+    let mut worker = DemWorker::default();
+    let mut wanted: Vec<(usize, usize)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(j, r)| r.map(|r| (r, j)))
+        .collect();
+    wanted.sort_unstable();
+    const BAND: usize = 256;
+    let mut k = 0;
+    while k < wanted.len() {
+        let r0 = wanted[k].0;
+        let r1 = (r0 + BAND).min(dem.grid.height);
+        let window = Window {
+            col: *c0,
+            row: r0,
+            width: c1 - c0 + 1,
+            height: r1 - r0,
+        };
+        compute_slopes(dem, &mut worker, window)?;
+        while k < wanted.len() && wanted[k].0 < r1 {
+            let (r, j) = wanted[k];
+            for (i, c) in cols.iter().enumerate() {
+                if let Some(c) = c {
+                    out[j * cols.len() + i] = worker.slopes[(r - r0) * window.width + (c - c0)];
+                }
+            }
+            k += 1;
+        }
+    }
+    Ok(out)
+}
+
 /// The grade (from 1) holding the largest area; ties go to the steeper.
 fn largest_grade(areas: &[f64]) -> Option<usize> {
     let mut best: Option<usize> = None;

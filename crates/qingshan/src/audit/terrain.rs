@@ -1,0 +1,204 @@
+//! The terrain part of an audit (`[terrain]`): slope grades per zone,
+//! cropland on the steepest grade on both dates, the cropland polygons'
+//! grades; and the steep-cropland targets (退耕还林: returning cropland on
+//! steep slopes to forest).
+//!
+//! Invariant: the numbers are [`crate::slope::slope`]'s, bit for bit; each
+//! target's `measured` is the number at its `source` (m² → mu where the
+//! unit is mu).
+
+use super::TargetResult;
+use super::config::AuditConfig;
+use crate::Result;
+use crate::area::{M2_PER_MU, sum_m2};
+use crate::engine::RunOptions;
+use crate::legend::Legend;
+use crate::raster::LandCover;
+use crate::raster::dem::Elevation;
+use crate::slope::{Cropland, Grades, SlopeInputs, SlopeReport, slope};
+use crate::zones::{ZoneLayer, ZoneOptions};
+
+/// Slope of the zones with the after date's land cover (and the cropland
+/// polygons), and with the before date's.
+pub(super) struct TerrainMeasured {
+    pub(super) after: SlopeReport,
+    pub(super) before: SlopeReport,
+}
+
+/// Runs the slope measurements of `[terrain]`, if the config has one.
+pub(super) fn measure(
+    config: &AuditConfig,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    dates: (&LandCover, &LandCover),
+    opts: &RunOptions<'_>,
+) -> Result<Option<TerrainMeasured>> {
+    let Some(t) = &config.terrain else {
+        return Ok(None);
+    };
+    let dem = Elevation::open(&config.resolve_all(&t.dem), t.dem_band)?.with_area(config.area);
+    let grades = match &t.grades {
+        Some(g) => Grades::new(g.clone())?,
+        None => Grades::default(),
+    };
+    let cropland = match &t.cropland {
+        Some(p) => {
+            let layer = ZoneLayer::read(
+                &config.resolve(p),
+                &ZoneOptions {
+                    id_field: t.cropland_id_field.clone(),
+                    layer: t.cropland_layer.clone(),
+                    encoding: t.encoding.clone(),
+                    ..Default::default()
+                },
+            )?;
+            Some(Cropland::select(
+                layer,
+                t.class_field.as_deref(),
+                &t.cropland_codes,
+            )?)
+        }
+        None => None,
+    };
+    let run = |lc: &LandCover, cropland: Option<&Cropland>| {
+        slope(
+            &SlopeInputs {
+                dem: &dem,
+                zones,
+                grades: &grades,
+                land_cover: Some((lc, legend)),
+                cropland,
+                slope_raster: None,
+            },
+            opts,
+        )
+    };
+    let after = run(dates.1, cropland.as_ref())?;
+    let before = run(dates.0, None)?;
+    Ok(Some(TerrainMeasured { after, before }))
+}
+
+/// The verdict in words, Chinese then English.
+fn verdict(ok: bool, zh: &str, en: &str) -> String {
+    format!(
+        "{} {zh} / {} {en}",
+        if ok { "达标" } else { "未达标" },
+        if ok { "met:" } else { "missed:" }
+    )
+}
+
+/// The steep-cropland targets: most steep cropland (per zone or in
+/// total), and steep cropland not increased (per zone and in total).
+pub(super) fn steep_targets(
+    config: &AuditConfig,
+    m: &TerrainMeasured,
+    out: &mut Vec<TargetResult>,
+) {
+    let t = &config.targets;
+    let steep = |r: &SlopeReport, i: usize| r.zones[i].steep_cropland_m2.unwrap_or(0.0);
+    let n = m.after.zones.len();
+    if let Some(max_mu) = t.steep_cropland_max_mu {
+        let each = t.steep_cropland_scope.as_deref() == Some("each");
+        let mut push = |scope: &str, i: Option<usize>, m2: f64, source: String| {
+            let mu = m2 / M2_PER_MU;
+            let ok = mu <= max_mu;
+            let z = i.map(|i| &m.after.zones[i]);
+            out.push(TargetResult {
+                target: "steep_cropland_max_mu".into(),
+                scope: scope.into(),
+                id: z.map(|z| z.id.clone()),
+                name: z.and_then(|z| z.name.clone()),
+                measured: mu,
+                limit: max_mu,
+                unit: "mu".into(),
+                passed: ok,
+                source,
+                verdict: verdict(
+                    ok,
+                    &format!(
+                        "坡度>{}°耕地 {mu:.1} 亩，上限 {max_mu:.1} 亩",
+                        top_bound(&m.after)
+                    ),
+                    &format!(
+                        "cropland on slopes > {}°: {mu:.1} mu, at most {max_mu:.1} mu",
+                        top_bound(&m.after)
+                    ),
+                ),
+            });
+        };
+        if each {
+            for i in 0..n {
+                push(
+                    "zone",
+                    Some(i),
+                    steep(&m.after, i),
+                    format!("slope.zones[{i}].steep_cropland_m2 / (2000/3)"),
+                );
+            }
+        } else {
+            let total = sum_m2((0..n).map(|i| steep(&m.after, i)));
+            push(
+                "total",
+                None,
+                total,
+                "Σ slope.zones[*].steep_cropland_m2 / (2000/3)".into(),
+            );
+        }
+    }
+    if t.steep_cropland_not_increased.unwrap_or(false) {
+        let mut push = |scope: &str, i: Option<usize>, delta: f64, source: String| {
+            let ok = delta <= 0.0;
+            let z = i.map(|i| &m.after.zones[i]);
+            out.push(TargetResult {
+                target: "steep_cropland_not_increased".into(),
+                scope: scope.into(),
+                id: z.map(|z| z.id.clone()),
+                name: z.and_then(|z| z.name.clone()),
+                measured: delta,
+                limit: 0.0,
+                unit: "m2".into(),
+                passed: ok,
+                source,
+                verdict: verdict(
+                    ok,
+                    &format!(
+                        "坡度>{}°耕地变化 {:+.1} 亩",
+                        top_bound(&m.after),
+                        delta / M2_PER_MU
+                    ),
+                    &format!(
+                        "cropland on slopes > {}° changed by {:+.1} mu",
+                        top_bound(&m.after),
+                        delta / M2_PER_MU
+                    ),
+                ),
+            });
+        };
+        for i in 0..n {
+            push(
+                "zone",
+                Some(i),
+                steep(&m.after, i) - steep(&m.before, i),
+                format!(
+                    "slope.zones[{i}].steep_cropland_m2 − slope_before.zones[{i}].steep_cropland_m2"
+                ),
+            );
+        }
+        let a = sum_m2((0..n).map(|i| steep(&m.after, i)));
+        let b = sum_m2((0..n).map(|i| steep(&m.before, i)));
+        push(
+            "total",
+            None,
+            a - b,
+            "Σ slope.zones[*].steep_cropland_m2 − Σ slope_before.zones[*].steep_cropland_m2".into(),
+        );
+    }
+}
+
+/// The lower bound of the steepest grade, as text (e.g. `25`).
+fn top_bound(r: &SlopeReport) -> String {
+    r.grades
+        .last()
+        .map(|(lo, _)| format!("{lo}"))
+        .unwrap_or_default()
+}
