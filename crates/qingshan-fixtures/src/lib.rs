@@ -27,6 +27,7 @@ mod raster_io;
 mod readme;
 mod stats;
 mod synthetic;
+mod synthetic_dem;
 mod terrain_io;
 #[cfg(test)]
 mod tests;
@@ -96,4 +97,12 @@ pub fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
 /// ```
 pub fn write_synthetic(opts: &SyntheticOptions, out_dir: &Path) -> Result<SyntheticManifest> {
     synthetic::write_synthetic(opts, out_dir)
+}
+
+/// Writes a DEM on the grid [`write_synthetic`] uses with the same
+/// options: `dem/dem_r{row}c{col}.tif` tiles, Int16 metres (the demo
+/// landscape's elevation, mirrored as its land cover is), for slope
+/// benchmarks. Returns the tiles' paths.
+pub fn write_synthetic_dem(opts: &SyntheticOptions, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    synthetic_dem::write_synthetic_dem(opts, out_dir)
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use qingshan_fixtures::{SyntheticOptions, write_demo, write_synthetic};
+use qingshan_fixtures::{SyntheticOptions, write_demo, write_synthetic, write_synthetic_dem};
 
 /// Deterministic generator of qingshan's synthetic fixtures.
 #[derive(Debug, Parser)]
@@ -55,6 +55,9 @@ enum Command {
         /// GeoTIFF block size in cells.
         #[arg(long, default_value_t = SyntheticOptions::default().block_size)]
         block_size: usize,
+        /// Write only a DEM (dem/*.tif, Int16) on the same grid, no land cover or zones.
+        #[arg(long)]
+        dem_only: bool,
     },
 }
 
@@ -109,6 +112,7 @@ fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
             seed,
             years,
             block_size,
+            dem_only,
         } => {
             let opts = SyntheticOptions {
                 width,
@@ -121,6 +125,11 @@ fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
                 years,
                 block_size,
             };
+            if dem_only {
+                print_sizes(&write_synthetic_dem(&opts, &out)?);
+                eprintln!("done in {:.1} s", t0.elapsed().as_secs_f64());
+                return Ok(());
+            }
             let m = write_synthetic(&opts, &out)?;
             print_sizes(&m.files());
             println!(

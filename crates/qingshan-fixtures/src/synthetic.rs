@@ -87,7 +87,7 @@ impl SyntheticManifest {
     }
 }
 
-fn validate(o: &SyntheticOptions) -> Result<()> {
+pub(crate) fn validate(o: &SyntheticOptions) -> Result<()> {
     let bad = |m: String| Err(Error::Options(m));
     if o.width == 0 || o.height == 0 {
         return bad("width and height must be positive".into());
@@ -123,7 +123,7 @@ fn validate(o: &SyntheticOptions) -> Result<()> {
 }
 
 /// The synthetic grid: centred on the demo region, origin on whole pixels.
-fn synthetic_grid(o: &SyntheticOptions) -> Grid {
+pub(crate) fn synthetic_grid(o: &SyntheticOptions) -> Grid {
     let ps = o.pixel_size;
     let half_w = (o.width as f64 / 2.0).floor() * ps;
     let half_h = (o.height as f64 / 2.0).floor() * ps;
@@ -142,13 +142,13 @@ fn synthetic_grid(o: &SyntheticOptions) -> Grid {
 /// Maps a synthetic coordinate into the demo region (mirrored, shifted by
 /// the seed) — local metres relative to the demo centre.
 #[derive(Debug, Clone, Copy)]
-struct Fold {
+pub(crate) struct Fold {
     ox: f64,
     oy: f64,
 }
 
 impl Fold {
-    fn new(seed: u64) -> Fold {
+    pub(crate) fn new(seed: u64) -> Fold {
         let w = REGION.1 - REGION.0;
         let h = REGION.3 - REGION.2;
         Fold {
@@ -157,12 +157,12 @@ impl Fold {
         }
     }
     #[inline]
-    fn local_x(&self, x: f64) -> f64 {
+    pub(crate) fn local_x(&self, x: f64) -> f64 {
         let hw = (REGION.1 - REGION.0) / 2.0;
         mirror(x - CENTRE.0 + self.ox, -hw, hw)
     }
     #[inline]
-    fn local_y(&self, y: f64) -> f64 {
+    pub(crate) fn local_y(&self, y: f64) -> f64 {
         let hh = (REGION.3 - REGION.2) / 2.0;
         mirror(y - CENTRE.1 + self.oy, -hh, hh)
     }

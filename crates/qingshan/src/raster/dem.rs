@@ -280,11 +280,36 @@ fn mosaic(tiles: &mut [DemTile]) -> Result<Grid> {
 }
 
 /// Reads windows of an elevation mosaic; one per worker thread (GDAL
-/// datasets are not `Sync`). Opens each tile's dataset on first use.
+/// datasets are not `Sync`). Opens a tile's dataset on first use and keeps
+/// the last few open (each open GeoTIFF holds its block index: hundreds of
+/// tiles open per worker would grow memory with the DEM).
 #[derive(Default)]
 pub struct ElevationReader {
-    open: Vec<Option<Dataset>>,
+    /// (tile index, dataset), most recently used last.
+    open: Vec<(usize, Dataset)>,
     scratch: Vec<u8>,
+}
+
+/// Datasets an [`ElevationReader`] keeps open.
+const KEEP_OPEN: usize = 8;
+
+impl ElevationReader {
+    /// The dataset of tile `i`, opened on first use.
+    fn dataset(&mut self, dem: &Elevation, i: usize) -> Result<&Dataset> {
+        match self.open.iter().position(|(k, _)| *k == i) {
+            Some(pos) => {
+                let entry = self.open.remove(pos);
+                self.open.push(entry);
+            }
+            None => {
+                if self.open.len() >= KEEP_OPEN {
+                    self.open.remove(0);
+                }
+                self.open.push((i, open_raster(&dem.tiles[i].path)?));
+            }
+        }
+        Ok(&self.open.last().expect("just pushed").1)
+    }
 }
 
 impl ElevationReader {
@@ -293,9 +318,6 @@ impl ElevationReader {
     pub fn read(&mut self, dem: &Elevation, window: Window, buf: &mut Vec<f64>) -> Result<()> {
         buf.clear();
         buf.resize(window.cells(), f64::NAN);
-        if self.open.len() < dem.tiles.len() {
-            self.open.resize_with(dem.tiles.len(), || None);
-        }
         let mut part = Vec::new();
         for (i, t) in dem.tiles.iter().enumerate() {
             let tw = Window {
@@ -324,11 +346,16 @@ impl ElevationReader {
                 width: hit.width,
                 height: hit.height,
             };
-            if self.open[i].is_none() {
-                self.open[i] = Some(open_raster(&t.path)?);
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let ds = self.dataset(dem, i)?;
+            if hit == window {
+                // The whole window in one tile: straight into the buffer.
+                read_heights(ds, t, local, buf, &mut scratch)?;
+                self.scratch = scratch;
+                return Ok(());
             }
-            let ds = self.open[i].as_ref().expect("opened above");
-            read_heights(ds, t, local, &mut part, &mut self.scratch)?;
+            read_heights(ds, t, local, &mut part, &mut scratch)?;
+            self.scratch = scratch;
             for r in 0..hit.height {
                 let dst = (hit.row - window.row + r) * window.width + (hit.col - window.col);
                 buf[dst..dst + hit.width]

@@ -133,54 +133,86 @@ pub(crate) fn with_halo(out: Window, size: (usize, usize)) -> Window {
 /// them.
 pub(crate) fn slopes(h: &Heights<'_>, out: Window, spacing: &Spacing, slopes: &mut Vec<f32>) {
     slopes.clear();
-    slopes.reserve(out.cells());
+    slopes.resize(out.cells(), f32::NAN);
+    for (k, row) in slopes.chunks_mut(out.width.max(1)).enumerate() {
+        slope_row(h, out.row + k, out.col, row, spacing);
+    }
+}
+
+/// Like [`slopes`], but only the cells of each row's span: `spans[k]` =
+/// `(first, end)` columns (relative to `out`) of row `k` of `out` (empty
+/// when `first >= end`); the other cells are NaN.
+pub(crate) fn slopes_in(
+    h: &Heights<'_>,
+    out: Window,
+    spans: &[(usize, usize)],
+    spacing: &Spacing,
+    slopes: &mut Vec<f32>,
+) {
+    slopes.clear();
+    slopes.resize(out.cells(), f32::NAN);
+    for (k, &(c0, c1)) in spans.iter().enumerate() {
+        if c0 < c1 {
+            let at = k * out.width;
+            slope_row(
+                h,
+                out.row + k,
+                out.col + c0,
+                &mut slopes[at + c0..at + c1],
+                spacing,
+            );
+        }
+    }
+}
+
+/// Slopes of the cells `col..col + out.len()` of row `r`.
+fn slope_row(h: &Heights<'_>, r: usize, col: usize, out: &mut [f32], spacing: &Spacing) {
     let (w, ht) = (h.size.0, h.size.1);
     let hw = h.window.width;
-    for r in out.row..out.row_end() {
-        let (ew, ns) = spacing.at(r);
-        let (kx, ky) = (1.0 / (8.0 * ew), 1.0 / (8.0 * ns));
-        let degrees = |hx: f64, hy: f64| -> f32 {
-            let (gx, gy) = (hx * kx, hy * ky);
-            (gx * gx + gy * gy).sqrt().atan().to_degrees() as f32
-        };
-        let inner_row = r > 0 && r + 1 < ht;
-        let (top, mid, bot) = if inner_row {
-            let base = |rr: usize| (rr - h.window.row) * hw;
-            (
-                &h.z[base(r - 1)..base(r - 1) + hw],
-                &h.z[base(r)..base(r) + hw],
-                &h.z[base(r + 1)..base(r + 1) + hw],
-            )
-        } else {
-            (&[][..], &[][..], &[][..])
-        };
-        for c in out.col..out.col_end() {
-            if inner_row && c > 0 && c + 1 < w {
-                let j = c - h.window.col;
-                let e = mid[j];
-                if e.is_nan() {
-                    slopes.push(f32::NAN);
-                    continue;
-                }
-                let (a, b, cc) = (top[j - 1], top[j], top[j + 1]);
-                let (d, f) = (mid[j - 1], mid[j + 1]);
-                let (g, hh, i) = (bot[j - 1], bot[j], bot[j + 1]);
-                let hx = (cc + 2.0 * f + i) - (a + 2.0 * d + g);
-                let hy = (g + 2.0 * hh + i) - (a + 2.0 * b + cc);
-                if !hx.is_nan() && !hy.is_nan() {
-                    slopes.push(degrees(hx, hy));
-                    continue;
-                }
+    let (ew, ns) = spacing.at(r);
+    let (kx, ky) = (1.0 / (8.0 * ew), 1.0 / (8.0 * ns));
+    let degrees = |hx: f64, hy: f64| -> f32 {
+        let (gx, gy) = (hx * kx, hy * ky);
+        (gx * gx + gy * gy).sqrt().atan().to_degrees() as f32
+    };
+    let inner_row = r > 0 && r + 1 < ht;
+    let (top, mid, bot) = if inner_row {
+        let base = |rr: usize| (rr - h.window.row) * hw;
+        (
+            &h.z[base(r - 1)..base(r - 1) + hw],
+            &h.z[base(r)..base(r) + hw],
+            &h.z[base(r + 1)..base(r + 1) + hw],
+        )
+    } else {
+        (&[][..], &[][..], &[][..])
+    };
+    for (i, slot) in out.iter_mut().enumerate() {
+        let c = col + i;
+        if inner_row && c > 0 && c + 1 < w {
+            let j = c - h.window.col;
+            let e = mid[j];
+            if e.is_nan() {
+                *slot = f32::NAN;
+                continue;
             }
-            slopes.push(match edge_window(h, r as i64, c as i64) {
-                Some(n) => {
-                    let hx = (n[2] + 2.0 * n[5] + n[8]) - (n[0] + 2.0 * n[3] + n[6]);
-                    let hy = (n[6] + 2.0 * n[7] + n[8]) - (n[0] + 2.0 * n[1] + n[2]);
-                    degrees(hx, hy)
-                }
-                None => f32::NAN,
-            });
+            let (a, b, cc) = (top[j - 1], top[j], top[j + 1]);
+            let (d, f) = (mid[j - 1], mid[j + 1]);
+            let (g, hh, i) = (bot[j - 1], bot[j], bot[j + 1]);
+            let hx = (cc + 2.0 * f + i) - (a + 2.0 * d + g);
+            let hy = (g + 2.0 * hh + i) - (a + 2.0 * b + cc);
+            if !hx.is_nan() && !hy.is_nan() {
+                *slot = degrees(hx, hy);
+                continue;
+            }
         }
+        *slot = match edge_window(h, r as i64, c as i64) {
+            Some(n) => {
+                let hx = (n[2] + 2.0 * n[5] + n[8]) - (n[0] + 2.0 * n[3] + n[6]);
+                let hy = (n[6] + 2.0 * n[7] + n[8]) - (n[0] + 2.0 * n[1] + n[2]);
+                degrees(hx, hy)
+            }
+            None => f32::NAN,
+        };
     }
 }
 

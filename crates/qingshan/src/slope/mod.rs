@@ -115,7 +115,9 @@ impl Grades {
     #[inline]
     pub fn of(&self, slope_deg: f32) -> usize {
         let s = slope_deg as f64;
-        self.bounds_deg.iter().take_while(|&&b| s > b).count()
+        // Branch-free: bounds ascend, so the count of bounds below the
+        // slope is the grade.
+        self.bounds_deg.iter().map(|&b| (s > b) as usize).sum()
     }
 
     /// `(min, max)` degrees of each grade.

@@ -58,6 +58,10 @@ struct DemWorker {
     slopes: Vec<f32>,
     scratch: Scratch,
     runs: Vec<Run>,
+    /// Runs of every zone of a task, and where each zone's start.
+    all_runs: Vec<Run>,
+    starts: Vec<(usize, usize)>,
+    spans: Vec<(usize, usize)>,
 }
 
 /// The DEM window (mosaic cells) of a task on tile `tile`.
@@ -70,8 +74,9 @@ fn mosaic_window(dem: &Elevation, tile: usize, w: Window) -> Window {
     }
 }
 
-/// Slopes of mosaic window `out` into `worker.slopes`.
-fn compute_slopes(dem: &Elevation, worker: &mut DemWorker, out: Window) -> Result<()> {
+/// Slopes of mosaic window `out` into `worker.slopes`: every cell, or
+/// only the cells of `worker.spans` (one span per row of `out`).
+fn compute_slopes(dem: &Elevation, worker: &mut DemWorker, out: Window, all: bool) -> Result<()> {
     let size = (dem.grid.width, dem.grid.height);
     let halo = horn::with_halo(out, size);
     worker.reader.read(dem, halo, &mut worker.heights)?;
@@ -80,7 +85,12 @@ fn compute_slopes(dem: &Elevation, worker: &mut DemWorker, out: Window) -> Resul
         window: halo,
         size,
     };
-    horn::slopes(&h, out, &Spacing::of(&dem.grid), &mut worker.slopes);
+    let spacing = Spacing::of(&dem.grid);
+    if all {
+        horn::slopes(&h, out, &spacing, &mut worker.slopes);
+    } else {
+        horn::slopes_in(&h, out, &worker.spans, &spacing, &mut worker.slopes);
+    }
     Ok(())
 }
 
@@ -119,25 +129,46 @@ fn dem_task(
     grades: &Grades,
     keep: bool,
 ) -> Result<DemPartial> {
-    compute_slopes(dem, worker, mosaic_window(dem, plan.tile, task.window))?;
-    let mut weights = Weights::new(&plan.cell_areas);
-    let mut out = Vec::with_capacity(task.zones.len());
+    // The zones' runs first: slopes are computed only for the cells some
+    // zone covers (each row's span), unless the whole window is written.
+    let w = task.window;
+    worker.all_runs.clear();
+    worker.starts.clear();
+    worker.spans.clear();
+    worker.spans.resize(w.height, (usize::MAX, 0));
     for &k in &task.zones {
         let (zone, cov) = &plan.coverages[k as usize];
-        cov.window_runs_into(task.window, &mut worker.scratch, &mut worker.runs);
+        cov.window_runs_into(w, &mut worker.scratch, &mut worker.runs);
         if worker.runs.is_empty() {
             continue;
         }
+        worker.starts.push((*zone, worker.all_runs.len()));
+        for run in &worker.runs {
+            let span = &mut worker.spans[run.row as usize - w.row];
+            let c = run.col as usize - w.col;
+            span.0 = span.0.min(c);
+            span.1 = span.1.max(c + run.len as usize);
+        }
+        worker.all_runs.extend_from_slice(&worker.runs);
+    }
+    compute_slopes(dem, worker, mosaic_window(dem, plan.tile, w), keep)?;
+    let mut weights = Weights::new(&plan.cell_areas);
+    let mut out = Vec::with_capacity(worker.starts.len());
+    for (n, &(zone, start)) in worker.starts.iter().enumerate() {
+        let end = worker
+            .starts
+            .get(n + 1)
+            .map_or(worker.all_runs.len(), |s| s.1);
         let mut acc = Accum::new(grades.count());
         accumulate(
-            &worker.runs,
+            &worker.all_runs[start..end],
             &worker.slopes,
-            task.window,
+            w,
             &mut weights,
             grades,
             &mut acc,
         );
-        out.push((*zone, acc));
+        out.push((zone, acc));
     }
     Ok((out, keep.then(|| worker.slopes.clone())))
 }
@@ -285,7 +316,7 @@ fn lc_task<T: ClassPixel>(
         },
         _ => return Ok(Vec::new()),
     };
-    compute_slopes(dem, &mut worker.dem, dem_window)?;
+    compute_slopes(dem, &mut worker.dem, dem_window, true)?;
     let view = worker
         .readers
         .get(tiles, plan.tile)?
@@ -435,7 +466,7 @@ pub(super) fn sample(
             width: c1 - c0 + 1,
             height: r1 - r0,
         };
-        compute_slopes(dem, &mut worker, window)?;
+        compute_slopes(dem, &mut worker, window, true)?;
         while k < wanted.len() && wanted[k].0 < r1 {
             let (r, j) = wanted[k];
             for (i, c) in cols.iter().enumerate() {
