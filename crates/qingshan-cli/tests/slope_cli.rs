@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::Value;
 use support::{fx, qingshan, repo, stderr};
 
@@ -96,4 +98,213 @@ fn steep_cropland_targets_are_checked() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("[terrain]"), "{}", stderr(&o));
+}
+
+fn slope_json(args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["slope", "-q", "--dem"];
+    let dem = fx("dem");
+    let towns = fx("towns.geojson");
+    all.push(&dem);
+    all.extend(["--zones", &towns]);
+    all.extend(args);
+    let o = qingshan(&all);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o.status.code().unwrap_or(-1), v, stderr(&o))
+}
+
+fn steep(v: &Value, zone: usize) -> Option<f64> {
+    v["zones"][zone]["steep_cropland_m2"].as_f64()
+}
+
+/// Land cover covering part of the towns, or holding codes its legend
+/// does not list, is said out loud; a town off the land cover has no
+/// steep cropland (null), not zero.
+#[test]
+fn land_cover_that_does_not_fit_is_reported() {
+    let tile = fx("landcover/clcd_2019/clcd_2019_r0c0.tif");
+    let (code, v, err) = slope_json(&["--landcover", &tile]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("\"jinsuoguan\": only 40.6 % of it lies on the land cover"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"azhuang\" does not overlap the land cover"),
+        "{err}"
+    );
+    assert!(steep(&v, 0).unwrap() > 0.0);
+    assert_eq!(steep(&v, 1), None);
+    let vrt = fx("landcover/clcd_2019.vrt");
+    let (code, _, err) = slope_json(&["--landcover", &vrt, "--legend", "worldcover"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("codes the legend worldcover does not list"),
+        "{err}"
+    );
+}
+
+/// Cropland codes: a choice that keeps nothing is an error listing the
+/// values; first-level `01` keeps what the default keeps; an integer
+/// class field matches the codes; codes need a class field.
+#[test]
+fn cropland_codes_are_matched_or_refused_out_loud() {
+    let gpkg = fx("dltb.gpkg");
+    let base = [
+        "--cropland",
+        &gpkg,
+        "--class-field",
+        "DLBM",
+        "--cropland-id-field",
+        "BSM",
+    ];
+    let (code, default, err) = slope_json(&base);
+    assert_eq!(code, 0, "{err}");
+    let n = default["polygons"].as_array().unwrap().len();
+    assert!(n > 500, "{n}");
+    let (code, _, err) = slope_json(&[&base[..], &["--cropland-codes", "9999"]].concat());
+    assert_eq!(code, 1);
+    assert!(err.contains("9999") && err.contains("0103"), "{err}");
+    let (code, level1, _) = slope_json(&[&base[..], &["--cropland-codes", "01"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(level1["polygons"], default["polygons"]);
+    let (code, _, err) = slope_json(&[&base[..], &["--cropland-codes", "0101,,0102"]].concat());
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = slope_json(&["--cropland", &gpkg, "--cropland-codes", "0101"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--class-field"), "{err}");
+    // DLBM as an integer field, as some exports write it.
+    let dir = tempfile::tempdir().unwrap();
+    let int = dir.path().join("int.gpkg");
+    let o = std::process::Command::new("ogr2ogr")
+        .arg(&int)
+        .arg(&gpkg)
+        .args([
+            "-sql",
+            "SELECT BSM, CAST(DLBM AS INTEGER) AS DLBM, geom FROM DLTB",
+            "-nln",
+            "DLTB",
+        ])
+        .output()
+        .expect("ogr2ogr (gdal-bin) is needed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let int = int.display().to_string();
+    let (code, v, err) = slope_json(&[
+        "--cropland",
+        &int,
+        "--class-field",
+        "DLBM",
+        "--cropland-id-field",
+        "BSM",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let grades = |v: &Value| -> Vec<Value> {
+        v["polygons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["grade"].clone())
+            .collect()
+    };
+    assert_eq!(grades(&v), grades(&default));
+}
+
+/// Heights in feet are converted (the answer: the same DEM converted to
+/// metres by gdal_translate); a DEM whose rows run north is refused; an
+/// output that is a directory fails before any output is written.
+#[test]
+fn dem_units_orientation_and_unwritable_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("gdal-bin");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let vrt = d("dem.vrt");
+    run(&[
+        "gdalbuildvrt",
+        "-q",
+        &vrt,
+        &fx("dem/dem_25m_c0.tif"),
+        &fx("dem/dem_25m_c1.tif"),
+    ]);
+    // Heights in feet: the fixture's numbers, labelled feet.
+    let feet = d("feet.tif");
+    run(&["gdal_translate", "-q", &vrt, &feet]);
+    run(&["gdal_edit.py", "-units", "ft", &feet]);
+    // The same heights in metres, converted by GDAL.
+    let metres = d("metres.tif");
+    run(&[
+        "gdal_translate",
+        "-q",
+        "-ot",
+        "Float64",
+        "-scale",
+        "0",
+        "1",
+        "0",
+        "0.3048",
+        &vrt,
+        &metres,
+    ]);
+    let towns = fx("towns.geojson");
+    let mean = |dem: &str| -> (Vec<f64>, String) {
+        let o = qingshan(&["slope", "-q", "--dem", dem, "--zones", &towns]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let m = v["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["mean_slope_deg"].as_f64().unwrap())
+            .collect();
+        (m, stderr(&o))
+    };
+    let (ft, warn) = mean(&feet);
+    assert!(warn.contains("converted to metres (× 0.3048)"), "{warn}");
+    let (m, _) = mean(&metres);
+    for (a, b) in ft.iter().zip(&m) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    // South up: rows running north.
+    let south = d("south.tif");
+    run(&[
+        "gdal_translate",
+        "-q",
+        "-a_ullr",
+        "582000",
+        "3890000",
+        "606000",
+        "3908000",
+        &vrt,
+        &south,
+    ]);
+    let o = qingshan(&["slope", "-q", "--dem", &south, "--zones", &towns]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not north up"), "{}", stderr(&o));
+    // -o names a directory: refused before the slope raster is written.
+    let out_dir = dir.path().join("out.json");
+    std::fs::create_dir(&out_dir).unwrap();
+    let raster = d("slope.tif");
+    let o = qingshan(&[
+        "slope",
+        "-q",
+        "--dem",
+        &vrt,
+        "--zones",
+        &towns,
+        "--slope-raster",
+        &raster,
+        "-o",
+        &out_dir.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+    assert!(!Path::new(&raster).exists());
 }

@@ -389,11 +389,12 @@ impl Pending {
 /// Writes an output made of several files sharing a stem (a Shapefile's
 /// `.shp`, `.shx`, `.dbf`, `.prj`, `.cpg`): `fill` writes them into a
 /// temporary directory beside `target`, given the path the main file must
-/// have there; each file is then renamed into place beside `target`
-/// (same stem, its own extension), the main file last, so a reader never
-/// finds the main file without its sidecars. Sidecars of an earlier output
-/// of the same name that this one does not write are removed. On any
-/// failure nothing is renamed and the directory is removed.
+/// have there; then every file of the set is swapped into place beside
+/// `target` (same stem, its own extension), the main file last, and
+/// sidecars of an earlier set this one does not write are removed. A
+/// destination that exists and is not a regular file is refused before
+/// anything is written; if a rename still fails, the files already
+/// swapped are put back, so the old set stays whole.
 pub fn write_with_sidecars(
     target: &Path,
     sidecars: &[&str],
@@ -403,6 +404,19 @@ pub fn write_with_sidecars(
     let dir = parent_dir(&real);
     if !dir.is_dir() {
         return Err(Error::write(target, "its directory does not exist"));
+    }
+    let dests: Vec<PathBuf> = sidecars
+        .iter()
+        .map(|ext| real.with_extension(ext))
+        .chain(std::iter::once(real.clone()))
+        .collect();
+    if let Some(bad) = dests.iter().find(|d| {
+        std::fs::symlink_metadata(d).is_ok_and(|m| !m.is_file() && !m.file_type().is_symlink())
+    }) {
+        return Err(Error::write(
+            bad,
+            "exists and is not a regular file; remove it or choose another output name",
+        ));
     }
     let tmp = tempfile::Builder::new()
         .prefix(".qingshan-")
@@ -414,22 +428,55 @@ pub fn write_with_sidecars(
         .ok_or_else(|| Error::write(target, "has no file name"))?;
     let main = tmp.path().join(name);
     fill(&main)?;
-    let mut moves = Vec::new();
-    for ext in sidecars {
-        let from = main.with_extension(ext);
-        let to = real.with_extension(ext);
-        if from.exists() {
-            moves.push((from, to));
-        } else if to.is_file() {
-            std::fs::remove_file(&to).map_err(|e| Error::write_io(&to, e))?;
+    let old = tmp.path().join("old");
+    std::fs::create_dir(&old).map_err(|e| Error::write_io(target, e))?;
+    // (new file in the temporary directory or None, destination), main last.
+    let moves: Vec<(Option<PathBuf>, PathBuf)> = dests
+        .iter()
+        .map(|to| {
+            let from = main.with_extension(to.extension().unwrap_or_default());
+            (from.exists().then_some(from), to.clone())
+        })
+        .collect();
+    for (from, _) in moves.iter() {
+        if let Some(f) = from {
+            std::fs::File::open(f)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::write_io(target, e))?;
         }
     }
-    moves.push((main, real.clone()));
-    for (from, to) in moves {
-        std::fs::File::open(&from)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::write_io(target, e))?;
-        std::fs::rename(&from, &to).map_err(|e| Error::write_io(&to, e))?;
+    // Swap each destination: the old file aside, the new one in.
+    let mut done: Vec<(Option<&PathBuf>, &PathBuf, Option<PathBuf>)> = Vec::new();
+    let mut failed = None;
+    for (k, (from, to)) in moves.iter().enumerate() {
+        let aside = old.join(format!("{k}"));
+        let had = to.is_file() || std::fs::symlink_metadata(to).is_ok();
+        if had && let Err(e) = std::fs::rename(to, &aside) {
+            failed = Some(Error::write_io(to, e));
+            break;
+        }
+        let saved = had.then_some(aside);
+        if let Some(f) = from
+            && let Err(e) = std::fs::rename(f, to)
+        {
+            if let Some(a) = &saved {
+                let _ = std::fs::rename(a, to);
+            }
+            failed = Some(Error::write_io(to, e));
+            break;
+        }
+        done.push((from.as_ref(), to, saved));
+    }
+    if let Some(e) = failed {
+        for (from, to, saved) in done.into_iter().rev() {
+            if from.is_some() {
+                let _ = std::fs::remove_file(to);
+            }
+            if let Some(a) = saved {
+                let _ = std::fs::rename(a, to);
+            }
+        }
+        return Err(e);
     }
     Ok(())
 }
@@ -469,6 +516,47 @@ impl ScratchFile {
 mod tests {
     use super::*;
     use std::fs::File;
+
+    /// A sidecar that is a directory is refused before anything is
+    /// written, and the old set stays whole; a new set replaces the old
+    /// one and removes its stale sidecars.
+    #[test]
+    fn sidecar_sets_are_replaced_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let shp = dir.path().join("a.shp");
+        for (ext, text) in [("shp", "old shp"), ("dbf", "old dbf"), ("qix", "old qix")] {
+            std::fs::write(shp.with_extension(ext), text).unwrap();
+        }
+        std::fs::create_dir(shp.with_extension("prj")).unwrap();
+        let write_new = |main: &Path| {
+            std::fs::write(main, "new shp").unwrap();
+            std::fs::write(main.with_extension("dbf"), "new dbf").unwrap();
+            std::fs::write(main.with_extension("prj"), "new prj").unwrap();
+            Ok(())
+        };
+        let err = write_with_sidecars(&shp, &["dbf", "prj", "qix"], write_new).unwrap_err();
+        assert!(err.to_string().contains("a.prj"), "{err}");
+        assert_eq!(std::fs::read_to_string(&shp).unwrap(), "old shp");
+        assert_eq!(
+            std::fs::read_to_string(shp.with_extension("dbf")).unwrap(),
+            "old dbf"
+        );
+        std::fs::remove_dir(shp.with_extension("prj")).unwrap();
+        write_with_sidecars(&shp, &["dbf", "prj", "qix"], write_new).unwrap();
+        assert_eq!(std::fs::read_to_string(&shp).unwrap(), "new shp");
+        assert_eq!(
+            std::fs::read_to_string(shp.with_extension("prj")).unwrap(),
+            "new prj"
+        );
+        assert!(!shp.with_extension("qix").exists());
+        // Nothing else is left in the directory.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.dbf", "a.prj", "a.shp"]);
+    }
 
     fn entries(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()

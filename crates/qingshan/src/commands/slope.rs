@@ -139,6 +139,16 @@ pub fn slope(a: &SlopeArgs, run: &RunOptions<'_>) -> Result<SlopeRun> {
             (a.output.as_ref(), "-o"),
         ],
     )?;
+    // An output that cannot be written (a directory of that name) fails
+    // now, not after the run has replaced the other outputs.
+    for p in [&a.slope_raster, &a.steep_cropland, &steep_csv, &a.output]
+        .into_iter()
+        .flatten()
+    {
+        if p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::write(p, "is a directory; give a file name"));
+        }
+    }
     if let Some(p) = &a.slope_raster {
         geotiff_name(p, "--slope-raster")?;
     }

@@ -38,6 +38,31 @@ pub struct DemTile {
     pub mask: bool,
     /// Where its first cell lies in the mosaic `(col, row)`.
     pub offset: (usize, usize),
+    /// Metres per unit of its heights (the band's unit type: 0.3048 for
+    /// feet, 0.01 for centimetres; 1 for metres or no unit).
+    #[serde(default = "one")]
+    pub z_to_m: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Metres per height unit, for the unit names GDAL bands carry; `None`
+/// for a name not known.
+fn metres_per_unit(unit: &str) -> Option<f64> {
+    let u = unit.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+    Some(match u.as_str() {
+        "" | "m" | "metre" | "meter" | "metres" | "meters" | "米" => 1.0,
+        "ft" | "foot" | "feet" | "international foot" | "intl foot" => 0.3048,
+        "us ft" | "ftus" | "ft us" | "us survey foot" | "foot us" | "us survey feet"
+        | "us foot" => 1200.0 / 3937.0,
+        "dm" | "decimetre" | "decimeter" | "decimetres" | "decimeters" => 0.1,
+        "cm" | "centimetre" | "centimeter" | "centimetres" | "centimeters" => 0.01,
+        "mm" | "millimetre" | "millimeter" | "millimetres" | "millimeters" => 0.001,
+        "km" | "kilometre" | "kilometer" | "kilometres" | "kilometers" => 1000.0,
+        _ => return None,
+    })
 }
 
 impl Gridded for DemTile {
@@ -120,6 +145,12 @@ impl Elevation {
     }
 }
 
+/// Whether a grid is north up: no rotation, columns running east and
+/// rows running south (what slope and the cell-centre rule assume).
+pub fn north_up(t: &GeoTransform) -> bool {
+    t.is_north_up() && t.0[1] > 0.0 && t.0[5] < 0.0
+}
+
 /// Reads a DEM tile's header.
 fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
     let ds = open_raster(path)?;
@@ -152,25 +183,38 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
             "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
         )
     })?);
-    if !transform.is_north_up() || transform.determinant() == 0.0 {
+    if !north_up(&transform) {
         return Err(Error::raster(
             path,
-            "is rotated or has a zero pixel size; slope needs a north-up DEM: warp it with `gdalwarp` first",
+            "is not north up (rotated, or its rows or columns run backwards); slope needs a north-up DEM: warp it with `gdalwarp` first",
         ));
     }
     let (width, height) = ds.raster_size();
     super::check_extent(path, &crs, &transform, (width, height))?;
     let mut notes = Vec::new();
     let unit = b.unit();
-    if matches!(
-        unit.to_ascii_lowercase().as_str(),
-        "ft" | "foot" | "feet" | "us-ft" | "ftus"
-    ) {
-        return Err(Error::raster(
-            path,
-            format!(
-                "heights are in {unit:?}; slope needs heights in metres: convert with `gdal_calc.py --calc=\"A*0.3048\"`"
-            ),
+    let z_to_m = match metres_per_unit(&unit) {
+        Some(f) => {
+            if f != 1.0 {
+                notes.push(format!(
+                    "{}: heights are in {unit:?}; converted to metres (× {f})",
+                    path.display()
+                ));
+            }
+            f
+        }
+        None => {
+            notes.push(format!(
+                "{}: the height unit {unit:?} is not one qingshan knows; heights are taken as metres (set the unit with `gdal_edit.py -units m` if they are)",
+                path.display()
+            ));
+            1.0
+        }
+    };
+    if b.color_table().is_some() {
+        notes.push(format!(
+            "{}: band {band} has a colour table: it looks like a class raster, not heights",
+            path.display()
         ));
     }
     let (scale, offset) = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
@@ -198,6 +242,7 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
             nodata: b.no_data_value(),
             mask,
             offset: (0, 0),
+            z_to_m,
         },
         notes,
     ))
@@ -400,9 +445,15 @@ fn read_heights(
         }
     }
     let (scale, offset) = (band.scale().unwrap_or(1.0), band.offset().unwrap_or(0.0));
-    if scale != 1.0 || offset != 0.0 {
+    if scale != 1.0 || offset != 0.0 || t.z_to_m != 1.0 {
         for v in out.iter_mut() {
-            *v = *v * scale + offset;
+            *v = (*v * scale + offset) * t.z_to_m;
+        }
+    }
+    // Infinite heights are no heights (a slope next to one would be 90°).
+    for v in out.iter_mut() {
+        if v.is_infinite() {
+            *v = f64::NAN;
         }
     }
     if t.mask {

@@ -164,8 +164,8 @@ pub struct ZoneSlope {
     /// Area per grade.
     pub grades: Vec<GradeArea>,
     /// Land-cover class → area per grade (land cover given), measured on
-    /// the land cover's grid.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// the land cover's grid; `null` without land cover.
+    #[serde(default)]
     pub by_class: Option<BTreeMap<ClassCode, Vec<f64>>>,
     /// Cropland classes on the steepest grade (land cover given).
     pub steep_cropland_m2: Option<f64>,
@@ -203,33 +203,70 @@ pub struct Cropland {
     pub classes: Vec<Option<String>>,
     /// How many polygons the file has in all.
     pub total: usize,
+    /// What the user should know about the choice (polygons without a
+    /// class value).
+    pub warnings: Vec<String>,
 }
 
 /// The cropland codes of the land-use survey (三调 DLBM): 0101 paddy
 /// field, 0102 irrigated land, 0103 dry land.
 pub const SURVEY_CROPLAND_CODES: [&str; 3] = ["0101", "0102", "0103"];
 
+/// Whether a class value is one of the codes: equal; or the code followed
+/// by a suffix that does not start with a digit (三调 writes `0101A`,
+/// `0103K`); or a two-digit first-level code (`01`) and a value of its
+/// second level (`0101`, `0103K`). A numeric value (an integer field:
+/// `101`) matches a numeric code of the same number (`0101`).
+fn code_matches(value: &str, code: &str) -> bool {
+    if value == code {
+        return true;
+    }
+    if let (Ok(v), Ok(c)) = (value.parse::<i64>(), code.parse::<i64>())
+        && !value.starts_with('0')
+    {
+        return v == c;
+    }
+    let Some(rest) = value.strip_prefix(code) else {
+        return false;
+    };
+    let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits == 0 || (code.len() == 2 && digits == 2)
+}
+
 impl Cropland {
     /// Keeps the polygons of `layer` whose `class_field` value is one of
-    /// `codes` (a value may carry a non-digit suffix, as 三调 codes such
-    /// as `0101A` do); all of them when no class field is given.
+    /// `codes` (default: [`SURVEY_CROPLAND_CODES`]; see the matching rule
+    /// of a code above); all of them when no class field is given. Codes
+    /// without a class field, empty codes, and a choice that keeps nothing
+    /// are errors that list the values the field holds.
     pub fn select(layer: ZoneLayer, class_field: Option<&str>, codes: &[String]) -> Result<Self> {
         let total = layer.zones.len();
         let Some(field) = class_field else {
+            if !codes.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "cropland codes {codes:?} need the field that holds them: give --class-field (e.g. DLBM)"
+                )));
+            }
             let classes = vec![None; total];
             return Ok(Cropland {
                 layer,
                 classes,
                 total,
+                warnings: Vec::new(),
             });
         };
+        if codes.iter().any(|c| c.trim().is_empty()) {
+            return Err(Error::Invalid(format!(
+                "cropland codes {codes:?}: a code is empty (e.g. --cropland-codes 0101,0102,0103)"
+            )));
+        }
         let codes: Vec<String> = if codes.is_empty() {
             SURVEY_CROPLAND_CODES
                 .iter()
                 .map(|s| s.to_string())
                 .collect()
         } else {
-            codes.to_vec()
+            codes.iter().map(|c| c.trim().to_string()).collect()
         };
         if let Some(z) = layer.zones.first()
             && !z.attributes.contains_key(field)
@@ -238,29 +275,45 @@ impl Cropland {
             return Err(Error::zones(
                 &layer.path,
                 format!(
-                    "has no field {field:?} (fields: {fields:?}); give the class field with --class-field"
+                    "has no field {field:?} (fields: {fields:?}); name the class field (--class-field, or class_field in [terrain])"
                 ),
             ));
         }
-        let matches = |v: &str| {
-            codes.iter().any(|c| {
-                v == c
-                    || v.strip_prefix(c.as_str())
-                        .is_some_and(|rest| !rest.starts_with(|ch: char| ch.is_ascii_digit()))
-            })
-        };
         let mut kept = Vec::new();
         let mut classes = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut nulls = 0;
         for z in layer.zones {
             let v = match z.attributes.get(field) {
                 Some(Value::String(s)) => s.trim().to_string(),
                 Some(Value::Number(n)) => n.to_string(),
-                _ => continue,
+                _ => {
+                    nulls += 1;
+                    continue;
+                }
             };
-            if matches(&v) {
+            if codes.iter().any(|c| code_matches(&v, c)) {
                 classes.push(Some(v));
                 kept.push(z);
+            } else if seen.len() < 20 {
+                seen.insert(v);
             }
+        }
+        if kept.is_empty() && total > 0 {
+            return Err(Error::zones(
+                &layer.path,
+                format!(
+                    "no polygon's {field} is one of the cropland codes {codes:?}; its values include {:?}: give the codes with --cropland-codes (or cropland_codes in [terrain])",
+                    seen
+                ),
+            ));
+        }
+        let mut warnings = Vec::new();
+        if nulls > 0 {
+            warnings.push(format!(
+                "{}: {nulls} of {total} polygons have no {field} value; they are not counted as cropland",
+                layer.path.display()
+            ));
         }
         Ok(Cropland {
             layer: ZoneLayer {
@@ -269,6 +322,7 @@ impl Cropland {
             },
             classes,
             total,
+            warnings,
         })
     }
 }
@@ -353,4 +407,25 @@ pub fn slopes_at(dem: &Elevation, xs: &[f64], ys: &[f64]) -> Result<Vec<f32>> {
 /// one over the land cover).
 pub fn slope(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<SlopeReport> {
     pass::run(inputs, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_matches;
+
+    #[test]
+    fn survey_codes_match_with_suffixes_levels_and_integer_fields() {
+        assert!(code_matches("0101", "0101"));
+        assert!(code_matches("0101A", "0101"));
+        assert!(code_matches("0103K", "0103"));
+        assert!(!code_matches("01011", "0101"));
+        assert!(!code_matches("0102", "0101"));
+        // First level: every second-level code under it.
+        assert!(code_matches("0102", "01"));
+        assert!(code_matches("0103K", "01"));
+        assert!(!code_matches("0301", "01"));
+        // An integer field holds 101 for 0101.
+        assert!(code_matches("101", "0101"));
+        assert!(!code_matches("102", "0101"));
+    }
 }

@@ -298,7 +298,7 @@ fn lc_task<T: ClassPixel>(
     ctx: (&[Tile], &Elevation, &Legend, &Grades),
     plan: &TilePlan,
     task: &Task,
-) -> Result<Vec<(usize, ClassGrades)>> {
+) -> Result<Vec<(usize, ClassGrades, f64)>> {
     let (tiles, dem, legend, grades) = ctx;
     let tile = &tiles[plan.tile];
     let (cols, rows) = centres_on_dem(tile, task.window, dem);
@@ -348,12 +348,14 @@ fn lc_task<T: ClassPixel>(
             continue;
         }
         acc.clear();
+        let mut covered = 0.0;
         with_weigh!(&mut weights, w => {
             for run in runs.iter() {
                 w.start(run);
                 let cells = run.cells_in(task.window);
                 for (i, &v) in block[cells].iter().enumerate() {
                     let a = w.next(1);
+                    covered += a;
                     let s = slope_at(run.row as usize, run.col as usize + i);
                     let slot = slots.slot(v);
                     if slot == 0 || s.is_nan() {
@@ -378,18 +380,19 @@ fn lc_task<T: ClassPixel>(
                 }
             }
         }
-        out.push((*zone, by_class));
+        out.push((*zone, by_class, covered));
     }
     Ok(out)
 }
 
-/// The land-cover pass: class × grade per zone.
+/// The land-cover pass: class × grade per zone, and the area of each zone
+/// the land cover covers.
 fn lc_pass(
     runner: &Runner<'_>,
     inputs: &SlopeInputs<'_>,
     lc: &LandCover,
     legend: &Legend,
-) -> Result<Vec<ClassGrades>> {
+) -> Result<Vec<(ClassGrades, f64)>> {
     let dem = inputs.dem;
     if !lc.crs().same_as(dem.crs()) {
         return Err(Error::GridMismatch {
@@ -403,15 +406,19 @@ fn lc_pass(
             ),
         });
     }
-    if let Some(t) = lc.tiles.iter().find(|t| !t.grid.transform.is_north_up()) {
+    if let Some(t) = lc
+        .tiles
+        .iter()
+        .find(|t| !crate::raster::dem::north_up(&t.grid.transform))
+    {
         return Err(Error::raster(
             &t.path,
-            "is rotated; slope by land cover needs a north-up land cover (warp it with gdalwarp)",
+            "is not north up (rotated, or its rows or columns run backwards); slope by land cover needs a north-up land cover: warp it with gdalwarp",
         ));
     }
     let lc = &lc.read_through_mosaics();
     let (plans, tasks) = engine::plan(&lc.tiles, inputs.zones, dem.area)?;
-    let mut out = vec![ClassGrades::new(); inputs.zones.zones.len()];
+    let mut out = vec![(ClassGrades::new(), 0.0); inputs.zones.zones.len()];
     let ctx = (&lc.tiles[..], dem, legend, inputs.grades);
     runner.run_ordered(
         &tasks,
@@ -422,9 +429,10 @@ fn lc_pass(
             with_pixel_type!(lc.tiles[plan.tile].pixel_type, T => lc_task::<T>(worker, ctx, plan, task))
         },
         |_, partial, _| {
-            for (zone, classes) in partial {
+            for (zone, classes, covered) in partial {
+                out[zone].1 += covered;
                 for (code, areas) in classes {
-                    let e = out[zone].entry(code).or_insert_with(|| vec![0.0; areas.len()]);
+                    let e = out[zone].0.entry(code).or_insert_with(|| vec![0.0; areas.len()]);
                     for (x, a) in e.iter_mut().zip(&areas) {
                         *x += a;
                     }
@@ -511,6 +519,9 @@ pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<Slo
     let zone_areas = inputs.zones.areas(dem.crs(), dem.area)?;
     let mut warnings: Vec<String> = inputs.zones.repairs.clone();
     warnings.extend(dem.warnings.iter().cloned());
+    if let Some(c) = inputs.cropland {
+        warnings.extend(c.warnings.iter().cloned());
+    }
     let legend = inputs.land_cover.map(|(_, l)| l);
     let cropland_classes: Vec<ClassCode> = legend
         .map(|l| {
@@ -556,8 +567,25 @@ pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<Slo
                     100.0 * covered / zone_areas[i]
                 ));
             }
-            let classes = by_class.as_ref().map(|b| b[i].clone());
-            let steep = classes.as_ref().map(|c| {
+            let classes = by_class.as_ref().map(|b| b[i].0.clone());
+            let lc_covered = by_class.as_ref().map_or(0.0, |b| b[i].1);
+            if let Some((lc, _)) = inputs.land_cover {
+                if lc_covered == 0.0 {
+                    warnings.push(format!(
+                        "zone {:?} does not overlap the land cover {}: it has no class areas and no steep cropland (null)",
+                        z.id,
+                        lc.label()
+                    ));
+                } else if zone_areas[i] > 0.0 && lc_covered < 0.995 * zone_areas[i] {
+                    warnings.push(format!(
+                        "zone {:?}: only {:.1} % of it lies on the land cover {}; its class areas and steep cropland count that part only",
+                        z.id,
+                        100.0 * lc_covered / zone_areas[i],
+                        lc.label()
+                    ));
+                }
+            }
+            let steep = classes.as_ref().filter(|_| lc_covered > 0.0).map(|c| {
                 crate::area::sum_m2(
                     c.iter()
                         .filter(|(code, _)| cropland_classes.contains(code))
@@ -578,6 +606,20 @@ pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<Slo
             }
         })
         .collect();
+    if let (Some((lc, legend)), Some(b)) = (inputs.land_cover, &by_class) {
+        let mut all = BTreeMap::new();
+        for (classes, _) in b {
+            for (code, areas) in classes {
+                *all.entry(*code).or_insert(0.0) += areas.iter().sum::<f64>();
+            }
+        }
+        if let Some((_, what)) = legend.unknown_codes(&all) {
+            warnings.push(format!(
+                "{}: {what}; they count as land of no known class (not cropland): check --legend",
+                lc.label()
+            ));
+        }
+    }
     let polygons = match inputs.cropland {
         Some(c) => Some(polygon_slopes(c, &accums[zones.len()..], dem)?),
         None => None,
