@@ -27,7 +27,9 @@
 //!   each grade (the DEM grid); `mean_slope_deg` weighs slopes the same way;
 //! - `by_class` (land cover given): on the land cover's grid, each
 //!   land-cover cell takes the slope of the DEM cell under its centre
-//!   (nearest, no interpolation: a slope that exists in the slope raster);
+//!   (nearest, no interpolation: a slope that exists in the slope raster;
+//!   a centre exactly on a DEM cell edge takes the cell east or south of
+//!   it);
 //!   `steep_cropland_m2` is the legend's cropland classes on the steepest
 //!   grade;
 //! - a cropland polygon's grade: the grade holding the largest part of its
