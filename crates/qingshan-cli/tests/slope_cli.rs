@@ -272,6 +272,32 @@ fn dem_units_orientation_and_unwritable_outputs() {
     for (a, b) in ft.iter().zip(&m) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
+    // Web Mercator stretches distances by 1.22 at 35°N: said out loud.
+    let merc = d("merc.tif");
+    run(&[
+        "gdalwarp",
+        "-q",
+        "-t_srs",
+        "EPSG:3857",
+        "-tr",
+        "30",
+        "30",
+        &vrt,
+        &merc,
+    ]);
+    let o = qingshan(&["slope", "-q", "--dem", &merc, "--zones", &towns]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("distances on the grid are 1.22"),
+        "{}",
+        stderr(&o)
+    );
+    let o = qingshan(&["slope", "-q", "--dem", &vrt, "--zones", &towns]);
+    assert!(
+        !stderr(&o).contains("distances on the grid"),
+        "{}",
+        stderr(&o)
+    );
     // South up: rows running north.
     let south = d("south.tif");
     run(&[
@@ -307,4 +333,68 @@ fn dem_units_orientation_and_unwritable_outputs() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
     assert!(!Path::new(&raster).exists());
+}
+
+/// A town the before date's land cover does not reach has no steep
+/// cropland then: its "not increased" target cannot be verified and fails,
+/// instead of counting the missing date as zero.
+#[test]
+fn steep_cropland_off_the_land_cover_cannot_be_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("fixtures");
+    let text = std::fs::read_to_string(fx("audit.toml"))
+        .unwrap()
+        .replace(
+            "landcover/clcd_2019.vrt",
+            "landcover/clcd_2019/clcd_2019_r0c0.tif",
+        )
+        .replace(
+            "\"landcover/",
+            &format!("\"{}/landcover/", fixtures.display()),
+        )
+        .replace(
+            "\"towns.geojson\"",
+            &format!("\"{}/towns.geojson\"", fixtures.display()),
+        )
+        .replace(
+            "\"redlines_",
+            &format!("\"{}/redlines_", fixtures.display()),
+        )
+        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
+        .replace(
+            "\"dltb.gpkg\"",
+            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
+        );
+    let cfg = dir.path().join("a.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let a: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(
+        a["slope_before"]["zones"][1]["steep_cropland_m2"],
+        Value::Null
+    );
+    let t = a["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == "steep_cropland_not_increased" && t["id"] == "azhuang")
+        .unwrap();
+    assert_eq!(t["passed"], false);
+    assert!(
+        t["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be verified"),
+        "{t}"
+    );
 }

@@ -186,19 +186,21 @@ fn a_trough_splits_a_rectangle_by_columns_and_tiles_change_nothing() {
 }
 
 /// Land cover on a 10 m grid over a 25 m DEM whose slope changes by
-/// column: each land-cover cell takes the slope of the DEM cell under its
-/// centre (enumerated here cell by cell).
+/// column and by row (z = k·x² + m·y², Horn exact on it): each
+/// land-cover cell takes the slope of the DEM cell under its centre
+/// (enumerated here cell by cell).
 #[test]
 fn land_cover_cells_take_the_slope_under_their_centre() {
     let dir = tempfile::tempdir().unwrap();
     let dg = grid(32649, 500_000.0, 4_000_000.0, 25.0, 80, 40);
-    let k = 0.0006;
-    let zf = |c: usize| {
+    let (k, m) = (0.0006, 0.0009);
+    let zf = |c: usize, r: usize| {
         let x = (c as f64 + 0.5) * 25.0;
-        (k * x * x) as f32
+        let y = (r as f64 + 0.5) * 25.0;
+        (k * x * x + m * y * y) as f32
     };
     let dem_path = dir.path().join("dem.tif");
-    write_dem(&dem_path, &dg, 16, None, |c, _| zf(c));
+    write_dem(&dem_path, &dg, 16, None, zf);
     let lg = grid(32649, 500_003.0, 3_999_996.0, 10.0, 190, 90);
     let lc_path = dir.path().join("lc.tif");
     // Class 1 (cropland) in even 10-cell bands of columns, 2 (forest) else.
@@ -234,14 +236,29 @@ fn land_cover_cells_take_the_slope_under_their_centre() {
     )
     .unwrap();
     let mut expected = std::collections::BTreeMap::<i64, [f64; 4]>::new();
-    for c in c0..c1 {
-        let x = 3.0 + (c as f64 + 0.5) * 10.0;
-        let dc = (x / 25.0).floor() as usize;
-        let s = ((zf(dc + 1) as f64 - zf(dc - 1) as f64) / 50.0)
-            .atan()
-            .to_degrees() as f32;
-        let g = [5.0f32, 15.0, 25.0].iter().filter(|b| s > **b).count();
-        expected.entry(class(c) as i64).or_default()[g] += (r1 - r0) as f64 * 100.0;
+    for r in r0..r1 {
+        // Land-cover rows start 4 m below the DEM's top edge.
+        let y = 4.0 + (r as f64 + 0.5) * 10.0;
+        let dr = (y / 25.0).floor() as usize;
+        for c in c0..c1 {
+            let x = 3.0 + (c as f64 + 0.5) * 10.0;
+            let dc = (x / 25.0).floor() as usize;
+            // Horn on this surface from the f32 heights: differences
+            // across the cell, rows or columns weighted 1, 2, 1.
+            let gx = [(dr - 1, 1.0), (dr, 2.0), (dr + 1, 1.0)]
+                .iter()
+                .map(|&(rr, w)| w * (zf(dc + 1, rr) as f64 - zf(dc - 1, rr) as f64))
+                .sum::<f64>()
+                / (8.0 * 25.0);
+            let gy = [(dc - 1, 1.0), (dc, 2.0), (dc + 1, 1.0)]
+                .iter()
+                .map(|&(cc, w)| w * (zf(cc, dr + 1) as f64 - zf(cc, dr - 1) as f64))
+                .sum::<f64>()
+                / (8.0 * 25.0);
+            let s = gx.hypot(gy).atan().to_degrees() as f32;
+            let g = [5.0f32, 15.0, 25.0].iter().filter(|b| s > **b).count();
+            expected.entry(class(c) as i64).or_default()[g] += 100.0;
+        }
     }
     let by_class = report.zones[0].by_class.as_ref().unwrap();
     assert_eq!(by_class.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
@@ -440,4 +457,41 @@ fn cropland_polygons_are_graded_and_written_as_gbk_shapefiles() {
     assert_eq!(back.zones[0].id, steep[0].id);
     let lines = std::fs::read_to_string(csv).unwrap().lines().count();
     assert_eq!(lines, steep.len() + 1);
+    // Chinese classes (DLMC 旱地) go into the DBF as GBK: 旱 = BA B5,
+    // 地 = B5 D8; no UTF-8 (E6 97 B1) in it.
+    let by_name = ZoneLayer::read(
+        &fixture("dltb.gpkg"),
+        &ZoneOptions {
+            id_field: Some("BSM".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dry = Cropland::select(by_name, Some("DLMC"), &["旱地".to_string()]).unwrap();
+    let report = slope(
+        &SlopeInputs {
+            dem: &dem,
+            zones: &towns,
+            grades: &grades,
+            land_cover: None,
+            cropland: Some(&dry),
+            slope_raster: None,
+        },
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.steep_polygons().is_empty());
+    let out = dir.path().join("dry.shp");
+    qingshan::export::SteepCropland {
+        report: &report,
+        cropland: &dry,
+    }
+    .write(&out)
+    .unwrap();
+    let dbf = std::fs::read(out.with_extension("dbf")).unwrap();
+    let has = |needle: &[u8]| dbf.windows(needle.len()).any(|w| w == needle);
+    assert!(has(&[0xBA, 0xB5, 0xB5, 0xD8]));
+    assert!(!has("旱".as_bytes()));
+    let back = ZoneLayer::read(&out, &ZoneOptions::default()).unwrap();
+    assert_eq!(back.zones[0].attributes["class"], "旱地");
 }

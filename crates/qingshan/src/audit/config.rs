@@ -260,6 +260,12 @@ impl AuditConfig {
                 "targets.steep_cropland_scope = {s:?}: use \"total\" or \"each\""
             )));
         }
+        if t.steep_cropland_scope.is_some() && t.steep_cropland_max_mu.is_none() {
+            return Err(bad(
+                "targets.steep_cropland_scope applies to steep_cropland_max_mu, which is not set"
+                    .into(),
+            ));
+        }
         if self.terrain.is_none()
             && (t.steep_cropland_max_mu.is_some() || t.steep_cropland_not_increased.is_some())
         {

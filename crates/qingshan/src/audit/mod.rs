@@ -389,6 +389,7 @@ pub fn run_audit(
     }
     if let Some(tm) = &terrain {
         warnings.extend(tm.after.warnings.iter().cloned());
+        warnings.extend(tm.before.warnings.iter().cloned());
     }
     // The same warning can come from stats and change: keep the first.
     let mut seen = std::collections::HashSet::new();

@@ -89,20 +89,36 @@ fn verdict(ok: bool, zh: &str, en: &str) -> String {
 
 /// The steep-cropland targets: most steep cropland (per zone or in
 /// total), and steep cropland not increased (per zone and in total).
+// Long function: two targets, each per zone and in total, with their
+// bilingual verdicts.
 pub(super) fn steep_targets(
     config: &AuditConfig,
     m: &TerrainMeasured,
     out: &mut Vec<TargetResult>,
 ) {
     let t = &config.targets;
-    let steep = |r: &SlopeReport, i: usize| r.zones[i].steep_cropland_m2.unwrap_or(0.0);
+    // A zone the land cover does not reach has no steep cropland (null):
+    // its targets cannot be verified, and fail.
+    let steep = |r: &SlopeReport, i: usize| r.zones[i].steep_cropland_m2;
     let n = m.after.zones.len();
+    let top = top_bound(&m.after);
+    let unverified = (
+        "无法核查：土地覆盖未覆盖该范围".to_string(),
+        "cannot be verified: the land cover does not cover it".to_string(),
+    );
     if let Some(max_mu) = t.steep_cropland_max_mu {
         let each = t.steep_cropland_scope.as_deref() == Some("each");
-        let mut push = |scope: &str, i: Option<usize>, m2: f64, source: String| {
-            let mu = m2 / M2_PER_MU;
-            let ok = mu <= max_mu;
+        let mut push = |scope: &str, i: Option<usize>, m2: Option<f64>, source: String| {
+            let mu = m2.unwrap_or(0.0) / M2_PER_MU;
+            let ok = m2.is_some() && mu <= max_mu;
             let z = i.map(|i| &m.after.zones[i]);
+            let (zh, en) = match m2 {
+                Some(_) => (
+                    format!("坡度>{top}°耕地 {mu:.1} 亩，上限 {max_mu:.1} 亩"),
+                    format!("cropland on slopes > {top}°: {mu:.1} mu, at most {max_mu:.1} mu"),
+                ),
+                None => unverified.clone(),
+            };
             out.push(TargetResult {
                 target: "steep_cropland_max_mu".into(),
                 scope: scope.into(),
@@ -113,17 +129,7 @@ pub(super) fn steep_targets(
                 unit: "mu".into(),
                 passed: ok,
                 source,
-                verdict: verdict(
-                    ok,
-                    &format!(
-                        "坡度>{}°耕地 {mu:.1} 亩，上限 {max_mu:.1} 亩",
-                        top_bound(&m.after)
-                    ),
-                    &format!(
-                        "cropland on slopes > {}°: {mu:.1} mu, at most {max_mu:.1} mu",
-                        top_bound(&m.after)
-                    ),
-                ),
+                verdict: verdict(ok, &zh, &en),
             });
         };
         if each {
@@ -136,60 +142,60 @@ pub(super) fn steep_targets(
                 );
             }
         } else {
-            let total = sum_m2((0..n).map(|i| steep(&m.after, i)));
+            let all: Option<Vec<f64>> = (0..n).map(|i| steep(&m.after, i)).collect();
             push(
                 "total",
                 None,
-                total,
+                all.map(sum_m2),
                 "Σ slope.zones[*].steep_cropland_m2 / (2000/3)".into(),
             );
         }
     }
     if t.steep_cropland_not_increased.unwrap_or(false) {
-        let mut push = |scope: &str, i: Option<usize>, delta: f64, source: String| {
-            let ok = delta <= 0.0;
+        let mut push = |scope: &str, i: Option<usize>, delta: Option<f64>, source: String| {
+            let ok = delta.is_some_and(|d| d <= 0.0);
             let z = i.map(|i| &m.after.zones[i]);
+            let d = delta.unwrap_or(0.0);
+            let (zh, en) = match delta {
+                Some(_) => (
+                    format!("坡度>{top}°耕地变化 {:+.1} 亩", d / M2_PER_MU),
+                    format!(
+                        "cropland on slopes > {top}° changed by {:+.1} mu",
+                        d / M2_PER_MU
+                    ),
+                ),
+                None => unverified.clone(),
+            };
             out.push(TargetResult {
                 target: "steep_cropland_not_increased".into(),
                 scope: scope.into(),
                 id: z.map(|z| z.id.clone()),
                 name: z.and_then(|z| z.name.clone()),
-                measured: delta,
+                measured: d,
                 limit: 0.0,
                 unit: "m2".into(),
                 passed: ok,
                 source,
-                verdict: verdict(
-                    ok,
-                    &format!(
-                        "坡度>{}°耕地变化 {:+.1} 亩",
-                        top_bound(&m.after),
-                        delta / M2_PER_MU
-                    ),
-                    &format!(
-                        "cropland on slopes > {}° changed by {:+.1} mu",
-                        top_bound(&m.after),
-                        delta / M2_PER_MU
-                    ),
-                ),
+                verdict: verdict(ok, &zh, &en),
             });
         };
+        let delta = |i: usize| Some(steep(&m.after, i)? - steep(&m.before, i)?);
         for i in 0..n {
             push(
                 "zone",
                 Some(i),
-                steep(&m.after, i) - steep(&m.before, i),
+                delta(i),
                 format!(
                     "slope.zones[{i}].steep_cropland_m2 − slope_before.zones[{i}].steep_cropland_m2"
                 ),
             );
         }
-        let a = sum_m2((0..n).map(|i| steep(&m.after, i)));
-        let b = sum_m2((0..n).map(|i| steep(&m.before, i)));
+        let after: Option<Vec<f64>> = (0..n).map(|i| steep(&m.after, i)).collect();
+        let before: Option<Vec<f64>> = (0..n).map(|i| steep(&m.before, i)).collect();
         push(
             "total",
             None,
-            a - b,
+            after.zip(before).map(|(a, b)| sum_m2(a) - sum_m2(b)),
             "Σ slope.zones[*].steep_cropland_m2 − Σ slope_before.zones[*].steep_cropland_m2".into(),
         );
     }

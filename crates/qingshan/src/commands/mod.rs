@@ -700,6 +700,19 @@ pub fn audit(
             "redlines.new",
         );
     }
+    if let Some(t) = &cfg.terrain {
+        for p in
+            crate::raster::discover_rasters(&cfg.resolve_all(&t.dem), crate::raster::Depth::Top)?
+        {
+            check.inputs(&crate::raster::input_files(&p), "terrain.dem");
+        }
+        if let Some(c) = &t.cropland {
+            check.inputs(
+                &crate::raster::input_files(&cfg.resolve(c)),
+                "terrain.cropland",
+            );
+        }
+    }
     if legend_file(&cfg.legend).is_some() {
         check.input(&cfg.resolve(&cfg.legend), "legend");
     }

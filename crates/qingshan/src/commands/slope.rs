@@ -130,23 +130,47 @@ pub fn slope(a: &SlopeArgs, run: &RunOptions<'_>) -> Result<SlopeRun> {
         check.inputs(&c.layer.files(), "--cropland");
     }
     let steep_csv = a.steep_cropland.as_ref().map(|p| p.with_extension("csv"));
-    check_outputs(
-        &mut check,
-        &[
-            (a.slope_raster.as_ref(), "--slope-raster"),
-            (a.steep_cropland.as_ref(), "--steep-cropland"),
-            (steep_csv.as_ref(), "--steep-cropland (its CSV list)"),
-            (a.output.as_ref(), "-o"),
-        ],
-    )?;
-    // An output that cannot be written (a directory of that name) fails
-    // now, not after the run has replaced the other outputs.
+    // A Shapefile's sidecars are outputs too (written, or removed when
+    // stale): none may be an input's file.
+    let sidecars: Vec<PathBuf> = match &a.steep_cropland {
+        Some(p) if VectorFormat::from_path(p).ok() == Some(VectorFormat::Shapefile) => {
+            crate::zones::write::SHAPEFILE_SIDECARS
+                .iter()
+                .map(|ext| p.with_extension(ext))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut outputs = vec![
+        (a.slope_raster.as_ref(), "--slope-raster"),
+        (a.steep_cropland.as_ref(), "--steep-cropland"),
+        (steep_csv.as_ref(), "--steep-cropland (its CSV list)"),
+        (a.output.as_ref(), "-o"),
+    ];
+    outputs.extend(
+        sidecars
+            .iter()
+            .map(|p| (Some(p), "--steep-cropland (a Shapefile sidecar)")),
+    );
+    check_outputs(&mut check, &outputs)?;
+    // An output that cannot be written (a directory of that name, a
+    // directory that does not exist) fails now, not after the run has
+    // replaced the other outputs.
     for p in [&a.slope_raster, &a.steep_cropland, &steep_csv, &a.output]
         .into_iter()
         .flatten()
     {
-        if p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+        if p.as_os_str() == "-" {
+            continue;
+        }
+        if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
             return Err(Error::write(p, "is a directory; give a file name"));
+        }
+        if !crate::fsio::parent_dir(p).is_dir() {
+            return Err(Error::write(
+                p,
+                "its directory does not exist; create it first",
+            ));
         }
     }
     if let Some(p) = &a.slope_raster {

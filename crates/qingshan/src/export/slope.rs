@@ -12,7 +12,7 @@ use crate::area::{M2_PER_HA, M2_PER_KM2, M2_PER_MU};
 use crate::legend::Legend;
 use crate::slope::{Cropland, SlopeReport};
 use crate::zones::ZoneLayer;
-use crate::zones::write::{VectorFormat, write_polygons};
+use crate::zones::write::{FieldKind, VectorFormat, write_polygons};
 use crate::{Error, Result};
 
 /// Roman numerals of the grades (I … X; beyond, the number).
@@ -177,15 +177,15 @@ pub struct SteepCropland<'a> {
 
 /// Attribute names of the steep-cropland outputs (≤ 10 characters, for
 /// Shapefiles).
-pub const STEEP_FIELDS: [&str; 8] = [
-    "id",
-    "class",
-    "area_m2",
-    "area_mu",
-    "grade",
-    "steep_m2",
-    "steep_shr",
-    "mean_deg",
+pub const STEEP_FIELDS: [(&str, FieldKind); 8] = [
+    ("id", FieldKind::Text),
+    ("class", FieldKind::Text),
+    ("area_m2", FieldKind::Real),
+    ("area_mu", FieldKind::Real),
+    ("grade", FieldKind::Integer),
+    ("steep_m2", FieldKind::Real),
+    ("steep_shr", FieldKind::Real),
+    ("mean_deg", FieldKind::Real),
 ];
 
 impl SteepCropland<'_> {

@@ -18,8 +18,8 @@ use crate::srs::Reprojector;
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
-/// Colours of the grades, flattest to steepest (green → red), for up to
-/// five grades; more grades repeat the last.
+/// The colour ramp of the grades, flattest to steepest (green → red);
+/// any number of grades is spread along it.
 const GRADE_RGB: [[u8; 3]; 5] = [
     [26, 150, 65],
     [166, 217, 106],
@@ -30,12 +30,17 @@ const GRADE_RGB: [[u8; 3]; 5] = [
 /// Outline of the steep cropland polygons.
 const STEEP_RGB: [u8; 3] = [20, 20, 120];
 
-/// The colour of grade `k` (from 0) of `n`.
+/// The colour of grade `k` (from 0) of `n`: interpolated along the ramp,
+/// so neighbouring grades always differ.
 fn grade_rgb(k: usize, n: usize) -> [u8; 3] {
     if n <= 1 {
         return GRADE_RGB[4];
     }
-    GRADE_RGB[(k * 4 / (n - 1)).min(4)]
+    let t = 4.0 * k as f64 / (n - 1) as f64;
+    let (i, f) = ((t.floor() as usize).min(3), t - (t.floor()).min(3.0));
+    let mix = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
+    let (a, b) = (GRADE_RGB[i], GRADE_RGB[i + 1]);
+    [mix(a[0], b[0]), mix(a[1], b[1]), mix(a[2], b[2])]
 }
 
 /// Draws the slope-grade map: the DEM's slopes at the map's pixels (the
@@ -207,7 +212,7 @@ pub(super) fn section(p: &mut Page, audit: &AuditReport, maps: &Maps) {
     p.push("</section>");
 }
 
-/// The cropland polygons on the steepest grade, steepest share first.
+/// The cropland polygons on the steepest grade, largest area on it first.
 fn steep_list(p: &mut Page, r: &crate::slope::SlopeReport) {
     let Some(polygons) = &r.polygons else {
         return;

@@ -165,8 +165,9 @@ pub(crate) fn slopes_in(
     }
 }
 
-/// Slopes of the cells `col..col + out.len()` of row `r`.
-fn slope_row(h: &Heights<'_>, r: usize, col: usize, out: &mut [f32], spacing: &Spacing) {
+/// Slopes of the cells `col..col + out.len()` of row `r` (`h` holds
+/// their halo).
+pub(crate) fn slope_row(h: &Heights<'_>, r: usize, col: usize, out: &mut [f32], spacing: &Spacing) {
     let (w, ht) = (h.size.0, h.size.1);
     let hw = h.window.width;
     let (ew, ns) = spacing.at(r);

@@ -291,8 +291,12 @@ struct LcWorker {
 
 type ClassGrades = BTreeMap<ClassCode, Vec<f64>>;
 
+/// Most DEM cells whose slopes a land-cover task holds at once: a DEM
+/// much finer than the land cover is read in bands of land-cover rows.
+const LC_BAND_CELLS: usize = 1 << 22;
+
 // Long function: one task reads both rasters, maps cells and adds per
-// zone; split, the pieces would pass a dozen buffers around.
+// zone, band by band; split, the pieces would pass a dozen buffers around.
 fn lc_task<T: ClassPixel>(
     worker: &mut LcWorker,
     ctx: (&[Tile], &Elevation, &Legend, &Grades),
@@ -301,76 +305,115 @@ fn lc_task<T: ClassPixel>(
 ) -> Result<Vec<(usize, ClassGrades, f64)>> {
     let (tiles, dem, legend, grades) = ctx;
     let tile = &tiles[plan.tile];
-    let (cols, rows) = centres_on_dem(tile, task.window, dem);
-    let span = |v: &[Option<usize>]| {
-        let lo = v.iter().flatten().min().copied()?;
-        let hi = v.iter().flatten().max().copied()?;
-        Some((lo, hi))
-    };
-    let dem_window = match (span(&cols), span(&rows)) {
-        (Some((c0, c1)), Some((r0, r1))) => Window {
-            col: c0,
-            row: r0,
-            width: c1 - c0 + 1,
-            height: r1 - r0 + 1,
-        },
-        _ => return Ok(Vec::new()),
-    };
-    compute_slopes(dem, &mut worker.dem, dem_window, true)?;
+    let w = task.window;
+    let (cols, rows) = centres_on_dem(tile, w, dem);
     let view = worker
         .readers
         .get(tiles, plan.tile)?
-        .read_view::<T>(task.window, &mut worker.buffers)?;
+        .read_view::<T>(w, &mut worker.buffers)?;
     let Some(block) = view.as_slice() else {
         return Err(Error::Invalid(
             "internal: window buffer is not contiguous".into(),
         ));
     };
-    let slopes = &worker.dem.slopes;
-    let slope_at = |r: usize, c: usize| -> f32 {
-        match (rows[r - task.window.row], cols[c - task.window.col]) {
-            (Some(dr), Some(dc)) => {
-                slopes[(dr - dem_window.row) * dem_window.width + (dc - dem_window.col)]
-            }
-            _ => f32::NAN,
+    // Every zone's runs, once.
+    let d = &mut worker.dem;
+    d.all_runs.clear();
+    d.starts.clear();
+    for &k in &task.zones {
+        let (zone, cov) = &plan.coverages[k as usize];
+        cov.window_runs_into(w, &mut d.scratch, &mut d.runs);
+        if !d.runs.is_empty() {
+            d.starts.push((*zone, d.all_runs.len()));
+            d.all_runs.extend_from_slice(&d.runs);
         }
-    };
+    }
     let g = grades.count();
     let mut slots = Slots::<T>::new(tile, legend);
     let mut weights = Weights::new(&plan.cell_areas);
-    let mut out = Vec::with_capacity(task.zones.len());
-    let mut acc: Vec<f64> = Vec::new();
-    let (scratch, runs) = (&mut worker.dem.scratch, &mut worker.dem.runs);
-    for &k in &task.zones {
-        let (zone, cov) = &plan.coverages[k as usize];
-        cov.window_runs_into(task.window, scratch, runs);
-        if runs.is_empty() {
-            continue;
-        }
-        acc.clear();
-        let mut covered = 0.0;
-        with_weigh!(&mut weights, w => {
-            for run in runs.iter() {
-                w.start(run);
-                let cells = run.cells_in(task.window);
-                for (i, &v) in block[cells].iter().enumerate() {
-                    let a = w.next(1);
-                    covered += a;
-                    let s = slope_at(run.row as usize, run.col as usize + i);
-                    let slot = slots.slot(v);
-                    if slot == 0 || s.is_nan() {
-                        continue;
-                    }
-                    let at = slot * g + grades.of(s);
-                    if at >= acc.len() {
-                        acc.resize((slot + 1) * g, 0.0);
-                    }
-                    acc[at] += a;
+    let mut acc: Vec<Vec<f64>> = vec![Vec::new(); d.starts.len()];
+    let mut covered = vec![0.0; d.starts.len()];
+    let c_span = cols
+        .iter()
+        .flatten()
+        .min()
+        .copied()
+        .zip(cols.iter().flatten().max().copied());
+    // Bands of land-cover rows whose DEM rows fit in LC_BAND_CELLS.
+    let max_rows = c_span.map_or(1, |(c0, c1)| (LC_BAND_CELLS / (c1 - c0 + 1)).max(3));
+    let mut j0 = 0;
+    while j0 < w.height {
+        let (mut j1, mut lo, mut hi) = (j0, usize::MAX, 0usize);
+        while j1 < w.height {
+            if let Some(r) = rows[j1] {
+                if lo != usize::MAX && r.max(hi) - lo.min(r) >= max_rows {
+                    break;
                 }
+                lo = lo.min(r);
+                hi = hi.max(r);
             }
-        });
+            j1 += 1;
+        }
+        let band = match c_span {
+            Some((c0, c1)) if lo <= hi => Some(Window {
+                col: c0,
+                row: lo,
+                width: c1 - c0 + 1,
+                height: hi - lo + 1,
+            }),
+            _ => None,
+        };
+        if let Some(bw) = band {
+            // Slopes of the DEM rows some land-cover row of the band maps to.
+            d.spans.clear();
+            d.spans.resize(bw.height, (usize::MAX, 0));
+            for r in rows[j0..j1].iter().flatten() {
+                d.spans[r - bw.row] = (0, bw.width);
+            }
+            compute_slopes(dem, d, bw, false)?;
+        }
+        let slopes = &d.slopes;
+        let slope_at = |r: usize, c: usize| -> f32 {
+            match (band, rows[r - w.row], cols[c - w.col]) {
+                (Some(bw), Some(dr), Some(dc)) => slopes[(dr - bw.row) * bw.width + (dc - bw.col)],
+                _ => f32::NAN,
+            }
+        };
+        let (r0, r1) = (w.row + j0, w.row + j1);
+        for (n, &(_, start)) in d.starts.iter().enumerate() {
+            let end = d.starts.get(n + 1).map_or(d.all_runs.len(), |s| s.1);
+            let acc = &mut acc[n];
+            let covered = &mut covered[n];
+            with_weigh!(&mut weights, wg => {
+                for run in d.all_runs[start..end]
+                    .iter()
+                    .filter(|run| (r0..r1).contains(&(run.row as usize)))
+                {
+                    wg.start(run);
+                    let cells = run.cells_in(w);
+                    for (i, &v) in block[cells].iter().enumerate() {
+                        let a = wg.next(1);
+                        *covered += a;
+                        let s = slope_at(run.row as usize, run.col as usize + i);
+                        let slot = slots.slot(v);
+                        if slot == 0 || s.is_nan() {
+                            continue;
+                        }
+                        let at = slot * g + grades.of(s);
+                        if at >= acc.len() {
+                            acc.resize((slot + 1) * g, 0.0);
+                        }
+                        acc[at] += a;
+                    }
+                }
+            });
+        }
+        j0 = j1;
+    }
+    let mut out = Vec::with_capacity(d.starts.len());
+    for (n, &(zone, _)) in d.starts.iter().enumerate() {
         let mut by_class = ClassGrades::new();
-        for (slot, areas) in acc.chunks(g).enumerate().skip(1) {
+        for (slot, areas) in acc[n].chunks(g).enumerate().skip(1) {
             if areas.iter().any(|a| *a != 0.0) {
                 let e = by_class
                     .entry(slots.codes[slot])
@@ -380,7 +423,7 @@ fn lc_task<T: ClassPixel>(
                 }
             }
         }
-        out.push((*zone, by_class, covered));
+        out.push((zone, by_class, covered[n]));
     }
     Ok(out)
 }
@@ -453,36 +496,35 @@ pub(super) fn sample(
     cols: &[Option<usize>],
 ) -> Result<Vec<f32>> {
     let mut out = vec![f32::NAN; rows.len() * cols.len()];
-    let (Some(c0), Some(c1)) = (cols.iter().flatten().min(), cols.iter().flatten().max()) else {
+    let (Some(&c0), Some(&c1)) = (cols.iter().flatten().min(), cols.iter().flatten().max()) else {
         return Ok(out);
     };
-    let mut worker = DemWorker::default();
-    let mut wanted: Vec<(usize, usize)> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(j, r)| r.map(|r| (r, j)))
-        .collect();
-    wanted.sort_unstable();
-    const BAND: usize = 256;
-    let mut k = 0;
-    while k < wanted.len() {
-        let r0 = wanted[k].0;
-        let r1 = (r0 + BAND).min(dem.grid.height);
-        let window = Window {
-            col: *c0,
-            row: r0,
+    let size = (dem.grid.width, dem.grid.height);
+    let spacing = Spacing::of(&dem.grid);
+    let mut reader = ElevationReader::default();
+    let mut heights = Vec::new();
+    let mut cell = [f32::NAN];
+    // One DEM row at a time (with its halo), only the sampled columns.
+    for (j, r) in rows.iter().enumerate() {
+        let Some(r) = *r else { continue };
+        let row = Window {
+            col: c0,
+            row: r,
             width: c1 - c0 + 1,
-            height: r1 - r0,
+            height: 1,
         };
-        compute_slopes(dem, &mut worker, window, true)?;
-        while k < wanted.len() && wanted[k].0 < r1 {
-            let (r, j) = wanted[k];
-            for (i, c) in cols.iter().enumerate() {
-                if let Some(c) = c {
-                    out[j * cols.len() + i] = worker.slopes[(r - r0) * window.width + (c - c0)];
-                }
+        let halo = horn::with_halo(row, size);
+        reader.read(dem, halo, &mut heights)?;
+        let h = Heights {
+            z: &heights,
+            window: halo,
+            size,
+        };
+        for (i, c) in cols.iter().enumerate() {
+            if let Some(c) = *c {
+                horn::slope_row(&h, r, c, &mut cell, &spacing);
+                out[j * cols.len() + i] = cell[0];
             }
-            k += 1;
         }
     }
     Ok(out)
@@ -503,6 +545,59 @@ fn mean(acc: &Accum, valid: f64) -> Option<f64> {
     (valid > 0.0).then(|| acc.slope_sum / valid)
 }
 
+/// A warning when the DEM's projection stretches distances by more than
+/// 0.1 % somewhere on it (Web Mercator, Albers far from its standard
+/// parallels): slope is computed from grid distances, as gdaldem does, so
+/// it would be off by as much. The scale is measured at the centre and
+/// near the corners, east and north, through the inverse projection.
+fn projection_scale(dem: &Elevation) -> Option<String> {
+    let g = &dem.grid;
+    if g.crs.geographic {
+        return None;
+    }
+    let geog = crate::srs::geographic_of(&g.crs).ok()?;
+    let to = crate::srs::Reprojector::new(&g.crs, &geog).ok()?;
+    let (x0, y0, x1, y1) = g.bounds();
+    let d = ((x1 - x0).min(y1 - y0) / 20.0).max(g.transform.0[1].abs());
+    let e = g.crs.ellipsoid;
+    let mut ks = Vec::new();
+    for (fx, fy) in [
+        (0.5, 0.5),
+        (0.05, 0.05),
+        (0.95, 0.05),
+        (0.05, 0.95),
+        (0.95, 0.95),
+    ] {
+        let (x, y) = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0));
+        let tri = geo::MultiPolygon(vec![geo::Polygon::new(
+            vec![(x, y), (x + d, y), (x, y + d), (x, y)].into(),
+            vec![],
+        )]);
+        let ll = to.multipolygon(&tri).ok()?;
+        let p: Vec<geo::Coord<f64>> = ll.0[0].exterior().0.clone();
+        for q in [p[1], p[2]] {
+            let phi = ((p[0].y + q.y) / 2.0).to_radians();
+            let w2 = 1.0 - e.e2() * phi.sin().powi(2);
+            let (m, n) = (e.a * (1.0 - e.e2()) / (w2 * w2.sqrt()), e.a / w2.sqrt());
+            let ground = (m * (q.y - p[0].y).to_radians())
+                .hypot(n * phi.cos() * (q.x - p[0].x).to_radians());
+            ks.push(d * g.crs.linear_unit_m / ground);
+        }
+    }
+    let (lo, hi) = ks
+        .iter()
+        .fold((f64::INFINITY, 0f64), |(a, b), &k| (a.min(k), b.max(k)));
+    let worst = (hi - 1.0).abs().max((lo - 1.0).abs());
+    (worst > 1e-3).then(|| {
+        format!(
+            "{}: in {} distances on the grid are {lo:.4}–{hi:.4} × ground distances over this DEM, so slopes (from grid distances, as gdaldem computes them) are off by up to {:.1} % in their tangent; for true slopes warp the DEM to a local projection (Gauss–Krüger or UTM) with gdalwarp -t_srs",
+            dem.label(),
+            g.crs.label,
+            100.0 * worst
+        )
+    })
+}
+
 /// Runs both passes and assembles the report.
 pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<SlopeReport> {
     let runner = Runner::new(opts)?;
@@ -519,6 +614,7 @@ pub(super) fn run(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<Slo
     let zone_areas = inputs.zones.areas(dem.crs(), dem.area)?;
     let mut warnings: Vec<String> = inputs.zones.repairs.clone();
     warnings.extend(dem.warnings.iter().cloned());
+    warnings.extend(projection_scale(dem));
     if let Some(c) = inputs.cropland {
         warnings.extend(c.warnings.iter().cloned());
     }

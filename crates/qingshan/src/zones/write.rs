@@ -16,6 +16,21 @@ use crate::error::gdal_msg;
 use crate::grid::Crs;
 use crate::{Error, Result, srs};
 
+/// The files a Shapefile output writes beside its `.shp` (or removes when
+/// an earlier output of the same name left them).
+pub const SHAPEFILE_SIDECARS: [&str; 7] = ["shx", "dbf", "prj", "cpg", "qix", "sbn", "sbx"];
+
+/// The type of an attribute written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Text.
+    Text,
+    /// A 64-bit integer.
+    Integer,
+    /// A real number.
+    Real,
+}
+
 /// A vector output format, from the file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VectorFormat {
@@ -53,7 +68,7 @@ pub fn write_polygons(
     path: &Path,
     layer_name: &str,
     crs: &Crs,
-    fields: &[&str],
+    fields: &[(&str, FieldKind)],
     features: &[(MultiPolygon<f64>, Map<String, Value>)],
 ) -> Result<()> {
     match VectorFormat::from_path(path)? {
@@ -95,31 +110,6 @@ pub fn write_polygons(
     }
 }
 
-/// The OGR type of a field, from its values (strings unless every value
-/// is a number; integers when every number is one).
-fn field_type(
-    name: &str,
-    features: &[(MultiPolygon<f64>, Map<String, Value>)],
-) -> OGRFieldType::Type {
-    let mut any = false;
-    let mut ints = true;
-    for (_, p) in features {
-        match p.get(name) {
-            Some(Value::Number(n)) => {
-                any = true;
-                ints &= n.is_i64() || n.is_u64();
-            }
-            Some(Value::Null) | None => {}
-            Some(_) => return OGRFieldType::OFTString,
-        }
-    }
-    match (any, ints) {
-        (true, true) => OGRFieldType::OFTInteger64,
-        (true, false) => OGRFieldType::OFTReal,
-        (false, _) => OGRFieldType::OFTString,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn write_ogr(
     tmp: &Path,
@@ -128,7 +118,7 @@ fn write_ogr(
     layer_name: &str,
     options: &[&str],
     crs: &Crs,
-    fields: &[&str],
+    fields: &[(&str, FieldKind)],
     features: &[(MultiPolygon<f64>, Map<String, Value>)],
 ) -> Result<()> {
     let fail = |e: gdal::errors::GdalError| Error::write(target, gdal_msg(&e));
@@ -144,15 +134,21 @@ fn write_ogr(
                 options: Some(options),
             })
             .map_err(fail)?;
-        let types: Vec<OGRFieldType::Type> =
-            fields.iter().map(|f| field_type(f, features)).collect();
-        for (name, ty) in fields.iter().zip(&types) {
+        let types: Vec<OGRFieldType::Type> = fields
+            .iter()
+            .map(|(_, k)| match k {
+                FieldKind::Text => OGRFieldType::OFTString,
+                FieldKind::Integer => OGRFieldType::OFTInteger64,
+                FieldKind::Real => OGRFieldType::OFTReal,
+            })
+            .collect();
+        for ((name, _), ty) in fields.iter().zip(&types) {
             let fd = FieldDefn::new(name, *ty).map_err(fail)?;
             fd.add_to_layer(&layer).map_err(fail)?;
         }
         for (geom, props) in features {
             let mut f = gdal::vector::Feature::new(layer.defn()).map_err(fail)?;
-            for (i, (name, ty)) in fields.iter().zip(&types).enumerate() {
+            for (i, ((name, _), ty)) in fields.iter().zip(&types).enumerate() {
                 match (props.get(*name), *ty) {
                     (Some(Value::Number(n)), OGRFieldType::OFTInteger64) => f
                         .set_field_integer64(i, n.as_i64().unwrap_or(0))
