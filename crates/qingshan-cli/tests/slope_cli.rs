@@ -398,3 +398,43 @@ fn steep_cropland_off_the_land_cover_cannot_be_verified() {
         "{t}"
     );
 }
+
+/// The steep-cropland Shapefile's sidecars are outputs: one that is an
+/// input's file (an ASCII-grid DEM's .prj beside foo.shp) is refused and
+/// left as it was.
+#[test]
+fn a_shapefile_sidecar_may_not_overwrite_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let asc = dir.path().join("foo.asc");
+    let o = std::process::Command::new("gdal_translate")
+        .args(["-q", "-of", "AAIGrid", &fx("dem/dem_25m_c0.tif")])
+        .arg(&asc)
+        .output()
+        .expect("gdal-bin");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_file(dir.path().join("foo.asc.aux.xml"));
+    let prj = dir.path().join("foo.prj");
+    let before = std::fs::read(&prj).unwrap();
+    let o = qingshan(&[
+        "slope",
+        "-q",
+        "--dem",
+        asc.to_str().unwrap(),
+        "--zones",
+        &fx("towns.geojson"),
+        "--cropland",
+        &fx("dltb.gpkg"),
+        "--class-field",
+        "DLBM",
+        "--steep-cropland",
+        dir.path().join("foo.shp").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("foo.prj") && stderr(&o).contains("input"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&prj).unwrap(), before);
+    assert!(!dir.path().join("foo.shp").exists());
+}
