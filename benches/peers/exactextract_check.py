@@ -24,17 +24,7 @@ import peerlib
 def build_reference(info, zones):
     import shapely
 
-    # Zones in another CRS: edges are straight in the CRS the file stores
-    # them in, so they are densified there to the raster's cell size before
-    # reprojection (qingshan does the same; vertex-only reprojection would
-    # cut chords across the curved image of each long edge).
-    densify = None
-    if not (zones.crs == info.crs or zones.crs.equals(info.crs, ignore_axis_order=True)):
-        cell_m = min(abs(info.transform.a), abs(info.transform.e))
-        if info.is_geographic:
-            cell_m *= 111_320.0
-        densify = cell_m / 111_320.0 if zones.crs.is_geographic else cell_m
-    geoms = peerlib.reproject(zones.geoms, zones.crs, info.crs, densify=densify)
+    geoms = peerlib.zones_on_raster(zones, info)
     ref = peerlib.exactextract_reference(info, zones.ids, geoms)
     if not info.is_geographic:
         # Informational: the geodesic area of each zone, to tell which

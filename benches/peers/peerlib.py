@@ -276,6 +276,21 @@ def reproject(geoms: np.ndarray, src, dst, densify: float | None = None) -> np.n
     return shapely.transform(geoms, fn)
 
 
+def zones_on_raster(zones: "Zones", info: RasterInfo) -> np.ndarray:
+    """The zones' geometries in the raster's CRS. Zones in another CRS are
+    densified in their own CRS to about one raster cell first: their edges
+    are straight in the CRS the file stores them in (qingshan does the
+    same; vertex-only reprojection would cut chords across the curved image
+    of each long edge)."""
+    densify = None
+    if not (zones.crs == info.crs or zones.crs.equals(info.crs, ignore_axis_order=True)):
+        cell_m = min(abs(info.transform.a), abs(info.transform.e))
+        if info.is_geographic:
+            cell_m *= 111_320.0
+        densify = cell_m / 111_320.0 if zones.crs.is_geographic else cell_m
+    return reproject(zones.geoms, zones.crs, info.crs, densify=densify)
+
+
 def crs_label(crs) -> str:
     code = crs.to_epsg()
     return f"EPSG:{code}" if code else crs.name

@@ -143,16 +143,7 @@ def grade_raster(slope, info, bounds, tmp):
 
 def grade_areas(ginfo, zones_path, id_field, ngrades, info):
     zones = peerlib.load_zones(zones_path, id_field)
-    # Zones in another CRS: densified in their own CRS to about a cell
-    # before reprojection, as qingshan does (edges are straight where the
-    # file stores them).
-    densify = None
-    if not (zones.crs == info.crs or zones.crs.equals(info.crs, ignore_axis_order=True)):
-        cell_m = min(abs(info.transform.a), abs(info.transform.e))
-        if info.is_geographic:
-            cell_m *= 111_320.0
-        densify = cell_m / 111_320.0 if zones.crs.is_geographic else cell_m
-    geoms = peerlib.reproject(zones.geoms, zones.crs, info.crs, densify=densify)
+    geoms = peerlib.zones_on_raster(zones, info)
     if info.is_geographic:
         ref = peerlib.ellipsoid_reference(ginfo, zones.ids, geoms)
     else:

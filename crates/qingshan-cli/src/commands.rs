@@ -156,9 +156,13 @@ fn slope(a: SlopeArgs) -> Result<ExitCode> {
             .unwrap_or_default(),
         match (&a.steep_cropland, &run.report.polygons) {
             (Some(p), _) => format!(
-                ", {} steep cropland polygon(s) → {}",
+                ", {} steep cropland polygon(s) → {}{}",
                 steep.len(),
-                p.display()
+                p.display(),
+                run.steep_csv
+                    .as_ref()
+                    .map(|c| format!(" and {}", c.display()))
+                    .unwrap_or_default()
             ),
             (None, Some(_)) => format!(", {} steep cropland polygon(s)", steep.len()),
             _ => String::new(),

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::Value;
-use support::{fx, json_out, qingshan, repo, stderr};
+use support::{audit_config_absolute, fx, json_out, qingshan, repo, stderr};
 
 /// Runs the fixtures' audit once into a temp dir.
 fn audit_dir() -> (tempfile::TempDir, Value, String) {
@@ -411,25 +411,7 @@ fn met_targets_exit_0_and_bad_configs_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let lenient = dir.path().join("lenient.toml");
     let text = std::fs::read_to_string(fx("audit.toml")).unwrap();
-    let fixtures = repo().join("fixtures");
-    let text = text
-        .replace(
-            "\"landcover/",
-            &format!("\"{}/landcover/", fixtures.display()),
-        )
-        .replace(
-            "\"towns.geojson\"",
-            &format!("\"{}/towns.geojson\"", fixtures.display()),
-        )
-        .replace(
-            "\"redlines_",
-            &format!("\"{}/redlines_", fixtures.display()),
-        )
-        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
-        .replace(
-            "\"dltb.gpkg\"",
-            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
-        )
+    let text = audit_config_absolute(&text)
         .replace("forest_cover_min = 0.47", "forest_cover_min = 0.40")
         .replace("forest_area_min_mu = 523000", "forest_area_min_mu = 200000")
         .replace("redline_not_shrunk = true", "redline_not_shrunk = false")

@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{fx, qingshan, repo, stderr};
+use support::{audit_config_absolute, fx, qingshan, stderr};
 
 /// The steep-cropland targets: the total is the sum of the towns' steep
 /// cropland (from the slope result) in mu; swapping the dates turns a
@@ -17,7 +17,6 @@ use support::{fx, qingshan, repo, stderr};
 #[test]
 fn steep_cropland_targets_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = repo().join("fixtures");
     let base = std::fs::read_to_string(fx("audit.toml")).unwrap();
     let swapped = base
         .replace("landcover/clcd_2019.vrt", "SWAP")
@@ -28,24 +27,7 @@ fn steep_cropland_targets_are_checked() {
             "steep_cropland_max_mu = 100",
         );
     let cfg = dir.path().join("steep.toml");
-    let abs = swapped
-        .replace(
-            "\"landcover/",
-            &format!("\"{}/landcover/", fixtures.display()),
-        )
-        .replace(
-            "\"towns.geojson\"",
-            &format!("\"{}/towns.geojson\"", fixtures.display()),
-        )
-        .replace(
-            "\"redlines_",
-            &format!("\"{}/redlines_", fixtures.display()),
-        )
-        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
-        .replace(
-            "\"dltb.gpkg\"",
-            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
-        );
+    let abs = audit_config_absolute(&swapped);
     std::fs::write(&cfg, abs).unwrap();
     let out = dir.path().join("out");
     let o = qingshan(&[
@@ -341,30 +323,11 @@ fn dem_units_orientation_and_unwritable_outputs() {
 #[test]
 fn steep_cropland_off_the_land_cover_cannot_be_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = repo().join("fixtures");
-    let text = std::fs::read_to_string(fx("audit.toml"))
-        .unwrap()
-        .replace(
-            "landcover/clcd_2019.vrt",
-            "landcover/clcd_2019/clcd_2019_r0c0.tif",
-        )
-        .replace(
-            "\"landcover/",
-            &format!("\"{}/landcover/", fixtures.display()),
-        )
-        .replace(
-            "\"towns.geojson\"",
-            &format!("\"{}/towns.geojson\"", fixtures.display()),
-        )
-        .replace(
-            "\"redlines_",
-            &format!("\"{}/redlines_", fixtures.display()),
-        )
-        .replace("\"dem\"", &format!("\"{}/dem\"", fixtures.display()))
-        .replace(
-            "\"dltb.gpkg\"",
-            &format!("\"{}/dltb.gpkg\"", fixtures.display()),
-        );
+    let text = std::fs::read_to_string(fx("audit.toml")).unwrap().replace(
+        "landcover/clcd_2019.vrt",
+        "landcover/clcd_2019/clcd_2019_r0c0.tif",
+    );
+    let text = audit_config_absolute(&text);
     let cfg = dir.path().join("a.toml");
     std::fs::write(&cfg, text).unwrap();
     let out = dir.path().join("out");

@@ -206,13 +206,9 @@ fn footprint<S: Gridded>(tiles: &[S], crs: &Crs) -> Option<(f64, f64, f64, f64)>
     Some((x0 - m, y0 - m, x1 + m, y1 + m))
 }
 
-/// Builds the plan over whole tiles: see [`plan_items`].
-pub(crate) fn plan<S: Gridded>(
-    tiles: &[S],
-    zones: &ZoneLayer,
-    area: AreaMode,
-) -> Result<(Vec<TilePlan>, Vec<Task>)> {
-    let items: Vec<PlanItem> = tiles
+/// One plan item per tile, each the whole tile.
+pub(crate) fn whole_tiles<S: Gridded>(tiles: &[S]) -> Vec<PlanItem> {
+    tiles
         .iter()
         .enumerate()
         .map(|(tile, t)| PlanItem {
@@ -220,8 +216,22 @@ pub(crate) fn plan<S: Gridded>(
             region: t.grid().full_window(),
             exclude: Vec::new(),
         })
-        .collect();
-    plan_items(tiles, &items, &[zones], &mut Projected::new(area), false)
+        .collect()
+}
+
+/// Builds the plan over whole tiles: see [`plan_items`].
+pub(crate) fn plan<S: Gridded>(
+    tiles: &[S],
+    zones: &ZoneLayer,
+    area: AreaMode,
+) -> Result<(Vec<TilePlan>, Vec<Task>)> {
+    plan_items(
+        tiles,
+        &whole_tiles(tiles),
+        &[zones],
+        &mut Projected::new(area),
+        false,
+    )
 }
 
 /// Builds the plan: zones in each tile's CRS, coverages per item (only for

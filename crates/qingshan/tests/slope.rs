@@ -63,6 +63,18 @@ fn zones(dir: &Path, epsg: u32, rects: &[(&str, Vec<(f64, f64)>)]) -> ZoneLayer 
     ZoneLayer::read(&path, &ZoneOptions::default()).unwrap()
 }
 
+/// Inputs with no land cover, cropland or slope raster.
+fn bare<'a>(dem: &'a Elevation, zones: &'a ZoneLayer, grades: &'a Grades) -> SlopeInputs<'a> {
+    SlopeInputs {
+        dem,
+        zones,
+        grades,
+        land_cover: None,
+        cropland: None,
+        slope_raster: None,
+    }
+}
+
 fn run(dem: &Elevation, z: &ZoneLayer, grades: &Grades, threads: usize) -> SlopeReport {
     slope(
         &SlopeInputs {
@@ -410,12 +422,9 @@ fn cropland_polygons_are_graded_and_written_as_gbk_shapefiles() {
     let grades = Grades::default();
     let report = slope(
         &SlopeInputs {
-            dem: &dem,
-            zones: &towns,
-            grades: &grades,
-            land_cover: None,
             cropland: Some(&cropland),
             slope_raster: None,
+            ..bare(&dem, &towns, &grades)
         },
         &RunOptions::default(),
     )
@@ -470,12 +479,9 @@ fn cropland_polygons_are_graded_and_written_as_gbk_shapefiles() {
     let dry = Cropland::select(by_name, Some("DLMC"), &["旱地".to_string()]).unwrap();
     let report = slope(
         &SlopeInputs {
-            dem: &dem,
-            zones: &towns,
-            grades: &grades,
-            land_cover: None,
             cropland: Some(&dry),
             slope_raster: None,
+            ..bare(&dem, &towns, &grades)
         },
         &RunOptions::default(),
     )

@@ -56,3 +56,15 @@ pub fn assert_user_error(o: &Output, needles: &[&str]) {
         assert!(lines[0].contains(n), "missing {n:?} in {err}");
     }
 }
+
+/// The text of `fixtures/audit.toml` with every input path made absolute
+/// (so the config can be written anywhere).
+pub fn audit_config_absolute(text: &str) -> String {
+    let fixtures = repo().join("fixtures");
+    let f = fixtures.display();
+    text.replace("\"landcover/", &format!("\"{f}/landcover/"))
+        .replace("\"towns.geojson\"", &format!("\"{f}/towns.geojson\""))
+        .replace("\"redlines_", &format!("\"{f}/redlines_"))
+        .replace("\"dem\"", &format!("\"{f}/dem\""))
+        .replace("\"dltb.gpkg\"", &format!("\"{f}/dltb.gpkg\""))
+}

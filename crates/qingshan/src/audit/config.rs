@@ -110,6 +110,24 @@ pub struct TerrainConfig {
     pub encoding: Option<String>,
 }
 
+impl TerrainConfig {
+    /// Reads the cropland polygons at `path` (the `cropland` file, resolved)
+    /// with this section's layer, id field and encoding, keeping the
+    /// cropland classes.
+    pub fn read_cropland(&self, path: &Path) -> Result<crate::slope::Cropland> {
+        let layer = crate::zones::ZoneLayer::read(
+            path,
+            &crate::zones::ZoneOptions {
+                id_field: self.cropland_id_field.clone(),
+                layer: self.cropland_layer.clone(),
+                encoding: self.encoding.clone(),
+                ..Default::default()
+            },
+        )?;
+        crate::slope::Cropland::select(layer, self.class_field.as_deref(), &self.cropland_codes)
+    }
+}
+
 /// Targets (every one optional).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

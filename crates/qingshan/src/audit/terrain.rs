@@ -16,7 +16,7 @@ use crate::legend::Legend;
 use crate::raster::LandCover;
 use crate::raster::dem::Elevation;
 use crate::slope::{Cropland, Grades, SlopeInputs, SlopeReport, slope};
-use crate::zones::{ZoneLayer, ZoneOptions};
+use crate::zones::ZoneLayer;
 
 /// Slope of the zones with the after date's land cover (and the cropland
 /// polygons), and with the before date's.
@@ -42,22 +42,7 @@ pub(super) fn measure(
         None => Grades::default(),
     };
     let cropland = match &t.cropland {
-        Some(p) => {
-            let layer = ZoneLayer::read(
-                &config.resolve(p),
-                &ZoneOptions {
-                    id_field: t.cropland_id_field.clone(),
-                    layer: t.cropland_layer.clone(),
-                    encoding: t.encoding.clone(),
-                    ..Default::default()
-                },
-            )?;
-            Some(Cropland::select(
-                layer,
-                t.class_field.as_deref(),
-                &t.cropland_codes,
-            )?)
-        }
+        Some(p) => Some(t.read_cropland(&config.resolve(p))?),
         None => None,
     };
     let run = |lc: &LandCover, cropland: Option<&Cropland>| {

@@ -13,9 +13,8 @@ use crate::audit::{AuditReport, TerrainConfig};
 use crate::export::grade_label;
 use crate::grid::{Crs, GeoTransform};
 use crate::raster::dem::Elevation;
-use crate::slope::{Cropland, slopes_at};
+use crate::slope::slopes_at;
 use crate::srs::Reprojector;
-use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
 /// The colour ramp of the grades, flattest to steepest (green → red);
@@ -96,16 +95,7 @@ pub(super) fn slope_map(
             .collect::<Result<_>>()?
     };
     if let (Some(path), Some(polygons)) = (&t.cropland, &report.polygons) {
-        let layer = ZoneLayer::read(
-            path.as_ref(),
-            &ZoneOptions {
-                id_field: t.cropland_id_field.clone(),
-                layer: t.cropland_layer.clone(),
-                encoding: t.encoding.clone(),
-                ..Default::default()
-            },
-        )?;
-        let cropland = Cropland::select(layer, t.class_field.as_deref(), &t.cropland_codes)?;
+        let cropland = t.read_cropland(path.as_ref())?;
         let projected = cropland.layer.project(&g.crs, None)?;
         let top = report.grades.len();
         for (geom, p) in projected.iter().zip(polygons) {

@@ -11,12 +11,12 @@ use super::{
     Cropland, GradeArea, Grades, PolygonSlope, SLOPE_SCHEMA, SlopeInputs, SlopeReport, ZoneSlope,
 };
 use crate::coverage::{Run, Scratch};
-use crate::engine::{self, PlanItem, Projected, Readers, Runner, Task, TilePlan};
+use crate::engine::{self, Projected, Readers, Runner, Task, TilePlan};
 use crate::grid::Window;
 use crate::legend::{ClassCode, ClassKind, Legend};
 use crate::raster::dem::{Elevation, ElevationReader};
 use crate::raster::{
-    Buffers, ClassPixel, ClassRasterWriter, Gridded, LandCover, RasterSpec, Tile, with_pixel_type,
+    Buffers, ClassPixel, ClassRasterWriter, LandCover, RasterSpec, Tile, with_pixel_type,
 };
 use crate::zonal::{Slots, Weigh, Weights, with_weigh};
 use crate::{Error, Result, RunOptions};
@@ -181,16 +181,7 @@ fn dem_pass(
     layers: &[&crate::zones::ZoneLayer],
 ) -> Result<Vec<Accum>> {
     let dem = inputs.dem;
-    let items: Vec<PlanItem> = dem
-        .tiles
-        .iter()
-        .enumerate()
-        .map(|(tile, t)| PlanItem {
-            tile,
-            region: t.grid().full_window(),
-            exclude: Vec::new(),
-        })
-        .collect();
+    let items = engine::whole_tiles(&dem.tiles);
     let keep = inputs.slope_raster.is_some();
     let (plans, tasks) = engine::plan_items(
         &dem.tiles,
