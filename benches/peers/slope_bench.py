@@ -19,7 +19,7 @@ Timed, best of --repeat, all with --area planar and --threads:
 
 With --giga, a second DEM of that size (e.g. 36000x28000, ~1 Gpixel) with
 its own 400 zones is generated and `qingshan slope` is run on both; peak
-RSS (wait4 ru_maxrss) of each run is printed: memory must not grow with
+RSS (/usr/bin/time) of each run is printed: memory must not grow with
 the DEM. Exit 1 if a run fails.
 """
 
@@ -36,13 +36,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(cmd, what):
+    """Wall time and peak RSS (MB) of a command. The peak comes from
+    /usr/bin/time, not from wait4: a child forked from this Python process
+    would report the interpreter's own memory (numpy, GDAL, geopandas
+    loaded) as its peak."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{what} failed: {proc.stderr.read().decode()}")
-    return dt, usage.ru_maxrss / 1024.0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr}")
+    return dt, int(proc.stderr.strip().splitlines()[-1]) / 1024.0
 
 
 def make_set(s: Path, width: int, height: int, tiles: tuple, zones: int, skip: bool) -> Path:
