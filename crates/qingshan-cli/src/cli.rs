@@ -237,7 +237,7 @@ pub struct ChangeArgs {
 
 #[derive(Args, Debug)]
 pub struct SlopeArgs {
-    /// The DEM: files, VRTs, directories or glob patterns of tiles on one grid (any numeric type; heights in metres).
+    /// The DEM: files, VRTs, directories or glob patterns of tiles on one grid (any numeric type; heights in metres, or in the unit the band records: ft, cm, …).
     #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
     pub dem: Vec<String>,
     /// Raster band holding the heights.
