@@ -15,7 +15,7 @@ use crate::engine::RunOptions;
 use crate::legend::Legend;
 use crate::raster::LandCover;
 use crate::raster::dem::Elevation;
-use crate::slope::{Cropland, Grades, SlopeInputs, SlopeReport, slope};
+use crate::slope::{Grades, SlopeInputs, SlopeReport, slope_two_dates};
 use crate::zones::ZoneLayer;
 
 /// Slope of the zones with the after date's land cover (and the cropland
@@ -45,21 +45,18 @@ pub(super) fn measure(
         Some(p) => Some(t.read_cropland(&config.resolve(p))?),
         None => None,
     };
-    let run = |lc: &LandCover, cropland: Option<&Cropland>| {
-        slope(
-            &SlopeInputs {
-                dem: &dem,
-                zones,
-                grades: &grades,
-                land_cover: Some((lc, legend)),
-                cropland,
-                slope_raster: None,
-            },
-            opts,
-        )
-    };
-    let after = run(dates.1, cropland.as_ref())?;
-    let before = run(dates.0, None)?;
+    let (after, before) = slope_two_dates(
+        &SlopeInputs {
+            dem: &dem,
+            zones,
+            grades: &grades,
+            land_cover: Some((dates.1, legend)),
+            cropland: cropland.as_ref(),
+            slope_raster: None,
+        },
+        (dates.0, legend),
+        opts,
+    )?;
     Ok(Some(TerrainMeasured { after, before }))
 }
 

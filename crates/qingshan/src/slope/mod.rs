@@ -43,6 +43,7 @@
 //! `valid_area_m2 + nodata_area_m2` is the zone's area on the DEM.
 
 pub(crate) mod horn;
+mod landcover;
 mod pass;
 
 use std::collections::BTreeMap;
@@ -409,6 +410,20 @@ pub fn slopes_at(dem: &Elevation, xs: &[f64], ys: &[f64]) -> Result<Vec<f32>> {
 /// one over the land cover).
 pub fn slope(inputs: &SlopeInputs<'_>, opts: &RunOptions<'_>) -> Result<SlopeReport> {
     pass::run(inputs, opts)
+}
+
+/// [`slope`] for two dates of land cover from one pass over the DEM: the
+/// report of `inputs` (the later date, with its polygons), and the same
+/// zones with `before`'s land cover (no polygons) — what the audit's
+/// steep-cropland targets compare.
+pub fn slope_two_dates(
+    inputs: &SlopeInputs<'_>,
+    before: (&LandCover, &Legend),
+    opts: &RunOptions<'_>,
+) -> Result<(SlopeReport, SlopeReport)> {
+    let (after, before) = pass::run_dates(inputs, Some(before), opts)?;
+    let before = before.ok_or_else(|| Error::Invalid("internal: no before-date slope".into()))?;
+    Ok((after, before))
 }
 
 #[cfg(test)]
