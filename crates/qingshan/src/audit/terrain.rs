@@ -85,8 +85,9 @@ pub(super) fn steep_targets(
     let n = m.after.zones.len();
     let top = top_bound(&m.after);
     let unverified = (
-        "无法核查：土地覆盖未覆盖该范围".to_string(),
-        "cannot be verified: the land cover does not cover it".to_string(),
+        "无法核查：土地覆盖未覆盖该范围，或两期覆盖范围不同".to_string(),
+        "cannot be verified: the land cover does not cover it, or not alike on both dates"
+            .to_string(),
     );
     if let Some(max_mu) = t.steep_cropland_max_mu {
         let each = t.steep_cropland_scope.as_deref() == Some("each");
@@ -161,7 +162,19 @@ pub(super) fn steep_targets(
                 verdict: verdict(ok, &zh, &en),
             });
         };
-        let delta = |i: usize| Some(steep(&m.after, i)? - steep(&m.before, i)?);
+        // Comparable only over the same land: both dates' land cover must
+        // cover the zone alike (within 0.5 %).
+        let same_land = |i: usize| {
+            let (a, b) = (
+                m.after.zones[i].landcover_area_m2.unwrap_or(0.0),
+                m.before.zones[i].landcover_area_m2.unwrap_or(0.0),
+            );
+            (a - b).abs() <= 0.005 * a.max(b)
+        };
+        let delta = |i: usize| {
+            let d = steep(&m.after, i)? - steep(&m.before, i)?;
+            same_land(i).then_some(d)
+        };
         for i in 0..n {
             push(
                 "zone",
@@ -174,10 +187,14 @@ pub(super) fn steep_targets(
         }
         let after: Option<Vec<f64>> = (0..n).map(|i| steep(&m.after, i)).collect();
         let before: Option<Vec<f64>> = (0..n).map(|i| steep(&m.before, i)).collect();
+        let all_same = (0..n).all(same_land);
         push(
             "total",
             None,
-            after.zip(before).map(|(a, b)| sum_m2(a) - sum_m2(b)),
+            after
+                .zip(before)
+                .filter(|_| all_same)
+                .map(|(a, b)| sum_m2(a) - sum_m2(b)),
             "Σ slope.zones[*].steep_cropland_m2 − Σ slope_before.zones[*].steep_cropland_m2".into(),
         );
     }

@@ -159,10 +159,14 @@ fn lc_task<T: ClassPixel>(
                     let cells = run.cells_in(w);
                     for (i, &v) in block[cells].iter().enumerate() {
                         let a = wg.next(1);
+                        let slot = slots.slot(v);
+                        if slot == 0 {
+                            continue;
+                        }
+                        // Land with a class (nodata is no land cover).
                         *covered += a;
                         let s = slope_at(run.row as usize, run.col as usize + i);
-                        let slot = slots.slot(v);
-                        if slot == 0 || s.is_nan() {
+                        if s.is_nan() {
                             continue;
                         }
                         let at = slot * g + grades.of(s);

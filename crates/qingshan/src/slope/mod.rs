@@ -170,7 +170,12 @@ pub struct ZoneSlope {
     /// the land cover's grid; `null` without land cover.
     #[serde(default)]
     pub by_class: Option<BTreeMap<ClassCode, Vec<f64>>>,
-    /// Cropland classes on the steepest grade (land cover given).
+    /// Area of the zone with a land-cover class (not nodata, on the land
+    /// cover's grid), when land cover is given: what `by_class` covers.
+    #[serde(default)]
+    pub landcover_area_m2: Option<f64>,
+    /// Cropland classes on the steepest grade (land cover given; `null`
+    /// for a zone with no land cover).
     pub steep_cropland_m2: Option<f64>,
     /// The zone's attributes from the input layer.
     #[serde(skip)]
@@ -227,7 +232,9 @@ fn code_matches(value: &str, code: &str) -> bool {
     if let (Ok(v), Ok(c)) = (value.parse::<i64>(), code.parse::<i64>())
         && !value.starts_with('0')
     {
-        return v == c;
+        // An integer field lost the leading zero: 101 is 0101, and a
+        // two-digit first-level code 01 takes 1xx.
+        return v == c || (code.len() == 2 && v / 100 == c && (100..10_000).contains(&v));
     }
     let Some(rest) = value.strip_prefix(code) else {
         return false;
@@ -289,7 +296,11 @@ impl Cropland {
         for z in layer.zones {
             let v = match z.attributes.get(field) {
                 Some(Value::String(s)) => s.trim().to_string(),
-                Some(Value::Number(n)) => n.to_string(),
+                // A real field (DBF `N(24,15)`) holds 101.0 for 0101.
+                Some(Value::Number(n)) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                    _ => n.to_string(),
+                },
                 _ => {
                     nulls += 1;
                     continue;
@@ -301,6 +312,12 @@ impl Cropland {
             } else if seen.len() < 20 {
                 seen.insert(v);
             }
+        }
+        if nulls == total && total > 0 {
+            return Err(Error::zones(
+                &layer.path,
+                format!("none of its {total} polygons has a {field} value: check --class-field"),
+            ));
         }
         if kept.is_empty() && total > 0 {
             return Err(Error::zones(
@@ -441,8 +458,10 @@ mod tests {
         assert!(code_matches("0102", "01"));
         assert!(code_matches("0103K", "01"));
         assert!(!code_matches("0301", "01"));
-        // An integer field holds 101 for 0101.
+        // An integer field holds 101 for 0101, and 01 takes 1xx.
         assert!(code_matches("101", "0101"));
         assert!(!code_matches("102", "0101"));
+        assert!(code_matches("102", "01"));
+        assert!(!code_matches("301", "01"));
     }
 }

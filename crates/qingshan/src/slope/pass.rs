@@ -466,13 +466,13 @@ fn assemble(
             if let Some((lc, _)) = inputs.land_cover {
                 if lc_covered == 0.0 {
                     warnings.push(format!(
-                        "zone {:?} does not overlap the land cover {}: it has no class areas and no steep cropland (null)",
+                        "zone {:?} has no land cover in {} (off it, or nodata): it has no class areas and no steep cropland (null)",
                         z.id,
                         lc.label()
                     ));
                 } else if zone_areas[i] > 0.0 && lc_covered < 0.995 * zone_areas[i] {
                     warnings.push(format!(
-                        "zone {:?}: only {:.1} % of it lies on the land cover {}; its class areas and steep cropland count that part only",
+                        "zone {:?}: only {:.1} % of it has land cover in {} (the rest is off it, or nodata); its class areas and steep cropland count that part only",
                         z.id,
                         100.0 * lc_covered / zone_areas[i],
                         lc.label()
@@ -495,6 +495,7 @@ fn assemble(
                 mean_slope_deg: mean(acc, valid),
                 grades: grade_areas(acc),
                 by_class: classes,
+                landcover_area_m2: inputs.land_cover.map(|_| lc_covered),
                 steep_cropland_m2: steep,
                 attributes: z.attributes.clone(),
             }

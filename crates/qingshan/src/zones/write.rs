@@ -81,7 +81,12 @@ pub fn write_polygons(
             // The GeoPackage driver will not create over the empty file
             // the temporary name holds.
             let _ = std::fs::remove_file(out.path());
-            write_ogr(
+            // A fixed `last_change` date: the same run gives the same bytes.
+            let _ = gdal::config::set_thread_local_config_option(
+                "OGR_CURRENT_DATE",
+                "2000-01-01T00:00:00.000Z",
+            );
+            let written = write_ogr(
                 out.path(),
                 path,
                 "GPKG",
@@ -90,11 +95,13 @@ pub fn write_polygons(
                 crs,
                 fields,
                 features,
-            )?;
+            );
+            let _ = gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE");
+            written?;
             out.commit()
         }
         VectorFormat::Shapefile => {
-            crate::fsio::write_with_sidecars(path, &["shx", "dbf", "prj", "cpg", "qix"], |tmp| {
+            crate::fsio::write_with_sidecars(path, &SHAPEFILE_SIDECARS, |tmp| {
                 write_ogr(
                     tmp,
                     path,
