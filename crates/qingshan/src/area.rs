@@ -70,6 +70,16 @@ impl Ellipsoid {
         self.f * (2.0 - self.f)
     }
 
+    /// Radii of curvature (m) at geodetic latitude `phi` (radians): the
+    /// meridian's M = a(1 − e²)/W³ and the prime vertical's N = a/W, with
+    /// W = √(1 − e² sin²φ). A parallel's radius is N cos φ.
+    pub fn radii(&self, phi: f64) -> (f64, f64) {
+        let e2 = self.e2();
+        let s = phi.sin();
+        let w2 = 1.0 - e2 * s * s;
+        (self.a * (1.0 - e2) / (w2 * w2.sqrt()), self.a / w2.sqrt())
+    }
+
     /// Area (m²) of the ellipsoidal quadrangle between latitudes `lat1` and
     /// `lat2` (degrees) spanning `dlon` degrees of longitude. Exact closed
     /// form (the authalic-latitude integral), not a spherical approximation.

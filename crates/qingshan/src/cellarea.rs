@@ -276,8 +276,6 @@ impl Evaluator {
                     crate::error::gdal_msg(&e)
                 ))
             })?;
-        let e2 = self.ellipsoid.e2();
-        let a = self.ellipsoid.a;
         let mut out = Vec::with_capacity(points.len());
         for chunk in lat
             .chunks(per)
@@ -295,11 +293,9 @@ impl Evaluator {
                 };
                 let (x_l, y_l, x_p, y_p) = (d(x, 0), d(y, 0), d(x, 4), d(y, 4));
                 let jac = (x_l * y_p - x_p * y_l).abs() * self.unit * self.unit;
-                let (s, c) = phi.to_radians().sin_cos();
-                let w2 = 1.0 - e2 * s * s;
-                let m = a * (1.0 - e2) / (w2 * w2.sqrt());
-                let n = a / w2.sqrt();
-                let f = m * n * c / jac;
+                let phi = phi.to_radians();
+                let (m, n) = self.ellipsoid.radii(phi);
+                let f = m * n * phi.cos() / jac;
                 if !f.is_finite() || f <= 0.0 {
                     return Err(self.failed("the projection is singular near the grid"));
                 }

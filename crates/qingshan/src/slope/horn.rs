@@ -81,10 +81,7 @@ impl Spacing {
                 dlon,
             } => {
                 let phi = (top + (row as f64 + 0.5) * dlat).to_radians();
-                let e2 = ellipsoid.e2();
-                let w2 = 1.0 - e2 * phi.sin().powi(2);
-                let n = ellipsoid.a / w2.sqrt();
-                let m = ellipsoid.a * (1.0 - e2) / (w2 * w2.sqrt());
+                let (m, n) = ellipsoid.radii(phi);
                 (
                     n * phi.cos() * dlon.to_radians().abs(),
                     m * dlat.to_radians().abs(),
