@@ -468,6 +468,24 @@ pub(crate) fn stats_pass(
     )
 }
 
+/// The warning for a zone that lies off a raster (`on`: "the land
+/// cover", "the DEM"), wholly (`covered` is 0) or by more than 0.5 % of
+/// its area.
+pub(crate) fn coverage_warning(id: &str, covered: f64, zone_area: f64, on: &str) -> Option<String> {
+    if covered == 0.0 {
+        Some(format!(
+            "zone {id:?} does not overlap {on}: its areas are zero"
+        ))
+    } else if zone_area > 0.0 && covered < 0.995 * zone_area {
+        Some(format!(
+            "zone {id:?}: only {:.1} % of it lies on {on}",
+            100.0 * covered / zone_area
+        ))
+    } else {
+        None
+    }
+}
+
 /// Turns accumulated class areas into the stats report (forest, cover,
 /// names, warnings).
 pub fn finish_stats(
@@ -493,19 +511,12 @@ pub fn finish_stats(
                     .filter(|(c, _)| legend.is_forest(**c))
                     .map(|(_, a)| *a),
             );
-            let covered = valid + acc.nodata_m2;
-            if covered == 0.0 {
-                warnings.push(format!(
-                    "zone {:?} does not overlap the land cover: its areas are zero",
-                    zone.id
-                ));
-            } else if zone_area > 0.0 && covered < 0.995 * zone_area {
-                warnings.push(format!(
-                    "zone {:?}: only {:.1} % of it lies on the land cover",
-                    zone.id,
-                    100.0 * covered / zone_area
-                ));
-            }
+            warnings.extend(coverage_warning(
+                &zone.id,
+                valid + acc.nodata_m2,
+                zone_area,
+                "the land cover",
+            ));
             ZoneStats {
                 id: zone.id.clone(),
                 name: zone.name.clone(),

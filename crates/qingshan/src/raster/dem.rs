@@ -18,7 +18,7 @@ use super::{Depth, Gridded, discover_rasters, files_label, open_raster};
 use crate::area::AreaMode;
 use crate::error::gdal_msg;
 use crate::grid::{Crs, GeoTransform, Grid, Misfit, Window};
-use crate::{Error, Result, srs};
+use crate::{Error, Result};
 
 /// One file (or VRT) of an elevation source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,43 +154,20 @@ pub fn north_up(t: &GeoTransform) -> bool {
 /// Reads a DEM tile's header.
 fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
     let ds = open_raster(path)?;
-    if band == 0 || band > ds.raster_count() {
-        return Err(Error::raster(
-            path,
-            format!(
-                "has {} band(s); band {band} does not exist",
-                ds.raster_count()
-            ),
-        ));
-    }
+    super::check_band(&ds, path, band)?;
     let b = ds
         .rasterband(band)
         .map_err(|e| Error::open(path, gdal_msg(&e)))?;
-    let numeric = !matches!(b.band_type(), GdalDataType::Unknown);
-    if !numeric {
+    if matches!(b.band_type(), GdalDataType::Unknown) {
         return Err(Error::raster(path, "band type is not numeric"));
     }
-    let srs = ds.spatial_ref().map_err(|_| {
-        Error::raster(
-            path,
-            "has no CRS; assign one with `gdal_edit.py -a_srs EPSG:XXXX`",
-        )
-    })?;
-    let crs = srs::crs_of(&srs, &path.display().to_string())?;
-    let transform = GeoTransform(ds.geo_transform().map_err(|_| {
-        Error::raster(
-            path,
-            "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
-        )
-    })?);
+    let (crs, transform, (width, height)) = super::georeferencing(&ds, path)?;
     if !north_up(&transform) {
         return Err(Error::raster(
             path,
             "is not north up (rotated, or its rows or columns run backwards); slope needs a north-up DEM: warp it with `gdalwarp` first",
         ));
     }
-    let (width, height) = ds.raster_size();
-    super::check_extent(path, &crs, &transform, (width, height))?;
     let mut notes = Vec::new();
     let unit = b.unit();
     let z_to_m = match metres_per_unit(&unit) {

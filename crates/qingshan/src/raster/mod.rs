@@ -80,18 +80,7 @@ impl Tile {
     /// Reads a tile's header (never its pixels).
     pub fn open(path: &Path, band: usize) -> Result<Tile> {
         let ds = open_raster(path)?;
-        if ds.raster_count() == 0 {
-            return Err(Error::raster(path, "has no raster bands"));
-        }
-        if band == 0 || band > ds.raster_count() {
-            return Err(Error::raster(
-                path,
-                format!(
-                    "has {} band(s); band {band} does not exist",
-                    ds.raster_count()
-                ),
-            ));
-        }
+        check_band(&ds, path, band)?;
         let b = ds
             .rasterband(band)
             .map_err(|e| Error::open(path, gdal_msg(&e)))?;
@@ -101,28 +90,7 @@ impl Tile {
             (true, false) => own.widened(),
             (false, false) => own,
         };
-        let srs = ds.spatial_ref().map_err(|_| {
-            Error::raster(
-                path,
-                "has no CRS; assign one with `gdal_edit.py -a_srs EPSG:XXXX` (e.g. EPSG:4545 for CGCS2000 3° GK CM 108E)",
-            )
-        })?;
-        let crs: Crs = srs::crs_of(&srs, &path.display().to_string())?;
-        let gt = ds.geo_transform().map_err(|_| {
-            Error::raster(
-                path,
-                "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
-            )
-        })?;
-        let transform = GeoTransform(gt);
-        if transform.determinant() == 0.0 || !transform.determinant().is_finite() {
-            return Err(Error::raster(
-                path,
-                "has a degenerate geotransform (zero pixel size)",
-            ));
-        }
-        let (width, height) = ds.raster_size();
-        check_extent(path, &crs, &transform, (width, height))?;
+        let (crs, transform, (width, height)) = georeferencing(&ds, path)?;
         let block = b.block_size();
         Ok(Tile {
             path: path.to_path_buf(),
@@ -193,6 +161,54 @@ impl Gridded for Tile {
     fn block(&self) -> (usize, usize) {
         self.block
     }
+}
+
+/// Refuses a band number the raster does not have.
+pub(crate) fn check_band(ds: &Dataset, path: &Path, band: usize) -> Result<()> {
+    if ds.raster_count() == 0 {
+        return Err(Error::raster(path, "has no raster bands"));
+    }
+    if band == 0 || band > ds.raster_count() {
+        return Err(Error::raster(
+            path,
+            format!(
+                "has {} band(s); band {band} does not exist",
+                ds.raster_count()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A raster's CRS, geotransform and size: refused without a CRS or a
+/// geotransform, with a degenerate one, or centred far outside its CRS.
+pub(crate) fn georeferencing(
+    ds: &Dataset,
+    path: &Path,
+) -> Result<(Crs, GeoTransform, (usize, usize))> {
+    let srs = ds.spatial_ref().map_err(|_| {
+        Error::raster(
+            path,
+            "has no CRS; assign one with `gdal_edit.py -a_srs EPSG:XXXX` (e.g. EPSG:4545 for CGCS2000 3° GK CM 108E)",
+        )
+    })?;
+    let crs: Crs = srs::crs_of(&srs, &path.display().to_string())?;
+    let gt = ds.geo_transform().map_err(|_| {
+        Error::raster(
+            path,
+            "has no geotransform (it is not georeferenced); georeference it with gdal_translate -a_ullr or gdal_edit.py",
+        )
+    })?;
+    let transform = GeoTransform(gt);
+    if transform.determinant() == 0.0 || !transform.determinant().is_finite() {
+        return Err(Error::raster(
+            path,
+            "has a degenerate geotransform (zero pixel size)",
+        ));
+    }
+    let size = ds.raster_size();
+    check_extent(path, &crs, &transform, size)?;
+    Ok((crs, transform, size))
 }
 
 /// What a band holds: its own integer type, whether it is 8-bit signed

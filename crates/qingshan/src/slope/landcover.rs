@@ -84,16 +84,7 @@ fn lc_task<T: ClassPixel>(
     };
     // Every zone's runs, once.
     let d = &mut worker.dem;
-    d.all_runs.clear();
-    d.starts.clear();
-    for &k in &task.zones {
-        let (zone, cov) = &plan.coverages[k as usize];
-        cov.window_runs_into(w, &mut d.scratch, &mut d.runs);
-        if !d.runs.is_empty() {
-            d.starts.push((*zone, d.all_runs.len()));
-            d.all_runs.extend_from_slice(&d.runs);
-        }
-    }
+    d.collect_runs(plan, task, w);
     let g = grades.count();
     let mut slots = Slots::<T>::new(tile, legend);
     let mut weights = Weights::new(&plan.cell_areas);
@@ -146,12 +137,11 @@ fn lc_task<T: ClassPixel>(
             }
         };
         let (r0, r1) = (w.row + j0, w.row + j1);
-        for (n, &(_, start)) in d.starts.iter().enumerate() {
-            let end = d.starts.get(n + 1).map_or(d.all_runs.len(), |s| s.1);
+        for (n, (_, runs)) in d.zone_runs().enumerate() {
             let acc = &mut acc[n];
             let covered = &mut covered[n];
             with_weigh!(&mut weights, wg => {
-                for run in d.all_runs[start..end]
+                for run in d.all_runs[runs]
                     .iter()
                     .filter(|run| (r0..r1).contains(&(run.row as usize)))
                 {

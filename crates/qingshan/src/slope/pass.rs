@@ -16,7 +16,7 @@ use crate::grid::Window;
 use crate::legend::{ClassCode, ClassKind, Legend};
 use crate::raster::dem::{Elevation, ElevationReader};
 use crate::raster::{ClassRasterWriter, LandCover, RasterSpec};
-use crate::zonal::{Weigh, Weights, with_weigh};
+use crate::zonal::{Weigh, Weights, coverage_warning, with_weigh};
 use crate::{Result, RunOptions};
 
 /// Nodata value of the written slope raster.
@@ -60,6 +60,31 @@ pub(super) struct DemWorker {
     pub(super) all_runs: Vec<Run>,
     pub(super) starts: Vec<(usize, usize)>,
     pub(super) spans: Vec<(usize, usize)>,
+}
+
+impl DemWorker {
+    /// Collects the runs in `window` of every zone of `task` (zones with
+    /// none are left out), one zone after another.
+    pub(super) fn collect_runs(&mut self, plan: &TilePlan, task: &Task, window: Window) {
+        self.all_runs.clear();
+        self.starts.clear();
+        for &k in &task.zones {
+            let (zone, cov) = &plan.coverages[k as usize];
+            cov.window_runs_into(window, &mut self.scratch, &mut self.runs);
+            if !self.runs.is_empty() {
+                self.starts.push((*zone, self.all_runs.len()));
+                self.all_runs.extend_from_slice(&self.runs);
+            }
+        }
+    }
+
+    /// Each collected zone and the range of its runs in `all_runs`.
+    pub(super) fn zone_runs(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        self.starts.iter().enumerate().map(|(n, &(zone, start))| {
+            let end = self.starts.get(n + 1).map_or(self.all_runs.len(), |s| s.1);
+            (zone, start..end)
+        })
+    }
 }
 
 /// The DEM window (mosaic cells) of a task on tile `tile`.
@@ -135,36 +160,22 @@ fn dem_task(
     // The zones' runs first: slopes are computed only for the cells some
     // zone covers (each row's span), unless the whole window is written.
     let w = task.window;
-    worker.all_runs.clear();
-    worker.starts.clear();
+    worker.collect_runs(plan, task, w);
     worker.spans.clear();
     worker.spans.resize(w.height, (usize::MAX, 0));
-    for &k in &task.zones {
-        let (zone, cov) = &plan.coverages[k as usize];
-        cov.window_runs_into(w, &mut worker.scratch, &mut worker.runs);
-        if worker.runs.is_empty() {
-            continue;
-        }
-        worker.starts.push((*zone, worker.all_runs.len()));
-        for run in &worker.runs {
-            let span = &mut worker.spans[run.row as usize - w.row];
-            let c = run.col as usize - w.col;
-            span.0 = span.0.min(c);
-            span.1 = span.1.max(c + run.len as usize);
-        }
-        worker.all_runs.extend_from_slice(&worker.runs);
+    for run in &worker.all_runs {
+        let span = &mut worker.spans[run.row as usize - w.row];
+        let c = run.col as usize - w.col;
+        span.0 = span.0.min(c);
+        span.1 = span.1.max(c + run.len as usize);
     }
     compute_slopes(dem, worker, mosaic_window(dem, plan.tile, w), keep)?;
     let mut weights = Weights::new(&plan.cell_areas);
     let mut out = Vec::with_capacity(worker.starts.len());
-    for (n, &(zone, start)) in worker.starts.iter().enumerate() {
-        let end = worker
-            .starts
-            .get(n + 1)
-            .map_or(worker.all_runs.len(), |s| s.1);
+    for (zone, runs) in worker.zone_runs() {
         let mut acc = Accum::new(grades.count());
         accumulate(
-            &worker.all_runs[start..end],
+            &worker.all_runs[runs],
             &worker.slopes,
             w,
             &mut weights,
@@ -337,8 +348,7 @@ fn projection_scale(dem: &Elevation) -> Option<String> {
         let p: Vec<geo::Coord<f64>> = ll.0[0].exterior().0.clone();
         for q in [p[1], p[2]] {
             let phi = ((p[0].y + q.y) / 2.0).to_radians();
-            let w2 = 1.0 - e.e2() * phi.sin().powi(2);
-            let (m, n) = (e.a * (1.0 - e.e2()) / (w2 * w2.sqrt()), e.a / w2.sqrt());
+            let (m, n) = e.radii(phi);
             let ground = (m * (q.y - p[0].y).to_radians())
                 .hypot(n * phi.cos() * (q.x - p[0].x).to_radians());
             ks.push(d * g.crs.linear_unit_m / ground);
@@ -378,7 +388,11 @@ pub(super) fn run_dates(
     }
     let accums = dem_pass(&runner, inputs, &layers)?;
     let zone_areas = inputs.zones.areas(dem.crs(), dem.area)?;
-    let after = assemble(&runner, inputs, &accums, &zone_areas)?;
+    // What the inputs themselves warrant, once for both reports.
+    let mut warnings: Vec<String> = inputs.zones.repairs.clone();
+    warnings.extend(dem.warnings.iter().cloned());
+    warnings.extend(projection_scale(dem));
+    let after = assemble(&runner, inputs, &accums, &zone_areas, warnings.clone())?;
     let before = match before {
         Some(lc) => Some(assemble(
             &runner,
@@ -389,6 +403,7 @@ pub(super) fn run_dates(
             },
             &accums[..inputs.zones.zones.len()],
             &zone_areas,
+            warnings,
         )?),
         None => None,
     };
@@ -396,7 +411,8 @@ pub(super) fn run_dates(
 }
 
 /// The report from the DEM pass's accumulators (zones, then polygons)
-/// and a land-cover pass of `inputs.land_cover`.
+/// and a land-cover pass of `inputs.land_cover`, after the `warnings`
+/// the inputs gave.
 // Long function: the report's fields, zone by zone, with the warnings
 // each measurement gives.
 fn assemble(
@@ -404,15 +420,13 @@ fn assemble(
     inputs: &SlopeInputs<'_>,
     accums: &[Accum],
     zone_areas: &[f64],
+    mut warnings: Vec<String>,
 ) -> Result<SlopeReport> {
     let dem = inputs.dem;
     let by_class = match inputs.land_cover {
         Some((lc, legend)) => Some(super::landcover::lc_pass(runner, inputs, lc, legend)?),
         None => None,
     };
-    let mut warnings: Vec<String> = inputs.zones.repairs.clone();
-    warnings.extend(dem.warnings.iter().cloned());
-    warnings.extend(projection_scale(dem));
     if let Some(c) = inputs.cropland {
         warnings.extend(c.warnings.iter().cloned());
     }
@@ -448,19 +462,12 @@ fn assemble(
         .map(|(i, z)| {
             let acc = &accums[i];
             let valid = crate::area::sum_m2(acc.grades.iter().copied());
-            let covered = valid + acc.nodata_m2;
-            if covered == 0.0 {
-                warnings.push(format!(
-                    "zone {:?} does not overlap the DEM: its areas are zero",
-                    z.id
-                ));
-            } else if zone_areas[i] > 0.0 && covered < 0.995 * zone_areas[i] {
-                warnings.push(format!(
-                    "zone {:?}: only {:.1} % of it lies on the DEM",
-                    z.id,
-                    100.0 * covered / zone_areas[i]
-                ));
-            }
+            warnings.extend(coverage_warning(
+                &z.id,
+                valid + acc.nodata_m2,
+                zone_areas[i],
+                "the DEM",
+            ));
             let classes = by_class.as_ref().map(|b| b[i].0.clone());
             let lc_covered = by_class.as_ref().map_or(0.0, |b| b[i].1);
             if let Some((lc, _)) = inputs.land_cover {
