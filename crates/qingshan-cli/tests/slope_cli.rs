@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{audit_config_absolute, fx, qingshan, stderr};
+use support::{audit_config_absolute, fx, qingshan, stderr, tool};
 
 /// The steep-cropland targets: the total is the sum of the towns' steep
 /// cropland (from the slope result) in mu; swapping the dates turns a
@@ -154,18 +154,15 @@ fn cropland_codes_are_matched_or_refused_out_loud() {
     // DLBM as an integer field, as some exports write it.
     let dir = tempfile::tempdir().unwrap();
     let int = dir.path().join("int.gpkg");
-    let o = std::process::Command::new("ogr2ogr")
-        .arg(&int)
-        .arg(&gpkg)
-        .args([
-            "-sql",
-            "SELECT BSM, CAST(DLBM AS INTEGER) AS DLBM, geom FROM DLTB",
-            "-nln",
-            "DLTB",
-        ])
-        .output()
-        .expect("ogr2ogr (gdal-bin) is needed");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    tool(&[
+        "ogr2ogr",
+        int.to_str().unwrap(),
+        &gpkg,
+        "-sql",
+        "SELECT BSM, CAST(DLBM AS INTEGER) AS DLBM, geom FROM DLTB",
+        "-nln",
+        "DLTB",
+    ]);
     let int = int.display().to_string();
     let (code, v, err) = slope_json(&[
         "--cropland",
@@ -194,19 +191,8 @@ fn cropland_codes_are_matched_or_refused_out_loud() {
 fn dem_units_orientation_and_unwritable_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).display().to_string();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .expect("gdal-bin");
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     let vrt = d("dem.vrt");
-    run(&[
+    tool(&[
         "gdalbuildvrt",
         "-q",
         &vrt,
@@ -215,11 +201,11 @@ fn dem_units_orientation_and_unwritable_outputs() {
     ]);
     // Heights in feet: the fixture's numbers, labelled feet.
     let feet = d("feet.tif");
-    run(&["gdal_translate", "-q", &vrt, &feet]);
-    run(&["gdal_edit.py", "-units", "ft", &feet]);
+    tool(&["gdal_translate", "-q", &vrt, &feet]);
+    tool(&["gdal_edit.py", "-units", "ft", &feet]);
     // The same heights in metres, converted by GDAL.
     let metres = d("metres.tif");
-    run(&[
+    tool(&[
         "gdal_translate",
         "-q",
         "-ot",
@@ -253,7 +239,7 @@ fn dem_units_orientation_and_unwritable_outputs() {
     }
     // Web Mercator stretches distances by 1.22 at 35°N: said out loud.
     let merc = d("merc.tif");
-    run(&[
+    tool(&[
         "gdalwarp",
         "-q",
         "-t_srs",
@@ -279,7 +265,7 @@ fn dem_units_orientation_and_unwritable_outputs() {
     );
     // South up: rows running north.
     let south = d("south.tif");
-    run(&[
+    tool(&[
         "gdal_translate",
         "-q",
         "-a_ullr",
@@ -370,12 +356,14 @@ fn steep_cropland_off_the_land_cover_cannot_be_verified() {
 fn a_shapefile_sidecar_may_not_overwrite_an_input() {
     let dir = tempfile::tempdir().unwrap();
     let asc = dir.path().join("foo.asc");
-    let o = std::process::Command::new("gdal_translate")
-        .args(["-q", "-of", "AAIGrid", &fx("dem/dem_25m_c0.tif")])
-        .arg(&asc)
-        .output()
-        .expect("gdal-bin");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    tool(&[
+        "gdal_translate",
+        "-q",
+        "-of",
+        "AAIGrid",
+        &fx("dem/dem_25m_c0.tif"),
+        asc.to_str().unwrap(),
+    ]);
     let _ = std::fs::remove_file(dir.path().join("foo.asc.aux.xml"));
     let prj = dir.path().join("foo.prj");
     let before = std::fs::read(&prj).unwrap();
@@ -411,20 +399,9 @@ fn a_shapefile_sidecar_may_not_overwrite_an_input() {
 fn nodata_land_cover_and_numeric_class_fields() {
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n).display().to_string();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .expect("gdal-bin");
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     // The 2019 land cover with its eastern part (Azhuang) set to nodata.
     let west = d("west.tif");
-    run(&[
+    tool(&[
         "gdal_translate",
         "-q",
         "-projwin",
@@ -437,7 +414,7 @@ fn nodata_land_cover_and_numeric_class_fields() {
     ]);
     // Padded back to the full extent: the east is in the raster, as nodata.
     let nd = d("east_nodata.tif");
-    run(&[
+    tool(&[
         "gdalwarp",
         "-q",
         "-te",
@@ -479,7 +456,7 @@ fn nodata_land_cover_and_numeric_class_fields() {
     };
     for (name, cast) in [("real.gpkg", "REAL"), ("int.gpkg", "INTEGER")] {
         let out = d(name);
-        run(&[
+        tool(&[
             "ogr2ogr",
             &out,
             &gpkg,
@@ -506,7 +483,7 @@ fn nodata_land_cover_and_numeric_class_fields() {
         }
     }
     let nulls = d("nulls.gpkg");
-    run(&[
+    tool(&[
         "ogr2ogr",
         &nulls,
         &gpkg,

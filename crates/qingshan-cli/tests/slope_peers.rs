@@ -8,7 +8,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::{fx, qingshan, repo, stderr};
+use support::{fx, qingshan, repo, stderr, tool};
 
 fn dem_tiles() -> Vec<String> {
     vec![fx("dem/dem_25m_c0.tif"), fx("dem/dem_25m_c1.tif")]
@@ -100,19 +100,37 @@ fn slope_on_a_lonlat_dem_agrees_with_an_ellipsoidal_reference() {
     let dir = tempfile::tempdir().unwrap();
     let vrt = dir.path().join("dem.vrt");
     let ll = dir.path().join("dem_lonlat.tif");
-    let ok = |c: &mut Command| {
-        let o = c.output().expect("gdal-bin is needed (bash .ci/setup)");
-        assert!(o.status.success(), "{}", stderr(&o));
-    };
-    ok(Command::new("gdalbuildvrt")
-        .args(["-q", "-srcnodata", "-32768", "-vrtnodata", "-32768"])
-        .arg(&vrt)
-        .args(dem_tiles()));
-    ok(Command::new("gdalwarp")
-        .args(["-q", "-t_srs", "EPSG:4490", "-tr", "0.0003", "0.0003"])
-        .args(["-r", "bilinear", "-ot", "Float32", "-dstnodata", "-9999"])
-        .arg(&vrt)
-        .arg(&ll));
+    let mut buildvrt = vec![
+        "gdalbuildvrt",
+        "-q",
+        "-srcnodata",
+        "-32768",
+        "-vrtnodata",
+        "-32768",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    buildvrt.push(vrt.display().to_string());
+    buildvrt.extend(dem_tiles());
+    tool(&buildvrt);
+    tool(&[
+        "gdalwarp",
+        "-q",
+        "-t_srs",
+        "EPSG:4490",
+        "-tr",
+        "0.0003",
+        "0.0003",
+        "-r",
+        "bilinear",
+        "-ot",
+        "Float32",
+        "-dstnodata",
+        "-9999",
+        vrt.to_str().unwrap(),
+        ll.to_str().unwrap(),
+    ]);
     let dem = vec![ll.display().to_string()];
     run_slope(&dem, dir.path(), "ellipsoidal");
     let q = dir.path().join("q.json");

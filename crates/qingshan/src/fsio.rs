@@ -438,11 +438,13 @@ pub fn write_with_sidecars(
             (from.exists().then_some(from), to.clone())
         })
         .collect();
-    for (from, _) in moves.iter() {
+    for (from, to) in moves.iter() {
         if let Some(f) = from {
             std::fs::File::open(f)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| Error::write_io(target, e))?;
+            // A file replaced keeps its mode, as every output does.
+            keep_mode(f, to, to)?;
         }
     }
     // Swap each destination: the old file aside, the new one in.
@@ -542,7 +544,13 @@ mod tests {
             "old dbf"
         );
         std::fs::remove_dir(shp.with_extension("prj")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let dbf = shp.with_extension("dbf");
+        std::fs::set_permissions(&dbf, std::fs::Permissions::from_mode(0o600)).unwrap();
         write_with_sidecars(&shp, &["dbf", "prj", "qix"], write_new).unwrap();
+        // A replaced file keeps its mode.
+        let mode = std::fs::metadata(&dbf).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_to_string(&shp).unwrap(), "new shp");
         assert_eq!(
             std::fs::read_to_string(shp.with_extension("prj")).unwrap(),

@@ -68,3 +68,17 @@ pub fn audit_config_absolute(text: &str) -> String {
         .replace("\"dem\"", &format!("\"{f}/dem\""))
         .replace("\"dltb.gpkg\"", &format!("\"{f}/dltb.gpkg\""))
 }
+
+/// Runs a tool of gdal-bin (`args[0]`, e.g. `gdalwarp`) and asserts it
+/// succeeded; the tests that use it need gdal-bin (`bash .ci/setup`).
+pub fn tool<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
+    let o = Command::new(&args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{:?}: {e} (gdal-bin is needed: bash .ci/setup)", args[0]));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
