@@ -5,7 +5,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qingshan::RunOptions;
-use qingshan::raster::dem::Elevation;
+use qingshan::raster::values::ValueRaster;
 use qingshan::slope::{Grades, SlopeInputs, slope};
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 use qingshan_fixtures::{SyntheticOptions, write_synthetic, write_synthetic_dem};
@@ -27,7 +27,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let dem = Elevation::open(&tiles, 1).expect("open the DEM");
+    let dem = ValueRaster::open(&tiles, 1).expect("open the DEM");
     let zones = ZoneLayer::read(
         &set.zones,
         &ZoneOptions {

@@ -13,7 +13,7 @@ use qingshan::area::m2_to_mu;
 use qingshan::export::{SteepCropland, grade_label};
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
-use qingshan::raster::dem::Elevation;
+use qingshan::raster::values::ValueRaster;
 use qingshan::slope::{Cropland, Grades, SlopeInputs, slope};
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 use qingshan::{Result, RunOptions};
@@ -24,7 +24,7 @@ fn main() -> Result<()> {
         .nth(1)
         .unwrap_or_else(|| "steep_cropland.shp".into());
     // The DEM: two tiles read as one mosaic (slopes cross the tile edge).
-    let dem = Elevation::open(&[fx.join("dem").display().to_string()], 1)?;
+    let dem = ValueRaster::open(&[fx.join("dem").display().to_string()], 1)?;
     let towns = ZoneLayer::read(&fx.join("towns.geojson"), &ZoneOptions::default())?;
     let land_cover = LandCover::open(
         &[fx.join("landcover/clcd_2024.vrt").display().to_string()],

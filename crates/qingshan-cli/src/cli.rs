@@ -38,6 +38,9 @@ pub enum Command {
     /// Slope grades from a DEM per zone (Horn, as gdaldem), land cover on steep slopes,
     /// and the grade of each cropland polygon (退耕还林: cropland on slopes > 25°).
     Slope(SlopeArgs),
+    /// Coverage-weighted statistics of a continuous raster (NDVI, NPP, …) per zone:
+    /// count, sum, mean, min, max, stddev, median, quantiles; valid and nodata areas.
+    Values(ValuesArgs),
     /// Stats (or change) over hundreds of tiles: resumable per-tile partials, shards, one output.
     Batch(BatchArgs),
     /// Combines the partials of batch shards into the final stats or change output.
@@ -274,6 +277,31 @@ pub struct SlopeArgs {
     /// Write the cropland polygons on the steepest grade (.gpkg, .shp in GBK, or .geojson), with a .csv list beside it.
     #[arg(long, value_name = "OUT.gpkg")]
     pub steep_cropland: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ValuesArgs {
+    /// The raster: files, VRTs, directories or glob patterns of tiles on one grid (any numeric type).
+    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    pub raster: Vec<String>,
+    /// Raster band holding the values.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    /// Statistics: count, sum, mean, min, max, variance, stddev, cv, median, qN (q10, q2.5, q90).
+    #[arg(long, default_value = qingshan::values::DEFAULT_STATS, value_name = "S,…")]
+    pub stats: String,
+    /// How stored numbers become values: file (the band's own scale and offset, the default), none, or SCALE,OFFSET (0.0001,0 for NDVI stored × 10000).
+    #[arg(long, default_value = "file", value_name = "file|none|S,O")]
+    pub scale_offset: String,
+    /// Cells weighted by coverage × ground area on the ellipsoid, or by coverage alone on a projected grid (planar: exactextract's weights).
+    #[arg(long, value_enum, default_value = "ellipsoidal")]
+    pub area: AreaMode,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]

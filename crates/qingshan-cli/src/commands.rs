@@ -16,7 +16,7 @@ use qingshan::report::ReportOptions;
 
 use crate::cli::{
     AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, MergeArgs,
-    RedlineCommand, ReportArgs, RunArgs, SlopeArgs, StatsArgs,
+    RedlineCommand, ReportArgs, RunArgs, SlopeArgs, StatsArgs, ValuesArgs,
 };
 use crate::progress::Bar;
 
@@ -33,6 +33,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Redline(RedlineCommand::Diff(a)) => redline_diff(a),
         Command::Redline(RedlineCommand::Check(a)) => redline_check(a),
         Command::Slope(a) => slope(a),
+        Command::Values(a) => values(a),
         Command::Batch(a) => batch(a),
         Command::Merge(a) => merge(a),
         Command::Demo(a) => demo(a),
@@ -167,6 +168,33 @@ fn slope(a: SlopeArgs) -> Result<ExitCode> {
             (None, Some(_)) => format!(", {} steep cropland polygon(s)", steep.len()),
             _ => String::new(),
         }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn values(a: ValuesArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "values");
+    let run = lib::values(
+        &lib::ValuesArgs {
+            raster: a.raster,
+            band: a.band,
+            scale: lib::parse_scale_offset(&a.scale_offset)?,
+            zones: a.zones.source(),
+            stats: qingshan::values::Stat::parse_list(&a.stats)?,
+            area: a.area,
+            output: a.out.output.clone(),
+        },
+        &a.run.options(&bar),
+    )?;
+    warn(&run.report.warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
+    bar.summary(&format!(
+        "values: {} zones, {:.1} Mpixel in {:.2} s{}",
+        run.report.zones.len(),
+        (run.raster.grid.width * run.raster.grid.height) as f64 / 1e6,
+        bar.elapsed(),
+        arrow(&path)
     ));
     Ok(ExitCode::SUCCESS)
 }

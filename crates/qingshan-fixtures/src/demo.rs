@@ -103,6 +103,10 @@ pub struct DemoManifest {
     pub dem: Vec<PathBuf>,
     /// Land-survey parcels (GeoPackage, layer `DLTB`, EPSG:4545).
     pub parcels: PathBuf,
+    /// NDVI of both years (Int16 × 10000, scale 0.0001, EPSG:4545, 30 m).
+    pub ndvi: Vec<PathBuf>,
+    /// Land cover of the years between the two (2020–2023), one file each.
+    pub series: Vec<PathBuf>,
 }
 
 impl DemoManifest {
@@ -120,6 +124,8 @@ impl DemoManifest {
         v.push(self.redlines_2024.clone());
         v.extend(self.dem.iter().cloned());
         v.push(self.parcels.clone());
+        v.extend(self.ndvi.iter().cloned());
+        v.extend(self.series.iter().cloned());
         v.push(self.readme.clone());
         v
     }
@@ -270,6 +276,8 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE")
         .ctx(|| "clearing OGR_CURRENT_DATE".into())?;
     written_parcels?;
+    let ndvi = crate::vegetation::write_ndvi(&out_dir.join("ndvi"), &classes, &DEMO_YEARS)?;
+    let series = crate::vegetation::write_series(&lc_dir.join("series"), &classes[0], &classes[1])?;
     // Measurements for the manifest and the README.
     let forest = town_forest(&towns, &classes);
     let redlines = redline_areas(&rl19, &rl24);
@@ -284,6 +292,8 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     written.extend([&redlines_2019, &redlines_2024]);
     written.extend(dem.iter());
     written.push(&parcels);
+    written.extend(ndvi.iter());
+    written.extend(series.iter());
     for p in written {
         let n = io(std::fs::metadata(p), p)?.len();
         sizes.push((rel(p, out_dir), n));
@@ -312,6 +322,8 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
         redlines,
         dem,
         parcels,
+        ndvi,
+        series,
     })
 }
 

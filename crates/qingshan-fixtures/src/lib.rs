@@ -32,6 +32,7 @@ mod terrain_io;
 #[cfg(test)]
 mod tests;
 mod vector_io;
+mod vegetation;
 
 use std::path::{Path, PathBuf};
 

@@ -101,7 +101,9 @@ elevation, slope, aspect and vegetation noise, plus hand-placed features\n\
 | `redlines_2019.geojson` | red lines, baseline version (legacy `crs` member) | EPSG:4545 |\n\
 | `redlines_2024.gpkg`, layer `redlines` | red lines, revised version | EPSG:4490 |\n\
 | `dem/dem_25m_c{0,1}.tif` | elevation (DEM), 2 tiles, Int16 metres | EPSG:4545 |\n\
-| `dltb.gpkg`, layer `DLTB` | land-survey parcels (三调-like), classes `DLBM`/`DLMC` | EPSG:4545 |\n\n",
+| `dltb.gpkg`, layer `DLTB` | land-survey parcels (三调-like), classes `DLBM`/`DLMC` | EPSG:4545 |\n\
+| `ndvi/ndvi_2019.tif`, `ndvi/ndvi_2024.tif` | NDVI, Int16 × 10000 (scale 0.0001 in the file) | EPSG:4545 |\n\
+| `landcover/series/clcd_{2020..2023}.tif` | land cover of the years between, one file each | EPSG:4545 |\n\n",
     );
     let _ = write!(
         s,
@@ -145,7 +147,20 @@ Land survey: a jittered lattice of parcels ({} × {} m, {} × {}) over the\n\
 Azhuang loess; each parcel takes the 2019 land cover at its centre as its\n\
 class: `DLBM` 0102 水浇地 (valley floors) / 0103 旱地 (cropland), 0301\n\
 乔木林地, 0305 灌木林地, 0404 其他草地, 1101 河流水面, 0702 农村宅基地,\n\
-0602 采矿用地; `BSM` is the parcel's id. Parcels tile without gaps.\n\n",
+0602 采矿用地; `BSM` is the parcel's id. Parcels tile without gaps.\n\n\
+NDVI: on the land cover's 30 m grid, drawn from each cell's class (forest\n\
+0.80, shrub 0.68, grass 0.52, cropland 0.56 in 2019 and 0.46 in 2024 — the\n\
+later scene is later in the season —, wetland 0.40, built 0.14, mine 0.10,\n\
+water −0.05) plus smooth variation (±0.07, the same both years), ±0.01 of\n\
+year-to-year noise and +0.01 of greening by 2024, in steps of 0.002; stored\n\
+as Int16 × 10000 with the band's scale 0.0001, nodata −32768 under the\n\
+year's clouds. Mine A growing into HX-JSG-02 lowers that red line's mean NDVI;\n\
+Azhuang's seat and the late-season cropland lower HX-AZ-03's.\n\n\
+Annual series: the land cover of 2020–2023 (one GeoTIFF each; 2019 and\n\
+2024 are the VRTs above). Every cell whose class differs between 2019 and\n\
+2024 takes its 2024 class in one year from 2020 to 2024, chosen by smooth\n\
+noise (neighbouring cells change together), so the forest cover of each\n\
+town moves year by year from the 2019 value to the 2024 one.\n\n",
         crate::terrain_io::DEM_GRID.x0,
         crate::terrain_io::DEM_GRID.y0,
         crate::terrain_io::DEM_GRID.width,

@@ -440,6 +440,21 @@ fn committed_fixtures_are_up_to_date() {
     // Rasters: same pixels (compressed bytes may depend on the GDAL build).
     let mut rasters: Vec<PathBuf> = m.years.iter().flat_map(|y| y.tiles.clone()).collect();
     rasters.push(m.lonlat.clone());
+    rasters.extend(m.series.iter().cloned());
+    // NDVI: Int16, compared as such.
+    for t in &m.ndvi {
+        let rel = t.strip_prefix(dir.path()).expect("prefix");
+        let read = |p: &Path| {
+            Dataset::open(p)
+                .and_then(|d| d.rasterband(1)?.read_band_as::<i16>())
+                .expect("read raster")
+        };
+        assert!(
+            read(t).data() == read(&repo.join(rel)).data(),
+            "fixtures/{} is stale",
+            rel.display()
+        );
+    }
     for t in rasters {
         let rel = t.strip_prefix(dir.path()).expect("prefix");
         let read = |p: &Path| {
@@ -461,4 +476,39 @@ fn committed_fixtures_are_up_to_date() {
             rel.display()
         );
     }
+}
+
+/// The annual series changes each cell once, from its 2019 class to its
+/// 2024 class, and NDVI follows the land cover: forest above cropland
+/// above built land, nodata exactly where the land cover has clouds.
+#[test]
+fn the_series_changes_each_cell_once_and_ndvi_follows_the_classes() {
+    use crate::vegetation::{SERIES_YEARS, class_in_year, ndvi};
+    let mut changed = 0;
+    for k in 0..4000u32 {
+        let p = (
+            -9000.0 + (k % 80) as f64 * 233.0,
+            -7000.0 + (k / 80) as f64 * 287.0,
+        );
+        let (c19, c24) = (2u8, 7u8);
+        let seq: Vec<u8> = SERIES_YEARS
+            .iter()
+            .map(|&y| class_in_year(c19, c24, p, y))
+            .collect();
+        assert_eq!(seq[0], c19);
+        assert_eq!(seq[5], c24);
+        let switches = seq.windows(2).filter(|w| w[0] != w[1]).count();
+        assert_eq!(switches, 1, "{seq:?}");
+        if seq[2] == c24 {
+            changed += 1;
+        }
+        assert_eq!(class_in_year(4, 4, p, 2022), 4);
+        let forest = ndvi(2, p, 2019).unwrap();
+        let crop = ndvi(1, p, 2019).unwrap();
+        let built = ndvi(8, p, 2019).unwrap();
+        assert!(forest > crop && crop > built, "{forest} {crop} {built}");
+        assert_eq!(ndvi(0, p, 2024), None);
+    }
+    // Changes spread over the years: some by 2021, not all.
+    assert!((400..3600).contains(&changed), "{changed}");
 }

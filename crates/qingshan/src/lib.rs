@@ -70,6 +70,8 @@
 //!   the audit bundle alone.
 //! - [`slope`]: slope grades from a DEM per zone, land cover on steep
 //!   slopes, the grade of each cropland polygon.
+//! - [`values`]: coverage-weighted statistics of a continuous raster
+//!   (NDVI, NPP) per zone: mean, stddev, median, quantiles.
 //! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
 //! - [`commands`]: one function per `qingshan` command (what the CLI and
@@ -94,6 +96,7 @@ pub mod redline;
 pub mod report;
 pub mod slope;
 mod srs;
+pub mod values;
 pub mod zonal;
 pub mod zones;
 

@@ -15,7 +15,7 @@ use qingshan::area::AreaMode;
 use qingshan::grid::Grid;
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
-use qingshan::raster::dem::Elevation;
+use qingshan::raster::values::ValueRaster;
 use qingshan::slope::{Cropland, Grades, SlopeInputs, SlopeReport, slope};
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 
@@ -64,7 +64,7 @@ fn zones(dir: &Path, epsg: u32, rects: &[(&str, Vec<(f64, f64)>)]) -> ZoneLayer 
 }
 
 /// Inputs with no land cover, cropland or slope raster.
-fn bare<'a>(dem: &'a Elevation, zones: &'a ZoneLayer, grades: &'a Grades) -> SlopeInputs<'a> {
+fn bare<'a>(dem: &'a ValueRaster, zones: &'a ZoneLayer, grades: &'a Grades) -> SlopeInputs<'a> {
     SlopeInputs {
         dem,
         zones,
@@ -75,7 +75,7 @@ fn bare<'a>(dem: &'a Elevation, zones: &'a ZoneLayer, grades: &'a Grades) -> Slo
     }
 }
 
-fn run(dem: &Elevation, z: &ZoneLayer, grades: &Grades, threads: usize) -> SlopeReport {
+fn run(dem: &ValueRaster, z: &ZoneLayer, grades: &Grades, threads: usize) -> SlopeReport {
     slope(
         &SlopeInputs {
             dem,
@@ -105,7 +105,7 @@ fn a_plane_puts_an_offset_rectangle_in_one_grade() {
     write_dem(&path, &g, 32, None, |c, _| {
         (1000.0 + tan * (c as f64 * 10.0)) as f32
     });
-    let dem = Elevation::open(&[path.display().to_string()], 1)
+    let dem = ValueRaster::open(&[path.display().to_string()], 1)
         .unwrap()
         .with_area(AreaMode::Planar);
     let (c0, r0, c1, r1) = (10.37, 7.81, 97.12, 70.5);
@@ -162,7 +162,7 @@ fn a_trough_splits_a_rectangle_by_columns_and_tiles_change_nothing() {
         32649,
         &[("trough", pixel_rect(&g, 3.0, 5.0, 190.0, 50.0))],
     );
-    let dem = Elevation::open(&[whole.display().to_string()], 1)
+    let dem = ValueRaster::open(&[whole.display().to_string()], 1)
         .unwrap()
         .with_area(AreaMode::Planar);
     let report = run(&dem, &z, &grades, 1);
@@ -184,7 +184,7 @@ fn a_trough_splits_a_rectangle_by_columns_and_tiles_change_nothing() {
         );
     }
     assert!(expected.iter().all(|a| *a > 0.0), "{expected:?}");
-    let tiled = Elevation::open(&tiles, 1)
+    let tiled = ValueRaster::open(&tiles, 1)
         .unwrap()
         .with_area(AreaMode::Planar);
     let json = |r: &SlopeReport| serde_json::to_string(r).unwrap();
@@ -228,7 +228,7 @@ fn land_cover_cells_take_the_slope_under_their_centre() {
             pixel_rect(&lg, c0 as f64, r0 as f64, c1 as f64, r1 as f64),
         )],
     );
-    let dem = Elevation::open(&[dem_path.display().to_string()], 1)
+    let dem = ValueRaster::open(&[dem_path.display().to_string()], 1)
         .unwrap()
         .with_area(AreaMode::Planar);
     let lc = LandCover::open(&[lc_path.display().to_string()], 1)
@@ -307,7 +307,7 @@ fn a_float_dem_with_voids_matches_gdaldem() {
             (800.0 + 40.0 * (x / 9.0).sin() * (y / 13.0).cos() + 0.8 * x) as f32
         }
     });
-    let dem = Elevation::open(&[path.display().to_string()], 1).unwrap();
+    let dem = ValueRaster::open(&[path.display().to_string()], 1).unwrap();
     let out = dir.path().join("slope.tif");
     let z = zones(
         dir.path(),
@@ -400,7 +400,7 @@ fn a_float_dem_with_voids_matches_gdaldem() {
 #[test]
 fn cropland_polygons_are_graded_and_written_as_gbk_shapefiles() {
     let dir = tempfile::tempdir().unwrap();
-    let dem = Elevation::open(&[fixture("dem").display().to_string()], 1).unwrap();
+    let dem = ValueRaster::open(&[fixture("dem").display().to_string()], 1).unwrap();
     let towns = ZoneLayer::read(&fixture("towns.geojson"), &ZoneOptions::default()).unwrap();
     let layer = ZoneLayer::read(
         &fixture("dltb.gpkg"),

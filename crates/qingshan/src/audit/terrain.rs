@@ -14,7 +14,7 @@ use crate::area::{M2_PER_MU, sum_m2};
 use crate::engine::RunOptions;
 use crate::legend::Legend;
 use crate::raster::LandCover;
-use crate::raster::dem::Elevation;
+use crate::raster::values::ValueRaster;
 use crate::slope::{Grades, SlopeInputs, SlopeReport, slope_two_dates};
 use crate::zones::ZoneLayer;
 
@@ -36,7 +36,7 @@ pub(super) fn measure(
     let Some(t) = &config.terrain else {
         return Ok(None);
     };
-    let dem = Elevation::open(&config.resolve_all(&t.dem), t.dem_band)?.with_area(config.area);
+    let dem = ValueRaster::open(&config.resolve_all(&t.dem), t.dem_band)?.with_area(config.area);
     let grades = match &t.grades {
         Some(g) => Grades::new(g.clone())?,
         None => Grades::default(),

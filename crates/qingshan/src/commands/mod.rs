@@ -33,6 +33,7 @@
 //! ```
 
 mod slope;
+mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,7 @@ use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
 pub use slope::{CroplandSource, SlopeArgs, SlopeRun, slope};
+pub use values::{ValuesArgs, ValuesRun, parse_scale_offset, values};
 
 /// A zone layer to read: the file and how.
 #[derive(Clone, Debug, Default)]

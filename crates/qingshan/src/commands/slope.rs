@@ -10,7 +10,7 @@ use crate::export;
 use crate::fsio::OutputCheck;
 use crate::legend::Legend;
 use crate::raster::LandCover;
-use crate::raster::dem::Elevation;
+use crate::raster::values::ValueRaster;
 use crate::slope::{Cropland, Grades, SlopeInputs, SlopeReport, slope as measure};
 use crate::zones::ZoneLayer;
 use crate::zones::write::VectorFormat;
@@ -70,7 +70,7 @@ pub struct SlopeRun {
     /// The land cover's legend, when land cover was given.
     pub legend: Option<Legend>,
     /// The DEM, as opened.
-    pub dem: Elevation,
+    pub dem: ValueRaster,
     /// The cropland polygons graded.
     pub cropland: Option<Cropland>,
     /// The steep-cropland CSV list written beside `--steep-cropland`.
@@ -100,7 +100,7 @@ impl SlopeRun {
 /// cropland polygons written when asked.
 pub fn slope(a: &SlopeArgs, run: &RunOptions<'_>) -> Result<SlopeRun> {
     run.check()?;
-    let dem = Elevation::open(&a.dem, a.dem_band)?.with_area(a.area);
+    let dem = ValueRaster::open(&a.dem, a.dem_band)?.with_area(a.area);
     let zones = a.zones.read()?;
     let land_cover = match &a.landcover {
         Some(lc) => Some((

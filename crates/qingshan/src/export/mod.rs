@@ -34,6 +34,7 @@ mod change;
 mod redline;
 mod slope;
 mod stats;
+mod values;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -50,6 +51,7 @@ pub use change::Change;
 pub use redline::{Check, Diff, LostGeometry, Patches};
 pub use slope::{STEEP_FIELDS, Slope, SteepCropland, grade_label};
 pub use stats::Stats;
+pub use values::Values;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

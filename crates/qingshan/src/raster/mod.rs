@@ -19,15 +19,15 @@
 //! - `write`: [`write_class_raster`] / [`ClassRasterWriter`];
 //! - `polygonize`: [`polygonize`];
 //! - [`mosaic`]: plain mosaic VRTs read through their tiles;
-//! - [`dem`]: elevation rasters (any numeric band) read as one mosaic.
+//! - [`values`]: continuous rasters (DEMs, NDVI; any numeric band) read as one mosaic.
 
-pub mod dem;
 mod discover;
 pub mod mosaic;
 mod pixel;
 mod polygonize;
 mod read;
 pub(crate) mod scan;
+pub mod values;
 mod write;
 
 use std::path::{Path, PathBuf};

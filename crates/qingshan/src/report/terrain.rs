@@ -12,7 +12,7 @@ use super::map::{MapImage, Maps, ZONE_RGB};
 use crate::audit::{AuditReport, TerrainConfig};
 use crate::export::grade_label;
 use crate::grid::{Crs, GeoTransform};
-use crate::raster::dem::Elevation;
+use crate::raster::values::ValueRaster;
 use crate::slope::slopes_at;
 use crate::srs::Reprojector;
 use crate::{Error, Result};
@@ -53,7 +53,7 @@ pub(super) fn slope_map(
     map_crs: &Crs,
     map_size: usize,
 ) -> Result<MapImage> {
-    let dem = Elevation::open(&t.dem, t.dem_band)?;
+    let dem = ValueRaster::open(&t.dem, t.dem_band)?;
     let g = &dem.grid;
     let (x0, y0, x1, y1) = g.bounds();
     let scale = (g.width.max(g.height) as f64 / map_size.max(1) as f64).max(1.0);

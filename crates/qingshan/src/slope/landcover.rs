@@ -12,7 +12,7 @@ use super::pass::{DemWorker, compute_slopes};
 use crate::engine::{self, Readers, Runner, Task, TilePlan};
 use crate::grid::Window;
 use crate::legend::{ClassCode, Legend};
-use crate::raster::dem::Elevation;
+use crate::raster::values::ValueRaster;
 use crate::raster::{Buffers, ClassPixel, LandCover, Tile, with_pixel_type};
 use crate::zonal::{Slots, Weigh, Weights, with_weigh};
 use crate::{Error, Result};
@@ -22,7 +22,7 @@ use crate::{Error, Result};
 fn centres_on_dem(
     lc: &Tile,
     window: Window,
-    dem: &Elevation,
+    dem: &ValueRaster,
 ) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
     let t = &lc.grid.transform.0;
     let d = &dem.grid.transform.0;
@@ -65,7 +65,7 @@ const LC_BAND_CELLS: usize = 1 << 22;
 // zone, band by band; split, the pieces would pass a dozen buffers around.
 fn lc_task<T: ClassPixel>(
     worker: &mut LcWorker,
-    ctx: (&[Tile], &Elevation, &Legend, &Grades),
+    ctx: (&[Tile], &ValueRaster, &Legend, &Grades),
     plan: &TilePlan,
     task: &Task,
 ) -> Result<Vec<(usize, ClassGrades, f64)>> {
@@ -84,12 +84,12 @@ fn lc_task<T: ClassPixel>(
     };
     // Every zone's runs, once.
     let d = &mut worker.dem;
-    d.collect_runs(plan, task, w);
+    d.runs.collect(plan, task, w);
     let g = grades.count();
     let mut slots = Slots::<T>::new(tile, legend);
     let mut weights = Weights::new(&plan.cell_areas);
-    let mut acc: Vec<Vec<f64>> = vec![Vec::new(); d.starts.len()];
-    let mut covered = vec![0.0; d.starts.len()];
+    let mut acc: Vec<Vec<f64>> = vec![Vec::new(); d.runs.zones()];
+    let mut covered = vec![0.0; d.runs.zones()];
     let c_span = cols
         .iter()
         .flatten()
@@ -137,11 +137,11 @@ fn lc_task<T: ClassPixel>(
             }
         };
         let (r0, r1) = (w.row + j0, w.row + j1);
-        for (n, (_, runs)) in d.zone_runs().enumerate() {
+        for (n, (_, runs)) in d.runs.by_zone().enumerate() {
             let acc = &mut acc[n];
             let covered = &mut covered[n];
             with_weigh!(&mut weights, wg => {
-                for run in d.all_runs[runs]
+                for run in d.runs.all[runs]
                     .iter()
                     .filter(|run| (r0..r1).contains(&(run.row as usize)))
                 {
@@ -170,8 +170,8 @@ fn lc_task<T: ClassPixel>(
         }
         j0 = j1;
     }
-    let mut out = Vec::with_capacity(d.starts.len());
-    for (n, &(zone, _)) in d.starts.iter().enumerate() {
+    let mut out = Vec::with_capacity(d.runs.zones());
+    for (n, &(zone, _)) in d.runs.starts.iter().enumerate() {
         let mut by_class = ClassGrades::new();
         for (slot, areas) in acc[n].chunks(g).enumerate().skip(1) {
             if areas.iter().any(|a| *a != 0.0) {
@@ -212,7 +212,7 @@ pub(super) fn lc_pass(
     if let Some(t) = lc
         .tiles
         .iter()
-        .find(|t| !crate::raster::dem::north_up(&t.grid.transform))
+        .find(|t| !crate::raster::values::north_up(&t.grid.transform))
     {
         return Err(Error::raster(
             &t.path,

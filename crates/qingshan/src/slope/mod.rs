@@ -55,7 +55,7 @@ use serde_json::{Map, Value};
 use crate::area::AreaMode;
 use crate::legend::{ClassCode, Legend};
 use crate::raster::LandCover;
-use crate::raster::dem::Elevation;
+use crate::raster::values::ValueRaster;
 use crate::zones::{ZoneId, ZoneLayer};
 use crate::{Error, Result, RunOptions};
 
@@ -388,7 +388,7 @@ impl SlopeReport {
 #[derive(Clone, Copy)]
 pub struct SlopeInputs<'a> {
     /// The DEM (its `area` says how cells are measured).
-    pub dem: &'a Elevation,
+    pub dem: &'a ValueRaster,
     /// The zones.
     pub zones: &'a ZoneLayer,
     /// The grades.
@@ -405,7 +405,7 @@ pub struct SlopeInputs<'a> {
 /// lattice of map points — `xs` along a row, `ys` down a column, in the
 /// DEM's CRS — row major (`ys.len()` rows of `xs.len()`): what a map of
 /// slope grades draws.
-pub fn slopes_at(dem: &Elevation, xs: &[f64], ys: &[f64]) -> Result<Vec<f32>> {
+pub fn slopes_at(dem: &ValueRaster, xs: &[f64], ys: &[f64]) -> Result<Vec<f32>> {
     let t = &dem.grid.transform.0;
     let index = |v: f64, origin: f64, step: f64, n: usize| {
         let k = ((v - origin) / step).floor();

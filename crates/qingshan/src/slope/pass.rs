@@ -10,11 +10,11 @@ use super::horn::{self, Heights, Spacing};
 use super::{
     Cropland, GradeArea, Grades, PolygonSlope, SLOPE_SCHEMA, SlopeInputs, SlopeReport, ZoneSlope,
 };
-use crate::coverage::{Run, Scratch};
-use crate::engine::{self, Projected, Runner, Task, TilePlan};
+use crate::coverage::Run;
+use crate::engine::{self, Projected, Runner, Task, TaskRuns, TilePlan};
 use crate::grid::Window;
 use crate::legend::{ClassCode, ClassKind, Legend};
-use crate::raster::dem::{Elevation, ElevationReader};
+use crate::raster::values::{ValueRaster, ValueReader};
 use crate::raster::{ClassRasterWriter, LandCover, RasterSpec};
 use crate::zonal::{Weigh, Weights, coverage_warning, with_weigh};
 use crate::{Result, RunOptions};
@@ -51,56 +51,18 @@ impl Accum {
 /// Per-worker state of the DEM pass.
 #[derive(Default)]
 pub(super) struct DemWorker {
-    pub(super) reader: ElevationReader,
+    pub(super) reader: ValueReader,
     pub(super) heights: Vec<f64>,
     pub(super) slopes: Vec<f32>,
-    pub(super) scratch: Scratch,
-    pub(super) runs: Vec<Run>,
-    /// Runs of every zone of a task, and where each zone's start.
-    pub(super) all_runs: Vec<Run>,
-    pub(super) starts: Vec<(usize, usize)>,
+    /// The zones' runs of the current task.
+    pub(super) runs: TaskRuns,
     pub(super) spans: Vec<(usize, usize)>,
-}
-
-impl DemWorker {
-    /// Collects the runs in `window` of every zone of `task` (zones with
-    /// none are left out), one zone after another.
-    pub(super) fn collect_runs(&mut self, plan: &TilePlan, task: &Task, window: Window) {
-        self.all_runs.clear();
-        self.starts.clear();
-        for &k in &task.zones {
-            let (zone, cov) = &plan.coverages[k as usize];
-            cov.window_runs_into(window, &mut self.scratch, &mut self.runs);
-            if !self.runs.is_empty() {
-                self.starts.push((*zone, self.all_runs.len()));
-                self.all_runs.extend_from_slice(&self.runs);
-            }
-        }
-    }
-
-    /// Each collected zone and the range of its runs in `all_runs`.
-    pub(super) fn zone_runs(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
-        self.starts.iter().enumerate().map(|(n, &(zone, start))| {
-            let end = self.starts.get(n + 1).map_or(self.all_runs.len(), |s| s.1);
-            (zone, start..end)
-        })
-    }
-}
-
-/// The DEM window (mosaic cells) of a task on tile `tile`.
-fn mosaic_window(dem: &Elevation, tile: usize, w: Window) -> Window {
-    let t = &dem.tiles[tile];
-    Window {
-        col: w.col + t.offset.0,
-        row: w.row + t.offset.1,
-        ..w
-    }
 }
 
 /// Slopes of mosaic window `out` into `worker.slopes`: every cell, or
 /// only the cells of `worker.spans` (one span per row of `out`).
 pub(super) fn compute_slopes(
-    dem: &Elevation,
+    dem: &ValueRaster,
     worker: &mut DemWorker,
     out: Window,
     all: bool,
@@ -151,7 +113,7 @@ type DemPartial = (Vec<(usize, Accum)>, Option<Vec<f32>>);
 
 fn dem_task(
     worker: &mut DemWorker,
-    dem: &Elevation,
+    dem: &ValueRaster,
     plan: &TilePlan,
     task: &Task,
     grades: &Grades,
@@ -160,22 +122,22 @@ fn dem_task(
     // The zones' runs first: slopes are computed only for the cells some
     // zone covers (each row's span), unless the whole window is written.
     let w = task.window;
-    worker.collect_runs(plan, task, w);
+    worker.runs.collect(plan, task, w);
     worker.spans.clear();
     worker.spans.resize(w.height, (usize::MAX, 0));
-    for run in &worker.all_runs {
+    for run in &worker.runs.all {
         let span = &mut worker.spans[run.row as usize - w.row];
         let c = run.col as usize - w.col;
         span.0 = span.0.min(c);
         span.1 = span.1.max(c + run.len as usize);
     }
-    compute_slopes(dem, worker, mosaic_window(dem, plan.tile, w), keep)?;
+    compute_slopes(dem, worker, dem.mosaic_window(plan.tile, w), keep)?;
     let mut weights = Weights::new(&plan.cell_areas);
-    let mut out = Vec::with_capacity(worker.starts.len());
-    for (zone, runs) in worker.zone_runs() {
+    let mut out = Vec::with_capacity(worker.runs.zones());
+    for (zone, runs) in worker.runs.by_zone() {
         let mut acc = Accum::new(grades.count());
         accumulate(
-            &worker.all_runs[runs],
+            &worker.runs.all[runs],
             &worker.slopes,
             w,
             &mut weights,
@@ -241,7 +203,7 @@ fn dem_pass(
                 for v in s.iter_mut().filter(|v| v.is_nan()) {
                     *v = SLOPE_NODATA as f32;
                 }
-                let at = mosaic_window(dem, plans[task.plan].tile, task.window);
+                let at = dem.mosaic_window(plans[task.plan].tile, task.window);
                 if let Err(e) = w.write(at, s) {
                     failed = Some(e);
                 }
@@ -262,7 +224,7 @@ fn dem_pass(
 /// (`None`: off the DEM); the result is row major, `rows.len()` ×
 /// `cols.len()`. Reads the DEM in bands of rows (for maps).
 pub(super) fn sample(
-    dem: &Elevation,
+    dem: &ValueRaster,
     rows: &[Option<usize>],
     cols: &[Option<usize>],
 ) -> Result<Vec<f32>> {
@@ -272,7 +234,7 @@ pub(super) fn sample(
     };
     let size = (dem.grid.width, dem.grid.height);
     let spacing = Spacing::of(&dem.grid);
-    let mut reader = ElevationReader::default();
+    let mut reader = ValueReader::default();
     let mut heights = Vec::new();
     let mut cell = [f32::NAN];
     // One DEM row at a time (with its halo), only the sampled columns.
@@ -321,7 +283,7 @@ fn mean(acc: &Accum, valid: f64) -> Option<f64> {
 /// parallels): slope is computed from grid distances, as gdaldem does, so
 /// it would be off by as much. The scale is measured at the centre and
 /// near the corners, east and north, through the inverse projection.
-fn projection_scale(dem: &Elevation) -> Option<String> {
+fn projection_scale(dem: &ValueRaster) -> Option<String> {
     let g = &dem.grid;
     if g.crs.geographic {
         return None;
@@ -547,7 +509,7 @@ fn assemble(
     })
 }
 
-fn polygon_slopes(c: &Cropland, accums: &[Accum], dem: &Elevation) -> Result<Vec<PolygonSlope>> {
+fn polygon_slopes(c: &Cropland, accums: &[Accum], dem: &ValueRaster) -> Result<Vec<PolygonSlope>> {
     let areas = c.layer.areas(dem.crs(), dem.area)?;
     Ok(c.layer
         .zones

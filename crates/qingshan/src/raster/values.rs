@@ -1,4 +1,4 @@
-//! Elevation rasters (DEMs): any numeric band — integer or floating point
+//! ValueRaster rasters (DEMs): any numeric band — integer or floating point
 //! heights — read as `f64` metres, with nodata, NaN and masked cells as
 //! NaN. Several tiles on one grid are one mosaic: a window of the mosaic
 //! may span tiles, so that a 3×3 neighbourhood crosses tile edges as if
@@ -22,7 +22,7 @@ use crate::{Error, Result};
 
 /// One file (or VRT) of an elevation source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DemTile {
+pub struct ValueTile {
     /// The file.
     pub path: PathBuf,
     /// Its grid.
@@ -39,13 +39,45 @@ pub struct DemTile {
     /// Where its first cell lies in the mosaic `(col, row)`.
     pub offset: (usize, usize),
     /// Metres per unit of its heights (the band's unit type: 0.3048 for
-    /// feet, 0.01 for centimetres; 1 for metres or no unit).
+    /// feet, 0.01 for centimetres; 1 for metres, no unit, or values that
+    /// are not heights).
     #[serde(default = "one")]
     pub z_to_m: f64,
+    /// Scale applied to the stored numbers (`value = stored × scale +
+    /// offset`).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Offset added after the scale.
+    #[serde(default)]
+    pub add: f64,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+/// How the stored numbers of a value raster become values.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum ScaleOffset {
+    /// The band's own scale and offset (GDAL metadata), if it has them:
+    /// what the file says its numbers mean.
+    #[default]
+    File,
+    /// The stored numbers as they are.
+    None,
+    /// This scale and offset (`value = stored × scale + offset`), for
+    /// files that do not say (NDVI stored as integers × 10000: 0.0001, 0).
+    Given(f64, f64),
+}
+
+/// What a value raster holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reading {
+    /// Heights: converted to metres by the band's unit; scale and offset
+    /// as the file says.
+    Heights,
+    /// Any other quantity, scaled as asked; units left alone.
+    Values(ScaleOffset),
 }
 
 /// Metres per height unit, for the unit names GDAL bands carry; `None`
@@ -65,7 +97,7 @@ fn metres_per_unit(unit: &str) -> Option<f64> {
     })
 }
 
-impl Gridded for DemTile {
+impl Gridded for ValueTile {
     fn grid(&self) -> &Grid {
         &self.grid
     }
@@ -80,9 +112,9 @@ impl Gridded for DemTile {
 /// An elevation source: one DEM, a VRT, or tiles on one grid (same CRS,
 /// pixel size, cells lined up, not overlapping), north up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Elevation {
+pub struct ValueRaster {
     /// The tiles, in the order given.
-    pub tiles: Vec<DemTile>,
+    pub tiles: Vec<ValueTile>,
     /// The mosaic: the grid spanning every tile.
     pub grid: Grid,
     /// How cells (and zones measured on them) are measured.
@@ -93,21 +125,48 @@ pub struct Elevation {
     pub warnings: Vec<String>,
 }
 
-impl Elevation {
+impl ValueRaster {
     /// Opens one or more elevation rasters (files, VRTs, directories,
-    /// globs, `.txt` lists) as one mosaic.
-    pub fn open<S: AsRef<str>>(inputs: &[S], band: usize) -> Result<Elevation> {
+    /// globs, `.txt` lists) as one mosaic of heights in metres (at least
+    /// 2 × 2 cells, as slope needs).
+    pub fn open<S: AsRef<str>>(inputs: &[S], band: usize) -> Result<ValueRaster> {
+        let dem = Self::open_as(inputs, band, Reading::Heights)?;
+        let g = &dem.grid;
+        if g.width < 2 || g.height < 2 {
+            return Err(Error::raster(
+                &dem.tiles[0].path,
+                format!(
+                    "is {} × {} cells; slope needs at least 2 × 2",
+                    g.width, g.height
+                ),
+            ));
+        }
+        Ok(dem)
+    }
+
+    /// Opens one or more rasters of any continuous quantity (NDVI, NPP,
+    /// temperature) as one mosaic, scaled as `scale` says; units are not
+    /// touched.
+    pub fn open_values<S: AsRef<str>>(
+        inputs: &[S],
+        band: usize,
+        scale: ScaleOffset,
+    ) -> Result<ValueRaster> {
+        Self::open_as(inputs, band, Reading::Values(scale))
+    }
+
+    fn open_as<S: AsRef<str>>(inputs: &[S], band: usize, how: Reading) -> Result<ValueRaster> {
         let paths = discover_rasters(inputs, Depth::Top)?;
         let mut tiles = Vec::with_capacity(paths.len());
         let mut warnings = Vec::new();
         for p in &paths {
-            let (tile, mut notes) = open_tile(p, band)?;
+            let (tile, mut notes) = open_tile(p, band, how)?;
             tiles.push(tile);
             warnings.append(&mut notes);
         }
         warnings.dedup();
         let grid = mosaic(&mut tiles)?;
-        Ok(Elevation {
+        Ok(ValueRaster {
             tiles,
             grid,
             area: AreaMode::default(),
@@ -116,7 +175,7 @@ impl Elevation {
     }
 
     /// The same elevation measured under `area`.
-    pub fn with_area(mut self, area: AreaMode) -> Elevation {
+    pub fn with_area(mut self, area: AreaMode) -> ValueRaster {
         self.area = area;
         self
     }
@@ -136,6 +195,16 @@ impl Elevation {
         &self.grid.crs
     }
 
+    /// Window `w` of tile `tile`, in the mosaic's cells.
+    pub fn mosaic_window(&self, tile: usize, w: Window) -> Window {
+        let t = &self.tiles[tile];
+        Window {
+            col: w.col + t.offset.0,
+            row: w.row + t.offset.1,
+            ..w
+        }
+    }
+
     /// Every file GDAL reads for it.
     pub fn files(&self) -> Vec<PathBuf> {
         self.tiles
@@ -151,26 +220,10 @@ pub fn north_up(t: &GeoTransform) -> bool {
     t.is_north_up() && t.0[1] > 0.0 && t.0[5] < 0.0
 }
 
-/// Reads a DEM tile's header.
-fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
-    let ds = open_raster(path)?;
-    super::check_band(&ds, path, band)?;
-    let b = ds
-        .rasterband(band)
-        .map_err(|e| Error::open(path, gdal_msg(&e)))?;
-    if matches!(b.band_type(), GdalDataType::Unknown) {
-        return Err(Error::raster(path, "band type is not numeric"));
-    }
-    let (crs, transform, (width, height)) = super::georeferencing(&ds, path)?;
-    if !north_up(&transform) {
-        return Err(Error::raster(
-            path,
-            "is not north up (rotated, or its rows or columns run backwards); slope needs a north-up DEM: warp it with `gdalwarp` first",
-        ));
-    }
-    let mut notes = Vec::new();
-    let unit = b.unit();
-    let z_to_m = match metres_per_unit(&unit) {
+/// Metres per unit of a height band with unit `unit`, noting conversions
+/// and units not known.
+fn height_unit(path: &Path, unit: &str, notes: &mut Vec<String>) -> f64 {
+    match metres_per_unit(unit) {
         Some(f) => {
             if f != 1.0 {
                 notes.push(format!(
@@ -187,18 +240,78 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
             ));
             1.0
         }
+    }
+}
+
+/// Reads a tile's header.
+fn open_tile(path: &Path, band: usize, how: Reading) -> Result<(ValueTile, Vec<String>)> {
+    let ds = open_raster(path)?;
+    super::check_band(&ds, path, band)?;
+    let b = ds
+        .rasterband(band)
+        .map_err(|e| Error::open(path, gdal_msg(&e)))?;
+    if matches!(b.band_type(), GdalDataType::Unknown) {
+        return Err(Error::raster(path, "band type is not numeric"));
+    }
+    let (crs, transform, (width, height)) = super::georeferencing(&ds, path)?;
+    if !north_up(&transform) {
+        return Err(Error::raster(
+            path,
+            "is not north up (rotated, or its rows or columns run backwards); warp it with `gdalwarp` first",
+        ));
+    }
+    let mut notes = Vec::new();
+    let z_to_m = match how {
+        Reading::Heights => height_unit(path, &b.unit(), &mut notes),
+        Reading::Values(_) => 1.0,
     };
     if b.color_table().is_some() {
         notes.push(format!(
-            "{}: band {band} has a colour table: it looks like a class raster, not heights",
-            path.display()
+            "{}: band {band} has a colour table: it looks like a class raster, not {}",
+            path.display(),
+            if how == Reading::Heights {
+                "heights"
+            } else {
+                "continuous values"
+            }
         ));
     }
-    let (scale, offset) = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
-    if scale != 1.0 || offset != 0.0 {
+    let file = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
+    let (scale, offset) = match how {
+        Reading::Heights | Reading::Values(ScaleOffset::File) => file,
+        Reading::Values(ScaleOffset::None) => (1.0, 0.0),
+        Reading::Values(ScaleOffset::Given(s, o)) => (s, o),
+    };
+    if !scale.is_finite() || !offset.is_finite() || scale == 0.0 {
+        return Err(Error::raster(
+            path,
+            format!("scale {scale} and offset {offset} cannot turn its numbers into values"),
+        ));
+    }
+    // Heights: the scale is worth a word (a DEM rarely has one). Values:
+    // the file's own scale is what its numbers mean (NDVI × 10000 with
+    // scale 0.0001); only a choice that differs from it is noted.
+    if (scale, offset) != file && (scale, offset) != (1.0, 0.0) {
+        notes.push(format!(
+            "{}: the given scale {scale} and offset {offset} are applied to its numbers{}",
+            path.display(),
+            if file != (1.0, 0.0) {
+                format!(" (the band's own are {} and {})", file.0, file.1)
+            } else {
+                String::new()
+            }
+        ));
+    } else if (scale, offset) == file && file != (1.0, 0.0) && how == Reading::Heights {
         notes.push(format!(
             "{}: the band's scale {scale} and offset {offset} are applied to its heights",
             path.display()
+        ));
+    } else if (scale, offset) != file {
+        notes.push(format!(
+            "{}: the band's scale {} and offset {} are not applied (as asked)",
+            path.display(),
+            file.0,
+            file.1
         ));
     }
     let mask = b
@@ -206,7 +319,7 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
         .is_ok_and(|f| !f.is_all_valid() && !f.is_nodata());
     let block = b.block_size();
     Ok((
-        DemTile {
+        ValueTile {
             path: path.to_path_buf(),
             grid: Grid {
                 transform,
@@ -220,6 +333,8 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
             mask,
             offset: (0, 0),
             z_to_m,
+            scale,
+            add: offset,
         },
         notes,
     ))
@@ -227,7 +342,7 @@ fn open_tile(path: &Path, band: usize) -> Result<(DemTile, Vec<String>)> {
 
 /// Places tiles on one grid: sets each tile's offset and returns the
 /// mosaic's grid. Tiles must line up cell for cell and not overlap.
-fn mosaic(tiles: &mut [DemTile]) -> Result<Grid> {
+fn mosaic(tiles: &mut [ValueTile]) -> Result<Grid> {
     let Some(first) = tiles.first() else {
         return Err(Error::Invalid("no elevation raster given".into()));
     };
@@ -287,12 +402,6 @@ fn mosaic(tiles: &mut [DemTile]) -> Result<Grid> {
     let (x, y) = base.transform.to_map(c0 as f64, r0 as f64);
     transform.0[0] = x;
     transform.0[3] = y;
-    if width < 2 || height < 2 {
-        return Err(Error::raster(
-            &base_path,
-            format!("is {width} × {height} cells; slope needs at least 2 × 2"),
-        ));
-    }
     Ok(Grid {
         transform,
         width,
@@ -306,18 +415,18 @@ fn mosaic(tiles: &mut [DemTile]) -> Result<Grid> {
 /// the last few open (each open GeoTIFF holds its block index: hundreds of
 /// tiles open per worker would grow memory with the DEM).
 #[derive(Default)]
-pub struct ElevationReader {
+pub struct ValueReader {
     /// (tile index, dataset), most recently used last.
     open: Vec<(usize, Dataset)>,
     scratch: Vec<u8>,
 }
 
-/// Datasets an [`ElevationReader`] keeps open.
+/// Datasets an [`ValueReader`] keeps open.
 const KEEP_OPEN: usize = 8;
 
-impl ElevationReader {
+impl ValueReader {
     /// The dataset of tile `i`, opened on first use.
-    fn dataset(&mut self, dem: &Elevation, i: usize) -> Result<&Dataset> {
+    fn dataset(&mut self, dem: &ValueRaster, i: usize) -> Result<&Dataset> {
         match self.open.iter().position(|(k, _)| *k == i) {
             Some(pos) => {
                 let entry = self.open.remove(pos);
@@ -334,10 +443,10 @@ impl ElevationReader {
     }
 }
 
-impl ElevationReader {
+impl ValueReader {
     /// Reads `window` of the mosaic (its cells row major, `window.width`
     /// per row) into `buf` as heights in metres, NaN where nodata.
-    pub fn read(&mut self, dem: &Elevation, window: Window, buf: &mut Vec<f64>) -> Result<()> {
+    pub fn read(&mut self, dem: &ValueRaster, window: Window, buf: &mut Vec<f64>) -> Result<()> {
         buf.clear();
         buf.resize(window.cells(), f64::NAN);
         let mut part = Vec::new();
@@ -391,7 +500,7 @@ impl ElevationReader {
 /// Reads `window` of one tile as metres, NaN for nodata and masked cells.
 fn read_heights(
     ds: &Dataset,
-    t: &DemTile,
+    t: &ValueTile,
     window: Window,
     out: &mut Vec<f64>,
     scratch: &mut Vec<u8>,
@@ -421,7 +530,7 @@ fn read_heights(
             }
         }
     }
-    let (scale, offset) = (band.scale().unwrap_or(1.0), band.offset().unwrap_or(0.0));
+    let (scale, offset) = (t.scale, t.add);
     if scale != 1.0 || offset != 0.0 || t.z_to_m != 1.0 {
         for v in out.iter_mut() {
             *v = (*v * scale + offset) * t.z_to_m;

@@ -1,0 +1,92 @@
+//! `qingshan values`: coverage-weighted statistics of a continuous raster
+//! (NDVI, NPP, …) per zone.
+
+use std::path::PathBuf;
+
+use super::{ZoneSource, check_outputs};
+use crate::Result;
+use crate::area::AreaMode;
+use crate::engine::RunOptions;
+use crate::export;
+use crate::fsio::OutputCheck;
+use crate::raster::values::{ScaleOffset, ValueRaster};
+use crate::values::{Stat, ValuesReport, values as measure};
+use crate::zones::ZoneLayer;
+
+/// `qingshan values`.
+#[derive(Clone, Debug)]
+pub struct ValuesArgs {
+    /// The raster (files, VRTs, directories, patterns, lists of tiles on
+    /// one grid).
+    pub raster: Vec<String>,
+    /// Band holding the values.
+    pub band: usize,
+    /// How stored numbers become values.
+    pub scale: ScaleOffset,
+    /// The zones.
+    pub zones: ZoneSource,
+    /// The statistics.
+    pub stats: Vec<Stat>,
+    /// How cells are weighted.
+    pub area: AreaMode,
+    /// Where the result will be written (`-o`).
+    pub output: Option<PathBuf>,
+}
+
+/// What `qingshan values` computed.
+#[derive(Debug)]
+pub struct ValuesRun {
+    /// The result.
+    pub report: ValuesReport,
+    /// The zones, as read.
+    pub zones: ZoneLayer,
+    /// The raster, as opened.
+    pub raster: ValueRaster,
+}
+
+impl ValuesRun {
+    /// The result ready for any output format.
+    pub fn export(&self) -> export::Values<'_> {
+        export::Values {
+            report: &self.report,
+            zones: Some(&self.zones),
+        }
+    }
+}
+
+/// Statistics of a raster's values per zone ([`crate::values::values`]).
+pub fn values(a: &ValuesArgs, run: &RunOptions<'_>) -> Result<ValuesRun> {
+    run.check()?;
+    let raster = ValueRaster::open_values(&a.raster, a.band, a.scale)?.with_area(a.area);
+    let zones = a.zones.read()?;
+    let mut check = OutputCheck::new();
+    check.inputs(&raster.files(), "--raster");
+    check.inputs(&zones.files(), "--zones");
+    check_outputs(&mut check, &[(a.output.as_ref(), "-o")])?;
+    let report = measure(&raster, &zones, &a.stats, run)?;
+    Ok(ValuesRun {
+        report,
+        zones,
+        raster,
+    })
+}
+
+/// Parses `--scale-offset`: `file` (the band's own, the default), `none`,
+/// or `SCALE,OFFSET` (e.g. `0.0001,0` for NDVI stored × 10000).
+pub fn parse_scale_offset(text: &str) -> Result<ScaleOffset> {
+    let t = text.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "file" | "" => return Ok(ScaleOffset::File),
+        "none" | "raw" => return Ok(ScaleOffset::None),
+        _ => {}
+    }
+    let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+    let nums: Option<Vec<f64>> = parts.iter().map(|p| p.parse::<f64>().ok()).collect();
+    match nums.as_deref() {
+        Some(&[s, o]) if s.is_finite() && o.is_finite() && s != 0.0 => Ok(ScaleOffset::Given(s, o)),
+        Some(&[s]) if s.is_finite() && s != 0.0 => Ok(ScaleOffset::Given(s, 0.0)),
+        _ => Err(crate::Error::Invalid(format!(
+            "--scale-offset {text:?}: give file (the band's own), none, or SCALE,OFFSET with a non-zero scale (e.g. 0.0001,0)"
+        ))),
+    }
+}
