@@ -41,6 +41,9 @@ pub enum Command {
     /// Coverage-weighted statistics of a continuous raster (NDVI, NPP, …) per zone:
     /// count, sum, mean, min, max, stddev, median, quantiles; valid and nodata areas.
     Values(ValuesArgs),
+    /// Many dates in one run: forest cover per zone for every year of a land-cover series,
+    /// statistics of a value raster (mean NDVI) per date, and line charts (SVG, PNG).
+    Series(SeriesArgs),
     /// Stats (or change) over hundreds of tiles: resumable per-tile partials, shards, one output.
     Batch(BatchArgs),
     /// Combines the partials of batch shards into the final stats or change output.
@@ -302,6 +305,42 @@ pub struct ValuesArgs {
     /// Cells weighted by coverage × ground area on the ellipsoid, or by coverage alone on a projected grid (planar: exactextract's weights).
     #[arg(long, value_enum, default_value = "ellipsoidal")]
     pub area: AreaMode,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SeriesArgs {
+    /// Land cover per date: DATE=RASTER (a file, VRT, directory, glob or list of tiles), e.g. 2019=clcd_2019.tif.
+    #[arg(long, value_name = "DATE=RASTER", num_args = 1..)]
+    pub landcover: Vec<String>,
+    /// A continuous raster per date (NDVI, NPP): DATE=RASTER.
+    #[arg(long, value_name = "DATE=RASTER", num_args = 1..)]
+    pub raster: Vec<String>,
+    /// What the rasters hold, for outputs and charts (e.g. NDVI).
+    #[arg(long, value_name = "NAME")]
+    pub raster_name: Option<String>,
+    /// Band of the rasters.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub raster_band: usize,
+    /// Statistics of the rasters (as `qingshan values --stats`).
+    #[arg(long, default_value = "mean", value_name = "S,…")]
+    pub stats: String,
+    /// How the rasters' stored numbers become values: file, none, or SCALE,OFFSET.
+    #[arg(long, default_value = "file", value_name = "file|none|S,O")]
+    pub scale_offset: String,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    #[command(flatten)]
+    pub classes: ClassArgs,
+    /// Write line charts (SVG and PNG) into this directory: forest_cover, and one per statistic of the rasters.
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
+    /// Forest-cover target drawn on the forest-cover chart, as a fraction (0.47 for 47 %).
+    #[arg(long, value_name = "FRACTION")]
+    pub target_cover: Option<f64>,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]

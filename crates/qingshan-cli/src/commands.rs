@@ -16,7 +16,7 @@ use qingshan::report::ReportOptions;
 
 use crate::cli::{
     AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, MergeArgs,
-    RedlineCommand, ReportArgs, RunArgs, SlopeArgs, StatsArgs, ValuesArgs,
+    RedlineCommand, ReportArgs, RunArgs, SeriesArgs, SlopeArgs, StatsArgs, ValuesArgs,
 };
 use crate::progress::Bar;
 
@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Redline(RedlineCommand::Check(a)) => redline_check(a),
         Command::Slope(a) => slope(a),
         Command::Values(a) => values(a),
+        Command::Series(a) => series(a),
         Command::Batch(a) => batch(a),
         Command::Merge(a) => merge(a),
         Command::Demo(a) => demo(a),
@@ -195,6 +196,55 @@ fn values(a: ValuesArgs) -> Result<ExitCode> {
         (run.raster.grid.width * run.raster.grid.height) as f64 / 1e6,
         bar.elapsed(),
         arrow(&path)
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn series(a: SeriesArgs) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "series");
+    let dated = |specs: &[String]| -> Result<Vec<(String, Vec<String>)>> {
+        specs
+            .iter()
+            .map(|s| {
+                let (d, p) = qingshan::series::parse_dated(s)?;
+                Ok((d, vec![p]))
+            })
+            .collect()
+    };
+    let run = lib::series(
+        &lib::SeriesArgs {
+            landcover: dated(&a.landcover)?,
+            band: a.classes.band,
+            legend: a.classes.legend,
+            rasters: dated(&a.raster)?,
+            raster_band: a.raster_band,
+            raster_name: a.raster_name,
+            scale: lib::parse_scale_offset(&a.scale_offset)?,
+            stats: qingshan::values::Stat::parse_list(&a.stats)?,
+            zones: a.zones.source(),
+            area: a.classes.area,
+            charts: a.charts.clone(),
+            target_cover: a.target_cover,
+            output: a.out.output.clone(),
+        },
+        &a.run.options(&bar),
+    )?;
+    warn(&run.report.warnings);
+    warn(&run.chart_warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
+    bar.summary(&format!(
+        "series: {} zones, {} date(s) in {:.2} s{}{}",
+        run.report.zones.len(),
+        run.report.dates.len(),
+        bar.elapsed(),
+        arrow(&path),
+        match &a.charts {
+            Some(d) if !run.charts.is_empty() => {
+                format!(", {} chart file(s) → {}", run.charts.len(), d.display())
+            }
+            _ => String::new(),
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }

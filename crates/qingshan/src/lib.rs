@@ -72,6 +72,8 @@
 //!   slopes, the grade of each cropland polygon.
 //! - [`values`]: coverage-weighted statistics of a continuous raster
 //!   (NDVI, NPP) per zone: mean, stddev, median, quantiles.
+//! - [`series`]: many dates in one run: forest cover and value
+//!   statistics per zone per date.
 //! - [`audit`]: a plan's targets (TOML) checked against all of the above.
 //! - [`batch`]: hundreds of tiles, resumable partials, shards and merge.
 //! - [`commands`]: one function per `qingshan` command (what the CLI and
@@ -94,6 +96,7 @@ pub mod legend;
 pub mod raster;
 pub mod redline;
 pub mod report;
+pub mod series;
 pub mod slope;
 mod srs;
 pub mod values;

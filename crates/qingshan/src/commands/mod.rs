@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod series;
 mod slope;
 mod values;
 
@@ -56,6 +57,7 @@ use crate::zonal::{StatsReport, zonal_stats};
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
+pub use series::{SeriesArgs, SeriesRun, series};
 pub use slope::{CroplandSource, SlopeArgs, SlopeRun, slope};
 pub use values::{ValuesArgs, ValuesRun, parse_scale_offset, values};
 

@@ -32,6 +32,7 @@
 mod audit;
 mod change;
 mod redline;
+mod series;
 mod slope;
 mod stats;
 mod values;
@@ -49,6 +50,7 @@ use crate::grid::Crs;
 pub use audit::Audit;
 pub use change::Change;
 pub use redline::{Check, Diff, LostGeometry, Patches};
+pub use series::Series;
 pub use slope::{STEEP_FIELDS, Slope, SteepCropland, grade_label};
 pub use stats::Stats;
 pub use values::Values;

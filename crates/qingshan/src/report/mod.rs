@@ -11,6 +11,7 @@
 //! - `terrain`: the slope-grade map and the steep-cropland section.
 
 pub mod bundle;
+pub mod chart;
 pub mod html;
 pub mod map;
 mod terrain;
