@@ -197,6 +197,8 @@ fn shown(v: f64, unit: &str) -> String {
         "mu-raw" => format!("{} 亩", grouped(v, 0)),
         "count" => format!("{v}"),
         "deg" => format!("{v:.1}°"),
+        "index" => format!("{v:+.4}"),
+        "plain" => format!("{v:.4}"),
         other => panic!("unknown unit {other}"),
     }
 }
@@ -422,6 +424,14 @@ fn met_targets_exit_0_and_bad_configs_exit_1() {
         .replace(
             "redline_max_vegetation_loss = 0.0",
             "redline_max_vegetation_loss = 0.1",
+        )
+        .replace(
+            "redline_index_tolerance = 0.01",
+            "redline_index_tolerance = 0.05",
+        )
+        .replace(
+            "forest_cover_trend_dates = 3",
+            "forest_cover_trend_dates = 3\nforest_cover_trend_tolerance = 0.001",
         );
     std::fs::write(&lenient, text).unwrap();
     let out = dir.path().join("out");

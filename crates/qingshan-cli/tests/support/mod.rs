@@ -67,6 +67,7 @@ pub fn audit_config_absolute(text: &str) -> String {
         .replace("\"redlines_", &format!("\"{f}/redlines_"))
         .replace("\"dem\"", &format!("\"{f}/dem\""))
         .replace("\"dltb.gpkg\"", &format!("\"{f}/dltb.gpkg\""))
+        .replace("\"ndvi/", &format!("\"{f}/ndvi/"))
 }
 
 /// Runs a tool of gdal-bin (`args[0]`, e.g. `gdalwarp`) and asserts it

@@ -128,6 +128,47 @@ impl TerrainConfig {
     }
 }
 
+/// A vegetation index (or any continuous raster) on both dates
+/// (`[index]`): measured inside the baseline red lines for "function not
+/// lowered" (功能不降低), and shown in the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// What it is (`NDVI`, `FVC`, `NPP`), for the report.
+    #[serde(default = "default_index_name")]
+    pub name: String,
+    /// Rasters of the first date.
+    pub before: Vec<String>,
+    /// Rasters of the second (audited) date.
+    pub after: Vec<String>,
+    /// Band holding the values.
+    #[serde(default = "default_band")]
+    pub band: usize,
+    /// How stored numbers become values: `file` (the default), `none`, or
+    /// `SCALE,OFFSET` (see [`crate::values::ScaleOffset::parse`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_offset: Option<String>,
+    /// The statistic compared between the dates (default `mean`).
+    #[serde(default = "default_index_stat")]
+    pub stat: String,
+}
+
+fn default_index_name() -> String {
+    "index".into()
+}
+fn default_index_stat() -> String {
+    "mean".into()
+}
+
+/// An annual (or any) land-cover series (`[series]`): forest cover of
+/// each zone at every date, for the trend chart and target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// Date label → land cover (a file, VRT, directory, glob or list).
+    pub landcover: std::collections::BTreeMap<String, String>,
+}
+
 /// Targets (every one optional).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +200,21 @@ pub struct Targets {
     /// (per zone and in total; needs `[terrain]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steep_cropland_not_increased: Option<bool>,
+    /// The index's statistic inside each baseline red line must not fall
+    /// between the dates by more than `redline_index_tolerance` (needs
+    /// `[index]` and `[redlines]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redline_index_not_lowered: Option<bool>,
+    /// The largest fall of the index allowed, in its units (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redline_index_tolerance: Option<f64>,
+    /// Forest cover of each zone must not fall from one date to the next
+    /// over the last N dates of `[series]` (N ≥ 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest_cover_trend_dates: Option<usize>,
+    /// The largest fall allowed between two dates (fraction, default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest_cover_trend_tolerance: Option<f64>,
 }
 
 /// Targets for particular zones: by id, or by an attribute value.
@@ -197,6 +253,12 @@ pub struct AuditConfig {
     /// Terrain (a DEM, cropland polygons).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terrain: Option<TerrainConfig>,
+    /// A vegetation index on both dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexConfig>,
+    /// A land-cover series for the trend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesConfig>,
     /// Targets.
     #[serde(default)]
     pub targets: Targets,
@@ -239,6 +301,10 @@ impl AuditConfig {
         for (name, v) in [
             ("forest_cover_min", t.forest_cover_min),
             ("redline_max_vegetation_loss", t.redline_max_vegetation_loss),
+            (
+                "forest_cover_trend_tolerance",
+                t.forest_cover_trend_tolerance,
+            ),
         ] {
             if let Some(v) = v
                 && !(0.0..=1.0).contains(&v)
@@ -253,6 +319,7 @@ impl AuditConfig {
             ("redline_tolerance_m2", t.redline_tolerance_m2),
             ("redline_max_conversion_m2", t.redline_max_conversion_m2),
             ("steep_cropland_max_mu", t.steep_cropland_max_mu),
+            ("redline_index_tolerance", t.redline_index_tolerance),
         ] {
             if let Some(v) = v
                 && !(v.is_finite() && v >= 0.0)
@@ -291,6 +358,7 @@ impl AuditConfig {
                 "steep-cropland targets need a [terrain] section with the DEM (dem = [\"dem.tif\"])".into(),
             ));
         }
+        self.validate_index_and_series(path)?;
         if let Some(g) = self.terrain.as_ref().and_then(|t| t.grades.clone()) {
             crate::slope::Grades::new(g).map_err(|e| bad(format!("terrain.grades: {e}")))?;
         }
@@ -323,6 +391,55 @@ impl AuditConfig {
                     k + 1
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// `[index]`, `[series]` and the targets that need them.
+    fn validate_index_and_series(&self, path: &Path) -> Result<()> {
+        let bad = |reason: String| Error::document(path, reason);
+        let t = &self.targets;
+        if let Some(i) = &self.index {
+            if let Some(so) = &i.scale_offset {
+                crate::values::ScaleOffset::parse(so)
+                    .map_err(|e| bad(format!("index.scale_offset: {e}")))?;
+            }
+            crate::values::Stat::parse(&i.stat).map_err(|e| bad(format!("index.stat: {e}")))?;
+        }
+        if t.redline_index_not_lowered.is_some() || t.redline_index_tolerance.is_some() {
+            if self.index.is_none() {
+                return Err(bad(
+                    "redline_index targets need an [index] section (before = [\"ndvi_2019.tif\"], after = [\"ndvi_2024.tif\"])".into(),
+                ));
+            }
+            if self.redlines.is_none() {
+                return Err(bad("redline_index targets need a [redlines] section".into()));
+            }
+        }
+        if let Some(s) = &self.series
+            && s.landcover.is_empty()
+        {
+            return Err(bad(
+                "[series] names no land cover: landcover = { 2019 = \"clcd_2019.tif\", 2020 = \"clcd_2020.tif\" }".into(),
+            ));
+        }
+        if let Some(n) = t.forest_cover_trend_dates {
+            let dates = self.series.as_ref().map_or(0, |s| s.landcover.len());
+            if self.series.is_none() {
+                return Err(bad(
+                    "targets.forest_cover_trend_dates needs a [series] section with the land cover of each date".into(),
+                ));
+            }
+            if n < 2 || n > dates {
+                return Err(bad(format!(
+                    "targets.forest_cover_trend_dates = {n}: give 2 to {dates} (the dates in [series])"
+                )));
+            }
+        }
+        if t.forest_cover_trend_tolerance.is_some() && t.forest_cover_trend_dates.is_none() {
+            return Err(bad(
+                "targets.forest_cover_trend_tolerance applies to forest_cover_trend_dates, which is not set".into(),
+            ));
         }
         Ok(())
     }

@@ -34,6 +34,17 @@
 //! new = "redlines_2024.gpkg"
 //! id_field = "hx_id"
 //!
+//! [index]                              # optional: 功能不降低 by an index
+//! name = "NDVI"
+//! before = ["ndvi/ndvi_2019.tif"]
+//! after = ["ndvi/ndvi_2024.tif"]
+//! stat = "mean"                        # any `qingshan values` statistic
+//! # scale_offset = "0.0001,0"          # default: the band's own
+//!
+//! [series.landcover]                   # optional: land cover per date
+//! 2019 = "landcover/clcd_2019.vrt"
+//! 2020 = "landcover/series/clcd_2020.tif"
+//!
 //! [targets]                            # every key optional
 //! forest_cover_min = 0.47              # each zone, after date
 //! forest_area_min_mu = 523000          # forest land, in mu
@@ -43,6 +54,9 @@
 //! redline_tolerance_m2 = 1.0
 //! redline_max_conversion_m2 = 0.0      # per red-line polygon
 //! redline_max_vegetation_loss = 0.0    # per red-line polygon, fraction
+//! redline_index_not_lowered = true     # per baseline red line ([index])
+//! redline_index_tolerance = 0.01       # in the index's units
+//! forest_cover_trend_dates = 3         # no fall over the last 3 dates ([series])
 //!
 //! [[override]]                         # per zone, by id or attribute
 //! zone = "azhuang"                     # or: attribute = "kind", value = "town"
@@ -52,6 +66,7 @@
 mod config;
 mod targets;
 mod terrain;
+mod vegetation;
 
 use std::path::Path;
 
@@ -70,8 +85,10 @@ use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
 pub use config::{
-    AuditConfig, LandCoverConfig, Override, RedlinesConfig, Targets, TerrainConfig, ZonesConfig,
+    AuditConfig, IndexConfig, LandCoverConfig, Override, RedlinesConfig, SeriesConfig, Targets,
+    TerrainConfig, ZonesConfig,
 };
+pub use vegetation::IndexReport;
 
 /// Schema tag of the audit JSON.
 pub const AUDIT_SCHEMA: &str = "qingshan.audit/1";
@@ -101,6 +118,12 @@ pub struct AuditInputs {
     /// The terrain inputs (paths absolute), when the audit had them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terrain: Option<TerrainConfig>,
+    /// The vegetation index inputs (paths absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexConfig>,
+    /// The land-cover series (paths absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesConfig>,
 }
 
 /// One target, measured.
@@ -175,6 +198,13 @@ pub struct AuditReport {
     /// The same with the before date's land cover (no polygons).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slope_before: Option<crate::slope::SlopeReport>,
+    /// The vegetation index inside the baseline red lines on both dates
+    /// (`[index]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexReport>,
+    /// Forest cover of the zones at every date of `[series]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<crate::series::SeriesReport>,
     /// Per zone: the red lines in it and their conversions.
     pub zone_summaries: Vec<ZoneSummary>,
     /// Things the user should know.
@@ -380,6 +410,20 @@ pub fn run_audit(
     if let Some(tm) = &terrain {
         terrain::steep_targets(config, tm, &mut targets);
     }
+    let index = vegetation::measure_index(
+        config,
+        &inp.zones,
+        inp.redlines.as_ref().map(|(old, _)| old),
+        opts,
+    )?;
+    if let Some(ix) = &index {
+        vegetation::index_targets(config, ix, &mut targets);
+    }
+    let series =
+        vegetation::measure_series(config, &inp.zones, &inp.legend, config.landcover.band, opts)?;
+    if let Some(s) = &series {
+        vegetation::trend_targets(config, s, &mut targets);
+    }
     let zone_summaries = zone_summaries(&inp, m.redline_check.as_ref())?;
     let missed = targets.iter().filter(|t| !t.passed).count();
     let mut warnings = m.stats.warnings.clone();
@@ -390,6 +434,27 @@ pub fn run_audit(
     if let Some(tm) = &terrain {
         warnings.extend(tm.after.warnings.iter().cloned());
         warnings.extend(tm.before.warnings.iter().cloned());
+    }
+    if let Some(ix) = &index {
+        let (b, a) = (
+            &config.landcover.before_label,
+            &config.landcover.after_label,
+        );
+        warnings.extend(
+            ix.before
+                .warnings
+                .iter()
+                .map(|w| format!("{} {b}: {w}", ix.name)),
+        );
+        warnings.extend(
+            ix.after
+                .warnings
+                .iter()
+                .map(|w| format!("{} {a}: {w}", ix.name)),
+        );
+    }
+    if let Some(s) = &series {
+        warnings.extend(s.warnings.iter().map(|w| format!("series {w}")));
     }
     // The same warning can come from stats and change: keep the first.
     let mut seen = std::collections::HashSet::new();
@@ -426,6 +491,18 @@ pub fn run_audit(
                     .map(|p| config.resolve(p).display().to_string()),
                 ..t.clone()
             }),
+            index: config.index.as_ref().map(|i| IndexConfig {
+                before: config.resolve_all(&i.before),
+                after: config.resolve_all(&i.after),
+                ..i.clone()
+            }),
+            series: config.series.as_ref().map(|s| SeriesConfig {
+                landcover: s
+                    .landcover
+                    .iter()
+                    .map(|(d, p)| (d.clone(), config.resolve(p).display().to_string()))
+                    .collect(),
+            }),
         },
         passed: missed == 0,
         missed,
@@ -436,6 +513,8 @@ pub fn run_audit(
         redline_check: m.redline_check,
         slope: terrain.as_ref().map(|t| t.after.clone()),
         slope_before: terrain.map(|t| t.before),
+        index,
+        series,
         zone_summaries,
         warnings,
     })

@@ -71,22 +71,7 @@ pub fn values(a: &ValuesArgs, run: &RunOptions<'_>) -> Result<ValuesRun> {
     })
 }
 
-/// Parses `--scale-offset`: `file` (the band's own, the default), `none`,
-/// or `SCALE,OFFSET` (e.g. `0.0001,0` for NDVI stored × 10000).
+/// Parses `--scale-offset` ([`ScaleOffset::parse`]).
 pub fn parse_scale_offset(text: &str) -> Result<ScaleOffset> {
-    let t = text.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "file" | "" => return Ok(ScaleOffset::File),
-        "none" | "raw" => return Ok(ScaleOffset::None),
-        _ => {}
-    }
-    let parts: Vec<&str> = t.split(',').map(str::trim).collect();
-    let nums: Option<Vec<f64>> = parts.iter().map(|p| p.parse::<f64>().ok()).collect();
-    match nums.as_deref() {
-        Some(&[s, o]) if s.is_finite() && o.is_finite() && s != 0.0 => Ok(ScaleOffset::Given(s, o)),
-        Some(&[s]) if s.is_finite() && s != 0.0 => Ok(ScaleOffset::Given(s, 0.0)),
-        _ => Err(crate::Error::Invalid(format!(
-            "--scale-offset {text:?}: give file (the band's own), none, or SCALE,OFFSET with a non-zero scale (e.g. 0.0001,0)"
-        ))),
-    }
+    ScaleOffset::parse(text)
 }

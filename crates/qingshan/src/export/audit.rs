@@ -51,6 +51,7 @@ fn audit_table(a: &AuditReport, w: &mut dyn Write) -> io::Result<()> {
     let show = |v: f64, unit: &str| match unit {
         "fraction" => format!("{:.2} %", 100.0 * v),
         "mu" => format!("{v:.0} mu"),
+        "index" => format!("{v:+.4}"),
         _ => format!("{:.1} m²", v),
     };
     let mut rows = vec![vec![
@@ -69,6 +70,8 @@ fn audit_table(a: &AuditReport, w: &mut dyn Write) -> io::Result<()> {
             "redline_max_vegetation_loss" => "function not lowered (功能不降低)",
             "steep_cropland_max_mu" => "steep cropland ≤ (陡坡耕地)",
             "steep_cropland_not_increased" => "steep cropland not increased (陡坡耕地不增加)",
+            "redline_index_not_lowered" => "index not lowered (功能不降低)",
+            "forest_cover_trend" => "forest cover not falling (森林覆盖率逐年)",
             other => other,
         };
         let scope = match (&t.id, &t.name) {

@@ -70,6 +70,30 @@ pub enum ScaleOffset {
     Given(f64, f64),
 }
 
+impl ScaleOffset {
+    /// Parses `file` (the band's own, the default), `none`, or
+    /// `SCALE,OFFSET` (e.g. `0.0001,0` for NDVI stored × 10000; a lone
+    /// `SCALE` has offset 0).
+    pub fn parse(text: &str) -> Result<ScaleOffset> {
+        let t = text.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "file" | "" => return Ok(ScaleOffset::File),
+            "none" | "raw" => return Ok(ScaleOffset::None),
+            _ => {}
+        }
+        let nums: Option<Vec<f64>> = t.split(',').map(|p| p.trim().parse::<f64>().ok()).collect();
+        match nums.as_deref() {
+            Some(&[s, o]) if s.is_finite() && o.is_finite() && s != 0.0 => {
+                Ok(ScaleOffset::Given(s, o))
+            }
+            Some(&[s]) if s.is_finite() && s != 0.0 => Ok(ScaleOffset::Given(s, 0.0)),
+            _ => Err(Error::Invalid(format!(
+                "--scale-offset {text:?}: give file (the band's own), none, or SCALE,OFFSET with a non-zero scale (e.g. 0.0001,0)"
+            ))),
+        }
+    }
+}
+
 /// What a value raster holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Reading {

@@ -68,6 +68,10 @@ pub(super) enum Unit {
     MuRaw,
     /// Degrees.
     Deg,
+    /// A change of an index (NDVI), signed.
+    Index,
+    /// A value of an index, four decimals.
+    Plain,
 }
 
 impl Unit {
@@ -79,6 +83,8 @@ impl Unit {
             Unit::M2 => "m2",
             Unit::MuRaw => "mu-raw",
             Unit::Deg => "deg",
+            Unit::Index => "index",
+            Unit::Plain => "plain",
         }
     }
 
@@ -94,6 +100,8 @@ impl Unit {
             Unit::M2 => format!("{} m²", group(v, 0)),
             Unit::MuRaw => format!("{} {mu}", group(v, 0)),
             Unit::Deg => format!("{v:.1}°"),
+            Unit::Index => format!("{v:+.4}"),
+            Unit::Plain => format!("{v:.4}"),
         }
     }
 }
@@ -219,6 +227,7 @@ pub fn render_html(audit: &AuditReport, maps: &Maps, lang: Lang) -> Result<Strin
         redline_check(&mut p, audit, c);
     }
     super::terrain::section(&mut p, audit, maps);
+    super::trend::section(&mut p, audit)?;
     notes(&mut p, audit);
     footer(&mut p, audit);
     Ok(p.out)
@@ -420,6 +429,7 @@ fn targets(p: &mut Page, audit: &AuditReport) {
         let unit = match t.unit.as_str() {
             "fraction" => Unit::Pct,
             "mu" => Unit::MuRaw,
+            "index" => Unit::Index,
             _ => Unit::M2,
         };
         let label = match t.target.as_str() {
@@ -430,6 +440,11 @@ fn targets(p: &mut Page, audit: &AuditReport) {
             "redline_max_vegetation_loss" => p.t("红线功能不降低", "red-line function not lowered"),
             "steep_cropland_max_mu" => p.t("陡坡耕地不超过", "steep cropland at most"),
             "steep_cropland_not_increased" => p.t("陡坡耕地不增加", "steep cropland not increased"),
+            "redline_index_not_lowered" => p.t("红线植被指数不降低", "red-line index not lowered"),
+            "forest_cover_trend" => p.t(
+                "森林覆盖率逐年不降",
+                "forest cover not falling year to year",
+            ),
             other => esc(other),
         };
         let scope = match (&t.id, &t.name) {

@@ -15,6 +15,7 @@ pub mod chart;
 pub mod html;
 pub mod map;
 mod terrain;
+mod trend;
 
 pub use bundle::{Bundle, BundlePaths, write_bundle};
 pub use html::{Lang, ReportOptions, render_html};
