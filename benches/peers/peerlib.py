@@ -133,6 +133,22 @@ def synthetic_set(setdir: Path, width: int, height: int, tiles_x: int, tiles_y: 
     return True
 
 
+def timed(cmd: list, what: str):
+    """Wall time (s), peak RSS (MB) and standard output of a command. The
+    peak comes from /usr/bin/time, not from wait4: a child forked from
+    this Python process would report the interpreter's own memory (numpy,
+    GDAL, geopandas loaded) as its peak."""
+    import time
+
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr}")
+    return dt, int(proc.stderr.strip().splitlines()[-1]) / 1024.0, proc.stdout
+
+
 def mosaic_path(rasters: list[str], tmpdir: str) -> str:
     """One raster path for a list of tiles: the raster itself, or a VRT of them
     built with gdalbuildvrt in ``tmpdir`` (tiles of one mosaic; overlaps: the

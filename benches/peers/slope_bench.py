@@ -36,17 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(cmd, what):
-    """Wall time and peak RSS (MB) of a command. The peak comes from
-    /usr/bin/time, not from wait4: a child forked from this Python process
-    would report the interpreter's own memory (numpy, GDAL, geopandas
-    loaded) as its peak."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed: {proc.stderr}")
-    return dt, int(proc.stderr.strip().splitlines()[-1]) / 1024.0
+    """Wall time and peak RSS (MB) of a command."""
+    dt, rss, _ = peerlib.timed(cmd, what)
+    return dt, rss
 
 
 def make_set(s: Path, width: int, height: int, tiles: tuple, zones: int, skip: bool) -> Path:

@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -205,7 +206,9 @@ def main():
                 # Ops are named s0, s1, … (a name may not hold a dot); a
                 # quantile's result is named NAME_<whole percent>.
                 ops = [f"s{i}={ee_op(n)}" for i, n in enumerate(names)]
+                t0 = time.perf_counter()
                 res = exact_extract(path, feats, ops, include_cols=["__qid"])
+                print(f"exactextract: {time.perf_counter() - t0:.2f} s")
                 for f in res:
                     p = f["properties"]
                     ref[p["__qid"]] = {n: ee_value(p, i, n) for i, n in enumerate(names)}

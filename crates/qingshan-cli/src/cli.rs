@@ -305,6 +305,9 @@ pub struct ValuesArgs {
     /// Cells weighted by coverage × ground area on the ellipsoid, or by coverage alone on a projected grid (planar: exactextract's weights).
     #[arg(long, value_enum, default_value = "ellipsoidal")]
     pub area: AreaMode,
+    /// Memory for the zones' distinct values (median, quantiles) before they spill to a scratch file; merging may briefly take twice this.
+    #[arg(long, default_value_t = 256, value_name = "MB")]
+    pub quantile_memory_mb: usize,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]

@@ -183,6 +183,7 @@ fn values(a: ValuesArgs) -> Result<ExitCode> {
             zones: a.zones.source(),
             stats: qingshan::values::Stat::parse_list(&a.stats)?,
             area: a.area,
+            memory_pairs: qingshan::values::ValuesOptions::pairs_in_mb(a.quantile_memory_mb)?,
             output: a.out.output.clone(),
         },
         &a.run.options(&bar),

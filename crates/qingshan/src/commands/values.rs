@@ -10,7 +10,7 @@ use crate::engine::RunOptions;
 use crate::export;
 use crate::fsio::OutputCheck;
 use crate::raster::values::{ScaleOffset, ValueRaster};
-use crate::values::{Stat, ValuesReport, values as measure};
+use crate::values::{Stat, ValuesOptions, ValuesReport, values_with};
 use crate::zones::ZoneLayer;
 
 /// `qingshan values`.
@@ -29,6 +29,9 @@ pub struct ValuesArgs {
     pub stats: Vec<Stat>,
     /// How cells are weighted.
     pub area: AreaMode,
+    /// Pairs of (value, weight) held in memory for quantiles before they
+    /// spill ([`ValuesOptions::memory_pairs`]).
+    pub memory_pairs: usize,
     /// Where the result will be written (`-o`).
     pub output: Option<PathBuf>,
 }
@@ -63,7 +66,15 @@ pub fn values(a: &ValuesArgs, run: &RunOptions<'_>) -> Result<ValuesRun> {
     check.inputs(&raster.files(), "--raster");
     check.inputs(&zones.files(), "--zones");
     check_outputs(&mut check, &[(a.output.as_ref(), "-o")])?;
-    let report = measure(&raster, &zones, &a.stats, run)?;
+    let report = values_with(
+        &raster,
+        &zones,
+        &a.stats,
+        &ValuesOptions {
+            memory_pairs: a.memory_pairs,
+        },
+        run,
+    )?;
     Ok(ValuesRun {
         report,
         zones,

@@ -39,7 +39,8 @@
 //! all zones hold more than [`ValuesOptions::memory_pairs`] pairs (16 M,
 //! 256 MB, by default), they are written to a scratch file in the system's
 //! temporary directory and merged from there. Memory is therefore bounded
-//! by the budget plus the windows in flight, whatever the raster's size.
+//! by the budget — twice it while two runs merge into a third — plus the
+//! windows in flight, whatever the raster's size.
 //!
 //! Invariant: for every zone, `valid_area_m2 + nodata_area_m2` is the
 //! zone's area on the raster, and min ≤ every quantile ≤ max.
@@ -264,6 +265,21 @@ pub struct ValuesOptions {
     /// Pairs of (value, weight) held in memory for quantiles before they
     /// spill to a scratch file (16 bytes each).
     pub memory_pairs: usize,
+}
+
+impl ValuesOptions {
+    /// Bytes of one (value, weight) pair.
+    pub const PAIR_BYTES: usize = 16;
+
+    /// The pairs that fit in `mb` megabytes (at least 1 MB).
+    pub fn pairs_in_mb(mb: usize) -> Result<usize> {
+        if mb == 0 {
+            return Err(Error::Invalid(
+                "--quantile-memory-mb 0: give at least 1 (MB; default 256)".into(),
+            ));
+        }
+        Ok(mb.saturating_mul(1 << 20) / Self::PAIR_BYTES)
+    }
 }
 
 impl Default for ValuesOptions {
