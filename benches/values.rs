@@ -8,35 +8,14 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use qingshan::RunOptions;
 use qingshan::raster::values::{ScaleOffset, ValueRaster};
 use qingshan::values::{Stat, values};
-use qingshan::zones::{ZoneLayer, ZoneOptions};
-use qingshan_fixtures::{SyntheticOptions, write_synthetic, write_synthetic_dem};
+
+#[path = "common.rs"]
+mod common;
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let opts = SyntheticOptions {
-        width: 4000,
-        height: 4000,
-        tiles_x: 2,
-        tiles_y: 2,
-        zones: 100,
-        years: vec![2019],
-        ..SyntheticOptions::default()
-    };
-    let set = write_synthetic(&opts, dir.path()).expect("generate the benchmark set");
-    let tiles: Vec<String> = write_synthetic_dem(&opts, dir.path())
-        .expect("generate the raster")
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let raster = ValueRaster::open_values(&tiles, 1, ScaleOffset::File).expect("open the raster");
-    let zones = ZoneLayer::read(
-        &set.zones,
-        &ZoneOptions {
-            id_field: Some("zone_id".into()),
-            ..Default::default()
-        },
-    )
-    .expect("read zones");
+    let set = common::bench_set(true);
+    let raster = ValueRaster::open_values(&set.dem, 1, ScaleOffset::File).expect("open the raster");
+    let zones = &set.zones;
     let mut g = c.benchmark_group("values");
     g.sample_size(10);
     g.throughput(Throughput::Elements(
@@ -52,7 +31,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     values(
                         &raster,
-                        &zones,
+                        zones,
                         &stats,
                         &RunOptions {
                             threads: Some(t),

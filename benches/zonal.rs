@@ -8,38 +8,14 @@ use qingshan::RunOptions;
 use qingshan::legend::Legend;
 use qingshan::raster::LandCover;
 use qingshan::zonal::zonal_stats;
-use qingshan::zones::{ZoneLayer, ZoneOptions};
-use qingshan_fixtures::{SyntheticOptions, write_synthetic};
+
+#[path = "common.rs"]
+mod common;
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let set = write_synthetic(
-        &SyntheticOptions {
-            width: 4000,
-            height: 4000,
-            tiles_x: 2,
-            tiles_y: 2,
-            zones: 100,
-            years: vec![2019],
-            ..SyntheticOptions::default()
-        },
-        dir.path(),
-    )
-    .expect("generate the benchmark set");
-    let tiles: Vec<String> = set.years[0]
-        .tiles
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let lc = LandCover::open(&tiles, 1).expect("open tiles");
-    let zones = ZoneLayer::read(
-        &set.zones,
-        &ZoneOptions {
-            id_field: Some("zone_id".into()),
-            ..Default::default()
-        },
-    )
-    .expect("read zones");
+    let set = common::bench_set(false);
+    let lc = LandCover::open(&set.landcover, 1).expect("open tiles");
+    let zones = &set.zones;
     let legend = Legend::builtin("clcd").expect("built-in");
 
     let mut g = c.benchmark_group("zonal_stats");
@@ -50,7 +26,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 zonal_stats(
                     &lc,
-                    &zones,
+                    zones,
                     &legend,
                     &RunOptions {
                         threads: Some(t),

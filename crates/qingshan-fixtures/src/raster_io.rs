@@ -305,3 +305,45 @@ pub(crate) fn rel(p: &Path, base: &Path) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// An Int16 GeoTIFF of heights or index values: tiled 128 × 128, DEFLATE
+/// level 9 with PREDICTOR=2, EPSG:4545.
+pub(crate) struct Int16Tiff<'a> {
+    pub path: &'a Path,
+    pub grid: Grid,
+    pub nodata: i16,
+    pub description: &'a str,
+    /// The band's scale (value = stored × scale), when it has one.
+    pub scale: Option<f64>,
+}
+
+/// Writes `data` (row major, the grid's size) as an Int16 GeoTIFF,
+/// replacing a file of that name.
+pub(crate) fn write_int16(spec: &Int16Tiff<'_>, data: Vec<i16>) -> Result<()> {
+    let (path, g) = (spec.path, spec.grid);
+    let what = || format!("writing {}", path.display());
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return io(Err(e), path),
+    }
+    let drv = DriverManager::get_driver_by_name("GTiff").ctx(what)?;
+    let opts = gtiff_options(128, 9, true)?;
+    let mut ds = drv
+        .create_with_band_type_with_options::<i16, _>(path, g.width, g.height, 1, &opts)
+        .ctx(what)?;
+    ds.set_geo_transform(&g.geo_transform()).ctx(what)?;
+    ds.set_spatial_ref(&srs(4545)?).ctx(what)?;
+    {
+        let mut band = ds.rasterband(1).ctx(what)?;
+        band.set_no_data_value(Some(spec.nodata as f64)).ctx(what)?;
+        if let Some(scale) = spec.scale {
+            band.set_scale(scale).ctx(what)?;
+            band.set_offset(0.0).ctx(what)?;
+        }
+        band.set_description(spec.description).ctx(what)?;
+        let mut b = Buffer::new((g.width, g.height), data);
+        band.write((0, 0), (g.width, g.height), &mut b).ctx(what)?;
+    }
+    ds.close().ctx(what)
+}

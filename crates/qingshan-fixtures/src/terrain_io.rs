@@ -4,15 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use gdal::raster::Buffer;
-use gdal::{DriverManager, Metadata};
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
-use crate::error::{GdalContext, Result, io};
+use crate::error::{Result, io};
 use crate::landscape::{CENTRE, REGION, class_local, terrain};
 use crate::noise::{splitmix64, unit};
-use crate::raster_io::{Grid, gtiff_options};
-use crate::vector_io::{Feat, Field, Prop, srs, write_ogr};
+use crate::raster_io::{Grid, Int16Tiff, write_int16};
+use crate::vector_io::{Feat, Field, Prop, write_ogr};
 
 /// The DEM grid: EPSG:4545, 25 m (the national 1:50 000 DEM's cell),
 /// 960 × 720 cells over the demo region.
@@ -51,31 +49,20 @@ pub(crate) fn write_dem(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for (k, &(col, width)) in DEM_TILE_COLS.iter().enumerate() {
         let path = dir.join(format!("dem_25m_c{k}.tif"));
-        let what = || format!("writing {}", path.display());
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return io(Err(e), &path),
-        }
         let g = DEM_GRID.window(col, 0, width, DEM_GRID.height);
-        let drv = DriverManager::get_driver_by_name("GTiff").ctx(what)?;
-        let opts = gtiff_options(128, 9, true)?;
-        let mut ds = drv
-            .create_with_band_type_with_options::<i16, _>(&path, g.width, g.height, 1, &opts)
-            .ctx(what)?;
-        ds.set_geo_transform(&g.geo_transform()).ctx(what)?;
-        ds.set_spatial_ref(&srs(4545)?).ctx(what)?;
         let data: Vec<i16> = (0..g.height)
             .flat_map(|r| (0..g.width).map(move |c| height(g.centre(c, r))))
             .collect();
-        {
-            let mut band = ds.rasterband(1).ctx(what)?;
-            band.set_no_data_value(Some(DEM_NODATA as f64)).ctx(what)?;
-            band.set_description("elevation (m, synthetic)").ctx(what)?;
-            let mut b = Buffer::new((g.width, g.height), data);
-            band.write((0, 0), (g.width, g.height), &mut b).ctx(what)?;
-        }
-        ds.close().ctx(what)?;
+        write_int16(
+            &Int16Tiff {
+                path: &path,
+                grid: g,
+                nodata: DEM_NODATA,
+                description: "elevation (m, synthetic)",
+                scale: None,
+            },
+            data,
+        )?;
         out.push(path);
     }
     Ok(out)

@@ -6,15 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use gdal::raster::Buffer;
-use gdal::{DriverManager, Metadata};
-
 use crate::demo::DEMO_GRID;
-use crate::error::{GdalContext, Result, io};
+use crate::error::{Result, io};
 use crate::landscape::CENTRE;
 use crate::noise::{fbm, splitmix64, unit};
-use crate::raster_io::{TiffSpec, gtiff_options, write_tiff};
-use crate::vector_io::srs;
+use crate::raster_io::{Int16Tiff, TiffSpec, write_int16, write_tiff};
 
 /// NDVI is stored as Int16 × 10000 with this nodata (as MODIS stores it).
 pub(crate) const NDVI_NODATA: i16 = -32768;
@@ -85,12 +81,6 @@ pub(crate) fn write_ndvi(dir: &Path, classes: &[Vec<u8>], years: &[u16]) -> Resu
     let mut out = Vec::new();
     for (yi, &year) in years.iter().enumerate() {
         let path = dir.join(format!("ndvi_{year}.tif"));
-        let what = || format!("writing {}", path.display());
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return io(Err(e), &path),
-        }
         let data: Vec<i16> = (0..g.height)
             .flat_map(|r| (0..g.width).map(move |c| (r, c)))
             .map(|(r, c)| {
@@ -103,24 +93,16 @@ pub(crate) fn write_ndvi(dir: &Path, classes: &[Vec<u8>], years: &[u16]) -> Resu
                 }
             })
             .collect();
-        let drv = DriverManager::get_driver_by_name("GTiff").ctx(what)?;
-        let opts = gtiff_options(128, 9, true)?;
-        let mut ds = drv
-            .create_with_band_type_with_options::<i16, _>(&path, g.width, g.height, 1, &opts)
-            .ctx(what)?;
-        ds.set_geo_transform(&g.geo_transform()).ctx(what)?;
-        ds.set_spatial_ref(&srs(4545)?).ctx(what)?;
-        {
-            let mut band = ds.rasterband(1).ctx(what)?;
-            band.set_no_data_value(Some(NDVI_NODATA as f64)).ctx(what)?;
-            band.set_scale(0.0001).ctx(what)?;
-            band.set_offset(0.0).ctx(what)?;
-            band.set_description(&format!("NDVI {year} (× 10000, synthetic)"))
-                .ctx(what)?;
-            let mut b = Buffer::new((g.width, g.height), data);
-            band.write((0, 0), (g.width, g.height), &mut b).ctx(what)?;
-        }
-        ds.close().ctx(what)?;
+        write_int16(
+            &Int16Tiff {
+                path: &path,
+                grid: g,
+                nodata: NDVI_NODATA,
+                description: &format!("NDVI {year} (× 10000, synthetic)"),
+                scale: Some(0.0001),
+            },
+            data,
+        )?;
         out.push(path);
     }
     Ok(out)

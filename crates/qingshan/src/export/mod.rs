@@ -217,6 +217,28 @@ pub fn crs_member(crs: &Crs) -> Option<Value> {
     }
 }
 
+/// Writes the zones of `layer` (in their own CRS) as GeoJSON, each with
+/// its attributes, `zone_id`, and what `props(k, …)` adds for zone `k`;
+/// without a layer, an error naming the formats that work.
+pub(crate) fn zones_geojson(
+    layer: Option<&crate::zones::ZoneLayer>,
+    w: &mut dyn Write,
+    mut props: impl FnMut(usize, &mut Map<String, Value>),
+) -> io::Result<()> {
+    let Some(layer) = layer else {
+        return Err(io::Error::other(
+            "no zone geometries to write GeoJSON with: use json, csv or table",
+        ));
+    };
+    let features = layer.zones.iter().enumerate().map(|(k, zone)| {
+        let mut p = zone.attributes.clone();
+        p.insert("zone_id".into(), Value::from(zone.id.clone()));
+        props(k, &mut p);
+        (zone.geometry.clone(), p)
+    });
+    write_feature_collection(&layer.crs, features, w)
+}
+
 /// Writes a GeoJSON FeatureCollection of `geometries` (in `crs`) with the
 /// given properties.
 pub fn write_feature_collection(

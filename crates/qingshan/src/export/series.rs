@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::{Export, csv_field, num, write_feature_collection, write_json, write_table};
+use super::{Export, csv_field, num, write_json, write_table, zones_geojson};
 use crate::series::SeriesReport;
 use crate::zones::ZoneLayer;
 
@@ -66,14 +66,8 @@ impl Export for Series<'_> {
     /// The zones with `forest_cover_<date>` and `<stat>_<date>` for every
     /// date as properties.
     fn geojson(&self, w: &mut dyn Write) -> io::Result<()> {
-        let Some(layer) = self.zones else {
-            return Err(io::Error::other(
-                "no zone geometries to write GeoJSON with: use json, csv or table",
-            ));
-        };
-        let features = layer.zones.iter().zip(&self.report.zones).map(|(zone, z)| {
-            let mut p = zone.attributes.clone();
-            p.insert("zone_id".into(), Value::from(z.id.clone()));
+        zones_geojson(self.zones, w, |k, p| {
+            let z = &self.report.zones[k];
             for (date, l) in &z.landcover {
                 p.insert(
                     format!("forest_cover_{date}"),
@@ -85,9 +79,7 @@ impl Export for Series<'_> {
                     p.insert(format!("{s}_{date}"), x.map_or(Value::Null, Value::from));
                 }
             }
-            (zone.geometry.clone(), p)
-        });
-        write_feature_collection(&layer.crs, features, w)
+        })
     }
 
     /// Per zone: forest cover (%) at each land-cover date, then the first

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use geo::MultiPolygon;
 use serde_json::{Map, Value};
 
-use super::{Export, csv_field, num, write_feature_collection, write_json, write_table};
+use super::{
+    Export, csv_field, num, write_feature_collection, write_json, write_table, zones_geojson,
+};
 use crate::area::{M2_PER_HA, M2_PER_KM2, M2_PER_MU};
 use crate::legend::Legend;
 use crate::slope::{Cropland, SlopeReport};
@@ -95,14 +97,8 @@ impl Export for Slope<'_> {
     /// The zones (in their own CRS) with grade areas (`grade_<n>_m2`),
     /// mean slope and steep cropland as properties.
     fn geojson(&self, w: &mut dyn Write) -> io::Result<()> {
-        let Some(layer) = self.zones else {
-            return Err(io::Error::other(
-                "no zone geometries to write GeoJSON with: use json, csv or table",
-            ));
-        };
-        let features = layer.zones.iter().zip(&self.report.zones).map(|(zone, z)| {
-            let mut p = zone.attributes.clone();
-            p.insert("zone_id".into(), Value::from(z.id.clone()));
+        zones_geojson(self.zones, w, |k, p| {
+            let z = &self.report.zones[k];
             p.insert("valid_area_m2".into(), Value::from(z.valid_area_m2));
             p.insert("nodata_area_m2".into(), Value::from(z.nodata_area_m2));
             p.insert("mean_slope_deg".into(), opt(z.mean_slope_deg));
@@ -114,9 +110,7 @@ impl Export for Slope<'_> {
                 "steep_cropland_mu".into(),
                 opt(z.steep_cropland_m2.map(|a| a / M2_PER_MU)),
             );
-            (zone.geometry.clone(), p)
-        });
-        write_feature_collection(&layer.crs, features, w)
+        })
     }
 
     /// Per zone: valid area, mean slope, the share of each grade, steep

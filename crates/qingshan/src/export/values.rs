@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::{Export, csv_field, num, write_feature_collection, write_json, write_table};
+use super::{Export, csv_field, num, write_json, write_table, zones_geojson};
 use crate::values::ValuesReport;
 use crate::zones::ZoneLayer;
 
@@ -66,22 +66,14 @@ impl Export for Values<'_> {
     /// The zones (in their own CRS) with areas and every statistic as
     /// properties.
     fn geojson(&self, w: &mut dyn Write) -> io::Result<()> {
-        let Some(layer) = self.zones else {
-            return Err(io::Error::other(
-                "no zone geometries to write GeoJSON with: use json, csv or table",
-            ));
-        };
-        let features = layer.zones.iter().zip(&self.report.zones).map(|(zone, z)| {
-            let mut p = zone.attributes.clone();
-            p.insert("zone_id".into(), Value::from(z.id.clone()));
+        zones_geojson(self.zones, w, |k, p| {
+            let z = &self.report.zones[k];
             p.insert("valid_area_m2".into(), Value::from(z.valid_area_m2));
             p.insert("nodata_area_m2".into(), Value::from(z.nodata_area_m2));
-            for (k, v) in &z.stats.0 {
-                p.insert(k.clone(), v.map_or(Value::Null, Value::from));
+            for (name, v) in &z.stats.0 {
+                p.insert(name.clone(), v.map_or(Value::Null, Value::from));
             }
-            (zone.geometry.clone(), p)
-        });
-        write_feature_collection(&layer.crs, features, w)
+        })
     }
 
     /// Per zone: valid share and each statistic (4 significant digits).

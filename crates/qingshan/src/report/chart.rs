@@ -202,7 +202,18 @@ pub fn series_charts(
     report: &crate::series::SeriesReport,
     target: Option<f64>,
 ) -> Vec<(String, LineChart)> {
-    let name = |z: &crate::series::ZoneSeries| z.name.clone().unwrap_or_else(|| z.id.clone());
+    use crate::series::ZoneSeries;
+    // One line per zone, its value at each date.
+    let lines = |dates: &[String], at: &dyn Fn(&ZoneSeries, &str) -> Option<f64>| -> Vec<Line> {
+        report
+            .zones
+            .iter()
+            .map(|z| Line {
+                name: z.name.clone().unwrap_or_else(|| z.id.clone()),
+                values: dates.iter().map(|d| at(z, d)).collect(),
+            })
+            .collect()
+    };
     let mut out = Vec::new();
     if !report.landcover.is_empty() {
         let dates: Vec<String> = report.landcover.iter().map(|s| s.date.clone()).collect();
@@ -211,22 +222,12 @@ pub fn series_charts(
             LineChart {
                 title: "森林覆盖率 Forest cover".into(),
                 y_label: "% of land".into(),
-                lines: report
-                    .zones
-                    .iter()
-                    .map(|z| Line {
-                        name: name(z),
-                        values: dates
-                            .iter()
-                            .map(|d| {
-                                z.landcover
-                                    .get(d)
-                                    .and_then(|l| l.forest_cover)
-                                    .map(|c| 100.0 * c)
-                            })
-                            .collect(),
-                    })
-                    .collect(),
+                lines: lines(&dates, &|z, d| {
+                    z.landcover
+                        .get(d)
+                        .and_then(|l| l.forest_cover)
+                        .map(|c| 100.0 * c)
+                }),
                 target: target.map(|t| (100.0 * t, format!("目标 target {} %", 100.0 * t))),
                 dates,
                 size: (760, 420),
@@ -251,17 +252,9 @@ pub fn series_charts(
             LineChart {
                 title: format!("{what} {stat}"),
                 y_label: what.clone(),
-                lines: report
-                    .zones
-                    .iter()
-                    .map(|z| Line {
-                        name: name(z),
-                        values: dates
-                            .iter()
-                            .map(|d| z.values.get(d).and_then(|v| v.stats.get(stat)))
-                            .collect(),
-                    })
-                    .collect(),
+                lines: lines(&dates, &|z, d| {
+                    z.values.get(d).and_then(|v| v.stats.get(stat))
+                }),
                 target: None,
                 dates: dates.clone(),
                 size: (760, 420),
