@@ -70,6 +70,7 @@ fn main() -> Result<()> {
             rasters: &[],
             values_name: None,
             stats: &[],
+            tuning: Default::default(),
         },
         &opts,
     )?;

@@ -334,6 +334,9 @@ pub struct SeriesArgs {
     /// How the rasters' stored numbers become values: file, none, or SCALE,OFFSET.
     #[arg(long, default_value = "file", value_name = "file|none|S,O")]
     pub scale_offset: String,
+    /// Memory for the zones' distinct values (median, quantiles) before they spill to a scratch file.
+    #[arg(long, default_value_t = 256, value_name = "MB")]
+    pub quantile_memory_mb: usize,
     #[command(flatten)]
     pub zones: ZoneArgs,
     #[command(flatten)]

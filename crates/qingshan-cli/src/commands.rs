@@ -222,6 +222,7 @@ fn series(a: SeriesArgs) -> Result<ExitCode> {
             raster_name: a.raster_name,
             scale: lib::parse_scale_offset(&a.scale_offset)?,
             stats: qingshan::values::Stat::parse_list(&a.stats)?,
+            memory_pairs: qingshan::values::ValuesOptions::pairs_in_mb(a.quantile_memory_mb)?,
             zones: a.zones.source(),
             area: a.classes.area,
             charts: a.charts.clone(),

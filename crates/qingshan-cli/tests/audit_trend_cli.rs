@@ -119,41 +119,168 @@ fn index_and_trend_targets_equal_values_and_series() {
     assert!(!html.contains("http://"));
 }
 
-/// An NDVI of 2024 that covers only a corner: the red lines it barely
-/// sees cannot be verified, and fail as such.
+/// An NDVI of 2024 cut to its western columns: red lines it sees on less
+/// than half of their area cannot be verified — HX-JSG-02, whose NDVI
+/// fell, would pass on the part left (+0.03) — and fail as such.
 #[test]
-fn a_red_line_the_index_barely_sees_cannot_be_verified() {
+fn a_red_line_the_index_sees_in_part_cannot_be_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let corner = dir.path().join("ndvi_corner.tif");
+    let part = dir.path().join("ndvi_part.tif");
     tool(&[
         "gdal_translate",
         "-q",
         "-srcwin",
         "0",
         "0",
-        "200",
-        "150",
+        "215",
+        "600",
         &fx("ndvi/ndvi_2024.tif"),
-        corner.to_str().unwrap(),
+        part.to_str().unwrap(),
     ]);
     let config = fixtures_config().replace(
         &format!("after = [\"{}\"]", fx("ndvi/ndvi_2024.tif")),
-        &format!("after = [\"{}\"]", corner.display()),
+        &format!("after = [\"{}\"]", part.display()),
     );
-    assert!(config.contains("ndvi_corner.tif"));
+    assert!(config.contains("ndvi_part.tif"));
     let a = run_audit(&config, dir.path());
     let index = targets(&a, "redline_index_not_lowered");
-    let unverified: Vec<&&Value> = index
-        .iter()
-        .filter(|t| {
+    let jsg2 = index.iter().find(|t| t["id"] == "HX-JSG-02").unwrap();
+    assert_eq!(jsg2["passed"], false);
+    assert!(
+        jsg2["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be verified"),
+        "{}",
+        jsg2["verdict"]
+    );
+    // Red lines wholly on the cut raster are still judged.
+    assert!(index.iter().any(|t| {
+        !t["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be verified")
+    }));
+}
+
+/// The 2023 land cover cut to its northern rows: the trend's steps into
+/// and out of 2023 are not over the same land, so no town is judged on
+/// them — a spurious fall of several points must not decide the verdict.
+#[test]
+fn a_trend_over_land_covered_differently_cannot_be_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("clcd_2023_part.tif");
+    tool(&[
+        "gdal_translate",
+        "-q",
+        "-srcwin",
+        "0",
+        "0",
+        "800",
+        "250",
+        &fx("landcover/series/clcd_2023.tif"),
+        part.to_str().unwrap(),
+    ]);
+    let config = fixtures_config().replace(
+        &fx("landcover/series/clcd_2023.tif"),
+        &part.display().to_string(),
+    );
+    assert!(config.contains("clcd_2023_part.tif"));
+    let a = run_audit(&config, dir.path());
+    for t in targets(&a, "forest_cover_trend") {
+        assert_eq!(t["passed"], false);
+        assert!(
             t["verdict"]
                 .as_str()
                 .unwrap()
-                .contains("cannot be verified")
-        })
-        .collect();
-    assert!(!unverified.is_empty());
-    assert!(unverified.iter().all(|t| t["passed"] == false));
+                .contains("cannot be verified"),
+            "{}",
+            t["verdict"]
+        );
+    }
+}
+
+/// The audit's outputs never land on its [index] or [series] inputs.
+#[test]
+fn outputs_onto_index_or_series_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = out.join("landcover.png");
+    std::fs::copy(fx("ndvi/ndvi_2024.tif"), &victim).unwrap();
+    let before = std::fs::read(&victim).unwrap();
+    for (what, config) in [
+        (
+            "index.after",
+            fixtures_config().replace(
+                &format!("after = [\"{}\"]", fx("ndvi/ndvi_2024.tif")),
+                &format!("after = [\"{}\"]", victim.display()),
+            ),
+        ),
+        (
+            "series.landcover.2023",
+            fixtures_config().replace(
+                &fx("landcover/series/clcd_2023.tif"),
+                &victim.display().to_string(),
+            ),
+        ),
+    ] {
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, &config).unwrap();
+        let o = qingshan(&[
+            "audit",
+            "-q",
+            "--config",
+            path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_user_error(&o, &["landcover.png", what]);
+        assert_eq!(std::fs::read(&victim).unwrap(), before);
+    }
+}
+
+/// An index that cannot be compared between its dates is refused: a class
+/// raster, or dates scaled differently.
+#[test]
+fn an_index_that_cannot_be_compared_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let unscaled = dir.path().join("ndvi_2024_unscaled.tif");
+    tool(&[
+        "gdal_translate",
+        "-q",
+        "-a_scale",
+        "1",
+        &fx("ndvi/ndvi_2024.tif"),
+        unscaled.to_str().unwrap(),
+    ]);
+    let ndvi24 = format!("after = [\"{}\"]", fx("ndvi/ndvi_2024.tif"));
+    let cases = [
+        (
+            fixtures_config().replace(&ndvi24, &format!("after = [\"{}\"]", unscaled.display())),
+            "scale their numbers differently",
+        ),
+        (
+            fixtures_config().replace(
+                &ndvi24,
+                &format!("after = [\"{}\"]", fx("landcover/series/clcd_2021.tif")),
+            ),
+            "colour table",
+        ),
+    ];
+    for (k, (config, needle)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("c{k}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let o = qingshan(&[
+            "audit",
+            "-q",
+            "--config",
+            path.to_str().unwrap(),
+            "-o",
+            dir.path().join("o").to_str().unwrap(),
+        ]);
+        assert_user_error(&o, &[needle]);
+    }
 }
 
 #[test]
@@ -181,6 +308,14 @@ fn targets_without_their_inputs_are_refused_naming_the_file() {
         (
             base.replace("stat = \"mean\"", "stat = \"mean\"\nscale_offset = \"0,1\""),
             "index.scale_offset",
+        ),
+        (
+            base.replace("stat = \"mean\"", "stat = \"count\""),
+            "count and sum",
+        ),
+        (
+            base.replace("redline_index_not_lowered = true\n", ""),
+            "redline_index_tolerance applies",
         ),
     ];
     for (k, (text, needle)) in cases.iter().enumerate() {

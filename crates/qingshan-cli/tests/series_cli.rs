@@ -131,6 +131,16 @@ fn malformed_dates_targets_and_outputs_are_refused_plainly() {
         "47",
     ]);
     assert_user_error(&o, &["--target-cover", "0.47"]);
+    let o = qingshan(&[
+        "series",
+        "--zones",
+        &towns,
+        "--landcover",
+        &lc,
+        "--target-cover",
+        "0.47",
+    ]);
+    assert_user_error(&o, &["--target-cover", "--charts"]);
     let twice = [lc.as_str(), lc.as_str()];
     let o = qingshan(
         &[
@@ -150,4 +160,53 @@ fn malformed_dates_targets_and_outputs_are_refused_plainly() {
         &towns,
     ]);
     assert_user_error(&o, &["towns.geojson", "--zones"]);
+}
+
+/// The table shows every statistic at every date; land cover of a date on
+/// another grid is warned (forest cover moves with the resolution).
+#[test]
+fn the_table_shows_every_statistic_and_other_grids_are_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let coarse = dir.path().join("clcd_2024_60m.tif");
+    support::tool(&[
+        "gdalwarp",
+        "-q",
+        "-tr",
+        "60",
+        "60",
+        "-r",
+        "mode",
+        &fx("landcover/clcd_2024.vrt"),
+        coarse.to_str().unwrap(),
+    ]);
+    let o = qingshan(&[
+        "series",
+        "-q",
+        "--zones",
+        &fx("towns.geojson"),
+        "--format",
+        "table",
+        "--landcover",
+        &format!("2019={}", fx("landcover/clcd_2019.vrt")),
+        &format!("2024={}", coarse.display()),
+        "--raster",
+        &format!("2019={}", fx("ndvi/ndvi_2019.tif")),
+        &format!("2024={}", fx("ndvi/ndvi_2024.tif")),
+        "--stats",
+        "min,max,mean",
+        "--raster-name",
+        "NDVI",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8(o.stdout.clone()).unwrap();
+    for s in ["min", "max", "mean"] {
+        for y in [2019, 2024] {
+            assert!(table.contains(&format!("NDVI {s} {y}")), "{table}");
+        }
+    }
+    assert!(
+        stderr(&o).contains("is not on the grid of 2019"),
+        "{}",
+        stderr(&o)
+    );
 }

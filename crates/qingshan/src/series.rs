@@ -25,7 +25,7 @@ use crate::area::AreaMode;
 use crate::legend::{ClassCode, Legend};
 use crate::raster::LandCover;
 use crate::raster::values::ValueRaster;
-use crate::values::{Stat, StatValues};
+use crate::values::{Stat, StatValues, ValuesOptions};
 use crate::zones::{ZoneId, ZoneLayer};
 use crate::{Error, Result, RunOptions};
 
@@ -144,6 +144,8 @@ pub struct SeriesInputs<'a> {
     pub values_name: Option<&'a str>,
     /// Statistics of the rasters.
     pub stats: &'a [Stat],
+    /// Tuning of the values passes (memory for quantiles).
+    pub tuning: ValuesOptions,
 }
 
 /// Splits `DATE=PATH` (the date a label without `=`).
@@ -153,7 +155,7 @@ pub fn parse_dated(spec: &str) -> Result<(String, String)> {
             Ok((d.trim().to_string(), p.trim().to_string()))
         }
         _ => Err(Error::Invalid(format!(
-            "{spec:?}: give a date and a raster as DATE=PATH (e.g. 2019=clcd_2019.tif)"
+            "{spec:?}: give each date and its raster as DATE=PATH (--landcover 2019=clcd_2019.tif, --raster 2019=ndvi_2019.tif)"
         ))),
     }
 }
@@ -171,6 +173,29 @@ fn sorted<T>(kind: &str, items: &[(String, T)]) -> Result<Vec<usize>> {
         }
     }
     Ok(order)
+}
+
+/// A warning when the land cover of the dates is not on one grid (CRS and
+/// cell size): forest cover measured at different resolutions moves with
+/// the resolution, not only with the forest.
+fn grid_warning(landcover: &[(String, LandCover)], order: &[usize]) -> Option<String> {
+    let grid = |i: usize| {
+        let t = landcover[i].1.tiles.first()?;
+        let (px, py) = t.grid.transform.pixel_size();
+        Some((t.grid.crs.label.clone(), px.abs(), py.abs()))
+    };
+    let first = *order.first()?;
+    let g0 = grid(first)?;
+    let other = order.iter().find(|&&i| {
+        grid(i).is_some_and(|g| {
+            g.0 != g0.0 || (g.1 - g0.1).abs() > 1e-9 * g0.1 || (g.2 - g0.2).abs() > 1e-9 * g0.2
+        })
+    })?;
+    let g = grid(*other)?;
+    Some(format!(
+        "the land cover of {} ({}, {} × {}) is not on the grid of {} ({}, {} × {}): forest cover at another resolution differs with the resolution, not only with the forest",
+        landcover[*other].0, g.0, g.1, g.2, landcover[first].0, g0.0, g0.1, g0.2
+    ))
 }
 
 /// Measures every zone at every date: one pass per date, each parallel.
@@ -233,7 +258,7 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
     let mut v_sources = Vec::new();
     for &i in &v_order {
         let (date, raster) = &inputs.rasters[i];
-        let r = crate::values::values(raster, zones, inputs.stats, opts)?;
+        let r = crate::values::values_with(raster, zones, inputs.stats, &inputs.tuning, opts)?;
         area.get_or_insert(r.area);
         warnings.extend(r.warnings.iter().map(|w| format!("{date}: {w}")));
         for (z, v) in out.iter_mut().zip(r.zones) {
@@ -255,6 +280,7 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
             source: raster.label(),
         });
     }
+    warnings.extend(grid_warning(inputs.landcover, &lc_order));
     warnings.dedup();
     let mut dates: Vec<String> = lc_sources
         .iter()

@@ -57,6 +57,7 @@ fn each_date_equals_the_single_date_run_in_any_order() {
             rasters: &rasters,
             values_name: Some("NDVI"),
             stats: &stats,
+            tuning: Default::default(),
         },
         &opts,
     )
@@ -107,6 +108,7 @@ fn twice_the_same_date_or_nothing_to_measure_is_refused() {
         rasters: &[],
         values_name: None,
         stats: &[],
+        tuning: Default::default(),
     };
     let e = series(&input(&twice), &RunOptions::default())
         .unwrap_err()

@@ -374,3 +374,54 @@ fn ellipsoidal_weights_follow_the_row_areas_on_a_lon_lat_grid() {
     .unwrap();
     assert_eq!(planar.zones[0].stats, ell.zones[0].stats);
 }
+
+/// Int8 data (GDAL 3.6: Byte with PIXELTYPE=SIGNEDBYTE) reads as signed,
+/// its nodata −128 included; a Float32 nodata written as `-3.40282e+38`
+/// (FLT_MAX printed short) is −FLT_MAX, as GDAL's mask takes it.
+#[test]
+fn signed_bytes_and_a_short_float_max_nodata_read_as_gdal_means_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid(32649, 500_000.0, 4_000_000.0, 10.0, 20, 20);
+    let z = zones(
+        dir.path(),
+        32649,
+        &[("z", pixel_rect(&g, 0.0, 0.0, 20.0, 20.0))],
+    );
+    let stats = Stat::parse_list("mean,min,max").unwrap();
+    // Int8: −5 on the left half, 100 on the right, row 0 nodata (−128).
+    let path = dir.path().join("i8.tif");
+    {
+        let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
+        let opts = RasterCreationOptions::from_iter(["PIXELTYPE=SIGNEDBYTE"]);
+        let mut ds = drv
+            .create_with_band_type_with_options::<u8, _>(&path, 20, 20, 1, &opts)
+            .unwrap();
+        ds.set_geo_transform(&g.transform.0).unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_wkt(&g.crs.wkt).unwrap())
+            .unwrap();
+        let data: Vec<u8> = (0..400)
+            .map(|i| match (i / 20, i % 20) {
+                (0, _) => 128u8,           // −128
+                (_, c) if c < 10 => 251u8, // −5
+                _ => 100u8,
+            })
+            .collect();
+        let mut band = ds.rasterband(1).unwrap();
+        band.set_no_data_value(Some(-128.0)).unwrap();
+        band.write((0, 0), (20, 20), &mut Buffer::new((20, 20), data))
+            .unwrap();
+    }
+    let r = values(&open(&path, ScaleOffset::File), &z, &stats, &threads(1)).unwrap();
+    let s = &r.zones[0].stats;
+    assert_eq!((s.get("min"), s.get("max")), (Some(-5.0), Some(100.0)));
+    assert_eq!(s.get("mean"), Some(47.5));
+    assert_eq!(r.zones[0].nodata_area_m2, 20.0 * 100.0);
+    // Float32, nodata tagged −3.40282e+38, cells at −FLT_MAX on row 0.
+    let path = dir.path().join("fmax.tif");
+    write::<f32>(&path, &g, Some(-3.40282e38), None, |_, r| {
+        if r == 0 { -f32::MAX } else { 0.5 }
+    });
+    let r = values(&open(&path, ScaleOffset::File), &z, &stats, &threads(1)).unwrap();
+    assert_eq!(r.zones[0].stats.get("min"), Some(0.5));
+    assert_eq!(r.zones[0].nodata_area_m2, 20.0 * 100.0);
+}

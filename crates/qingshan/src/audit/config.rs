@@ -130,7 +130,8 @@ impl TerrainConfig {
 
 /// A vegetation index (or any continuous raster) on both dates
 /// (`[index]`): measured inside the baseline red lines for "function not
-/// lowered" (功能不降低), and shown in the report.
+/// lowered" (功能不降低), and shown in the report. Its two rasters are the
+/// audit's two dates (labelled as `[landcover]` labels them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexConfig {
@@ -404,7 +405,14 @@ impl AuditConfig {
                 crate::values::ScaleOffset::parse(so)
                     .map_err(|e| bad(format!("index.scale_offset: {e}")))?;
             }
-            crate::values::Stat::parse(&i.stat).map_err(|e| bad(format!("index.stat: {e}")))?;
+            let stat =
+                crate::values::Stat::parse(&i.stat).map_err(|e| bad(format!("index.stat: {e}")))?;
+            if matches!(stat, crate::values::Stat::Count | crate::values::Stat::Sum) {
+                return Err(bad(format!(
+                    "index.stat = {:?}: count and sum grow with the area measured, not with the index; use mean (or median, a percentile)",
+                    i.stat
+                )));
+            }
         }
         if t.redline_index_not_lowered.is_some() || t.redline_index_tolerance.is_some() {
             if self.index.is_none() {
@@ -435,6 +443,11 @@ impl AuditConfig {
                     "targets.forest_cover_trend_dates = {n}: give 2 to {dates} (the dates in [series])"
                 )));
             }
+        }
+        if t.redline_index_tolerance.is_some() && t.redline_index_not_lowered.is_none() {
+            return Err(bad(
+                "targets.redline_index_tolerance applies to redline_index_not_lowered, which is not set".into(),
+            ));
         }
         if t.forest_cover_trend_tolerance.is_some() && t.forest_cover_trend_dates.is_none() {
             return Err(bad(

@@ -40,8 +40,12 @@ pub struct IndexReport {
     pub after: ValuesReport,
 }
 
-/// Valid share below which an index comparison is not judged.
-const MIN_VALID_SHARE: f64 = 0.5;
+use crate::redline::MIN_VERIFIED_SHARE;
+
+/// Largest difference between two dates' valid shares of a zone for a
+/// forest-cover step between them to be judged (the same land, give or
+/// take a few clouds).
+const MAX_SHARE_DIFFERENCE: f64 = 0.05;
 
 /// Measures `[index]` inside the baseline red lines (or the zones, when
 /// the audit has no red lines).
@@ -76,8 +80,10 @@ pub(super) fn measure_index(
                 .with_area(config.area),
         )
     };
-    let before = values(&open(&ic.before)?, layer, &stats, opts)?;
-    let after = values(&open(&ic.after)?, layer, &stats, opts)?;
+    let (rb, ra) = (open(&ic.before)?, open(&ic.after)?);
+    check_comparable(&rb, &ra, ic.scale_offset.is_some())?;
+    let before = values(&rb, layer, &stats, opts)?;
+    let after = values(&ra, layer, &stats, opts)?;
     Ok(Some(IndexReport {
         name: ic.name.clone(),
         stat: stat.name(),
@@ -85,6 +91,38 @@ pub(super) fn measure_index(
         before,
         after,
     }))
+}
+
+/// Refuses an index that cannot be compared between its dates: a class
+/// raster (a colour table), or dates whose files scale their numbers
+/// differently (one NDVI × 10000 with its scale, one without) unless the
+/// config says how to scale both.
+fn check_comparable(before: &ValueRaster, after: &ValueRaster, scale_given: bool) -> Result<()> {
+    for r in [before, after] {
+        if let Some(t) = r.tiles.iter().find(|t| t.color_table) {
+            return Err(crate::Error::raster(
+                &t.path,
+                "has a colour table: it looks like a class raster, not an index; [index] needs a continuous raster (NDVI, FVC, NPP)",
+            ));
+        }
+    }
+    let scale = |r: &ValueRaster| r.tiles.first().map(|t| (t.scale, t.add));
+    if !scale_given && scale(before) != scale(after) {
+        let (b, a) = (
+            scale(before).unwrap_or((1.0, 0.0)),
+            scale(after).unwrap_or((1.0, 0.0)),
+        );
+        return Err(crate::Error::Invalid(format!(
+            "[index]: {} and {} scale their numbers differently (scale {}, offset {} against scale {}, offset {}); set scale_offset in [index] to read both alike",
+            before.label(),
+            after.label(),
+            b.0,
+            b.1,
+            a.0,
+            a.1
+        )));
+    }
+    Ok(())
 }
 
 /// Measures `[series]`: the zones' land cover at every date.
@@ -112,6 +150,7 @@ pub(super) fn measure_series(
             rasters: &[],
             values_name: None,
             stats: &[],
+            tuning: Default::default(),
         },
         opts,
     )?))
@@ -126,19 +165,16 @@ fn verdict(ok: bool, zh: &str, en: &str) -> String {
     )
 }
 
-fn valid_share(v: &crate::values::ZoneValues) -> f64 {
-    let all = v.valid_area_m2 + v.nodata_area_m2;
-    if all > 0.0 {
-        v.valid_area_m2 / all
-    } else {
-        0.0
-    }
+/// The share of a zone of area `zone` that `valid` covers (all of it for
+/// a zone of no area).
+fn share(valid: f64, zone: f64) -> f64 {
+    if zone > 0.0 { valid / zone } else { 1.0 }
 }
 
 /// `redline_index_not_lowered`: per baseline red line, after − before of
-/// the index's statistic must be ≥ −tolerance. A red line whose index is
-/// valid on less than half of it on either date cannot be verified, and
-/// fails.
+/// the index's statistic must be ≥ −tolerance. A red line whose index has
+/// values on less than half of its area on either date (nodata, or off
+/// the raster) cannot be verified, and fails.
 pub(super) fn index_targets(config: &AuditConfig, ix: &IndexReport, out: &mut Vec<TargetResult>) {
     let t = &config.targets;
     if !t.redline_index_not_lowered.unwrap_or(false) {
@@ -147,12 +183,13 @@ pub(super) fn index_targets(config: &AuditConfig, ix: &IndexReport, out: &mut Ve
     let tol = t.redline_index_tolerance.unwrap_or(0.0);
     let (name, stat) = (&ix.name, &ix.stat);
     for (i, (b, a)) in ix.before.zones.iter().zip(&ix.after.zones).enumerate() {
-        let seen = valid_share(b).min(valid_share(a));
+        let seen =
+            share(b.valid_area_m2, b.zone_area_m2).min(share(a.valid_area_m2, a.zone_area_m2));
         let (vb, va) = (b.stats.get(stat), a.stats.get(stat));
         // The change, whenever both dates have a value; judged only when
         // both dates see at least half of the red line.
         let change = vb.zip(va).map(|(x, y)| y - x);
-        let delta = change.filter(|_| seen >= MIN_VALID_SHARE);
+        let delta = change.filter(|_| seen >= MIN_VERIFIED_SHARE);
         let ok = delta.is_some_and(|d| d >= -tol);
         let (zh, en) = match (delta, vb, va) {
             (Some(d), Some(x), Some(y)) => (
@@ -188,10 +225,13 @@ pub(super) fn index_targets(config: &AuditConfig, ix: &IndexReport, out: &mut Ve
     }
 }
 
-/// `forest_cover_trend_dates`: per zone, the smallest change of forest
-/// cover between consecutive dates among the last N of the series (the
-/// largest fall, or the smallest rise) must be ≥ −tolerance. A zone with
-/// no forest cover at one of them cannot be verified, and fails.
+/// `forest_cover_trend` (`forest_cover_trend_dates = N`): per zone, the
+/// smallest change of forest cover between consecutive dates among the
+/// last N of the series (the largest fall, or the smallest rise) must be
+/// ≥ −tolerance. A step is judged over the same land only: both dates
+/// must have land cover on at least half of the zone, their shares within
+/// 5 points of each other; a zone with a step that is not cannot be
+/// verified, and fails.
 pub(super) fn trend_targets(config: &AuditConfig, s: &SeriesReport, out: &mut Vec<TargetResult>) {
     let t = &config.targets;
     let Some(n) = t.forest_cover_trend_dates else {
@@ -199,7 +239,17 @@ pub(super) fn trend_targets(config: &AuditConfig, s: &SeriesReport, out: &mut Ve
     };
     let tol = t.forest_cover_trend_tolerance.unwrap_or(0.0);
     for (i, z) in s.zones.iter().enumerate() {
-        let covers = z.forest_cover();
+        let covers: Vec<(&str, Option<f64>, f64)> = z
+            .landcover
+            .iter()
+            .map(|(d, l)| {
+                (
+                    d.as_str(),
+                    l.forest_cover,
+                    share(l.valid_area_m2, z.zone_area_m2),
+                )
+            })
+            .collect();
         let last = &covers[covers.len().saturating_sub(n)..];
         let span = format!(
             "{}–{}",
@@ -210,11 +260,14 @@ pub(super) fn trend_targets(config: &AuditConfig, s: &SeriesReport, out: &mut Ve
         let mut worst: Option<(&str, &str, f64)> = None;
         let mut complete = true;
         for w in last.windows(2) {
+            let alike = w[0].2.min(w[1].2) >= MIN_VERIFIED_SHARE
+                && (w[0].2 - w[1].2).abs() <= MAX_SHARE_DIFFERENCE;
             match (w[0].1, w[1].1) {
-                (Some(a), Some(b)) if worst.is_none_or(|x| b - a < x.2) => {
-                    worst = Some((w[0].0, w[1].0, b - a));
+                (Some(a), Some(b)) if alike => {
+                    if worst.is_none_or(|x| b - a < x.2) {
+                        worst = Some((w[0].0, w[1].0, b - a));
+                    }
                 }
-                (Some(_), Some(_)) => {}
                 _ => complete = false,
             }
         }
@@ -224,6 +277,12 @@ pub(super) fn trend_targets(config: &AuditConfig, s: &SeriesReport, out: &mut Ve
             .iter()
             .map(|c| c.1.map_or("–".into(), |v| format!("{:.2}", 100.0 * v)))
             .collect();
+        let shares = |l: &[(&str, Option<f64>, f64)]| {
+            l.iter()
+                .map(|c| format!("{} {:.0} %", c.0, 100.0 * c.2))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let (zh, en) = match worst {
             Some((from, to, d)) => (
                 format!(
@@ -238,8 +297,14 @@ pub(super) fn trend_targets(config: &AuditConfig, s: &SeriesReport, out: &mut Ve
                 ),
             ),
             None => (
-                "无法核查：某一期土地覆盖未覆盖该镇".to_string(),
-                "cannot be verified: a date's land cover does not cover the zone".to_string(),
+                format!(
+                    "无法核查：{span} 某期土地覆盖有效范围不足该镇一半或两期相差超过 5 个百分点（{}）",
+                    shares(last)
+                ),
+                format!(
+                    "cannot be verified: in {span} a date's land cover covers less than half of the zone, or two dates differ by more than 5 points ({})",
+                    shares(last)
+                ),
             ),
         };
         let source = match worst {

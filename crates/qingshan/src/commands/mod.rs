@@ -680,10 +680,20 @@ pub fn audit(
     }
     let mut check = OutputCheck::new();
     check.input(config, "--config");
-    for (paths, what) in [
-        (&cfg.landcover.before, "landcover.before"),
-        (&cfg.landcover.after, "landcover.after"),
-    ] {
+    let mut rasters: Vec<(Vec<String>, String)> = vec![
+        (cfg.landcover.before.clone(), "landcover.before".into()),
+        (cfg.landcover.after.clone(), "landcover.after".into()),
+    ];
+    if let Some(i) = &cfg.index {
+        rasters.push((i.before.clone(), "index.before".into()));
+        rasters.push((i.after.clone(), "index.after".into()));
+    }
+    if let Some(s) = &cfg.series {
+        for (date, p) in &s.landcover {
+            rasters.push((vec![p.clone()], format!("series.landcover.{date}")));
+        }
+    }
+    for (paths, what) in &rasters {
         for p in
             crate::raster::discover_rasters(&cfg.resolve_all(paths), crate::raster::Depth::Top)?
         {

@@ -36,6 +36,9 @@ pub struct SeriesArgs {
     pub scale: ScaleOffset,
     /// Statistics of the rasters.
     pub stats: Vec<Stat>,
+    /// Pairs held in memory for quantiles before they spill
+    /// ([`crate::values::ValuesOptions::memory_pairs`]).
+    pub memory_pairs: usize,
     /// The zones.
     pub zones: ZoneSource,
     /// How cells and zones are measured.
@@ -81,6 +84,11 @@ pub fn series(a: &SeriesArgs, run: &RunOptions<'_>) -> Result<SeriesRun> {
             "--target-cover {t}: give a fraction between 0 and 1 (0.47 for 47 %)"
         )));
     }
+    if a.target_cover.is_some() && a.charts.is_none() {
+        return Err(Error::Invalid(
+            "--target-cover is drawn on the forest-cover chart: give --charts DIR too".into(),
+        ));
+    }
     let zones = a.zones.read()?;
     let legend = if a.landcover.is_empty() {
         None
@@ -113,6 +121,9 @@ pub fn series(a: &SeriesArgs, run: &RunOptions<'_>) -> Result<SeriesRun> {
             rasters: &rasters,
             values_name: a.raster_name.as_deref(),
             stats: &a.stats,
+            tuning: crate::values::ValuesOptions {
+                memory_pairs: a.memory_pairs,
+            },
         },
         run,
     )?;

@@ -61,7 +61,8 @@ pub use values::Values;
 pub enum Format {
     /// The JSON contract (qingshan.*/1), areas in m².
     Json,
-    /// Long-form CSV with m², ha and mu.
+    /// CSV: long form with m², ha and mu for areas (one row per zone ×
+    /// class, grade, date…); wide for `values` (one row per zone).
     Csv,
     /// The zones with their numbers as properties (opens in QGIS).
     #[cfg_attr(feature = "clap", value(name = "geojson"))]

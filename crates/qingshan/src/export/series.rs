@@ -1,6 +1,6 @@
 //! `qingshan.series/1` results: many dates per zone. CSV is long (zone,
-//! date, source, metric, value), the table shows forest cover and the
-//! first statistic of the values date by date.
+//! date, source, metric, value), the table shows forest cover and each
+//! statistic of the values date by date.
 
 use std::io::{self, Write};
 
@@ -82,17 +82,16 @@ impl Export for Series<'_> {
         })
     }
 
-    /// Per zone: forest cover (%) at each land-cover date, then the first
+    /// Per zone: forest cover (%) at each land-cover date, then each
     /// statistic of the values at each values date.
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         let r = self.report;
         let mut head = vec!["zone".to_string(), "name".into()];
         let lc_dates: Vec<&String> = r.landcover.iter().map(|s| &s.date).collect();
         let v_dates: Vec<&String> = r.values.iter().map(|s| &s.date).collect();
-        let first = r.stats.first();
+        let what = r.values_name.as_deref().unwrap_or("value");
         head.extend(lc_dates.iter().map(|d| format!("forest % {d}")));
-        if let Some(s) = first {
-            let what = r.values_name.as_deref().unwrap_or("value");
+        for s in &r.stats {
             head.extend(v_dates.iter().map(|d| format!("{what} {s} {d}")));
         }
         let mut rows = vec![head];
@@ -106,7 +105,7 @@ impl Export for Series<'_> {
                         .map_or("-".into(), |c| format!("{:.2}", 100.0 * c)),
                 );
             }
-            if let Some(s) = first {
+            for s in &r.stats {
                 for d in &v_dates {
                     row.push(
                         z.values

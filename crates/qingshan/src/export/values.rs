@@ -23,9 +23,10 @@ fn cell(v: Option<f64>) -> String {
     v.map(num).unwrap_or_default()
 }
 
-/// The valid share of a zone's area on the raster.
-fn valid_share(valid: f64, nodata: f64) -> Option<f64> {
-    (valid + nodata > 0.0).then(|| valid / (valid + nodata))
+/// The share of a zone's area with a value (nodata, and any part off the
+/// raster, count against it).
+fn valid_share(valid: f64, zone: f64) -> Option<f64> {
+    (zone > 0.0).then(|| (valid / zone).min(1.0))
 }
 
 impl Export for Values<'_> {
@@ -33,8 +34,8 @@ impl Export for Values<'_> {
         write_json(self.report, w)
     }
 
-    /// Wide: zone id, name, areas (m²), valid share, then one column per
-    /// statistic in the order asked.
+    /// Wide: zone id, name, areas (m²), valid share (of the zone's area),
+    /// then one column per statistic in the order asked.
     fn csv(&self, w: &mut dyn Write) -> io::Result<()> {
         let r = self.report;
         let mut head =
@@ -52,7 +53,7 @@ impl Export for Values<'_> {
                 num(z.zone_area_m2),
                 num(z.valid_area_m2),
                 num(z.nodata_area_m2),
-                cell(valid_share(z.valid_area_m2, z.nodata_area_m2)),
+                cell(valid_share(z.valid_area_m2, z.zone_area_m2)),
             );
             for (_, v) in &z.stats.0 {
                 line.push(',');
@@ -76,7 +77,7 @@ impl Export for Values<'_> {
         })
     }
 
-    /// Per zone: valid share and each statistic (4 significant digits).
+    /// Per zone: valid share and each statistic (4 decimals).
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         let r = self.report;
         let mut head = vec!["zone".to_string(), "name".into(), "valid %".into()];
@@ -86,7 +87,7 @@ impl Export for Values<'_> {
             let mut row = vec![
                 z.id.clone(),
                 z.name.clone().unwrap_or_default(),
-                valid_share(z.valid_area_m2, z.nodata_area_m2)
+                valid_share(z.valid_area_m2, z.zone_area_m2)
                     .map(|s| format!("{:.2}", 100.0 * s))
                     .unwrap_or_else(|| "-".into()),
             ];

@@ -1,17 +1,20 @@
-//! ValueRaster rasters (DEMs): any numeric band — integer or floating point
-//! heights — read as `f64` metres, with nodata, NaN and masked cells as
-//! NaN. Several tiles on one grid are one mosaic: a window of the mosaic
-//! may span tiles, so that a 3×3 neighbourhood crosses tile edges as if
-//! the tiles were one file (`gdalbuildvrt` of the tiles, gaps as nodata).
+//! Continuous rasters — elevations (DEMs), vegetation indices (NDVI, FVC),
+//! productivity (NPP): any numeric band, integer or floating point, read
+//! as `f64` with nodata, NaN, ±inf and masked cells as NaN, the band's
+//! scale and offset applied (and, for heights, its unit converted to
+//! metres). Several tiles on one grid are one mosaic: a window of the
+//! mosaic may span tiles, so that a 3×3 neighbourhood crosses tile edges
+//! as if the tiles were one file (`gdalbuildvrt` of the tiles, gaps as
+//! nodata).
 //!
-//! Invariant: a mosaic window read holds, for every cell, the height of
+//! Invariant: a mosaic window read holds, for every cell, the value of
 //! the one tile covering it, or NaN where no tile does or the tile says
 //! nodata.
 
 use std::path::{Path, PathBuf};
 
-use gdal::Dataset;
 use gdal::raster::GdalDataType;
+use gdal::{Dataset, Metadata};
 use serde::{Deserialize, Serialize};
 
 use super::{Depth, Gridded, discover_rasters, files_label, open_raster};
@@ -33,6 +36,17 @@ pub struct ValueTile {
     pub block: (usize, usize),
     /// The band's nodata value.
     pub nodata: Option<f64>,
+    /// The band is Float32: its nodata value, given as an `f64`, is also
+    /// compared rounded to `f32` (what the cells hold).
+    #[serde(default)]
+    pub float32: bool,
+    /// The band has a colour table: a class raster, most likely.
+    #[serde(default)]
+    pub color_table: bool,
+    /// Int8 data (GDAL 3.6 marks it as Byte with `PIXELTYPE=SIGNEDBYTE`):
+    /// stored bytes above 127 are the negatives −128 … −1.
+    #[serde(default)]
+    pub signed_byte: bool,
     /// The band has a mask (per-dataset mask, alpha band): masked cells
     /// are nodata.
     pub mask: bool,
@@ -267,6 +281,21 @@ fn height_unit(path: &Path, unit: &str, notes: &mut Vec<String>) -> f64 {
     }
 }
 
+/// The band's nodata value; on a Float32 band, a value written within
+/// 1e-5 of ±FLT_MAX (`-3.40282e+38`, FLT_MAX printed short) is ±FLT_MAX,
+/// as GDAL's own mask takes it.
+fn nodata_of(b: &gdal::raster::RasterBand<'_>) -> Option<f64> {
+    let nd = b.no_data_value()?;
+    let max = f32::MAX as f64;
+    if matches!(b.band_type(), GdalDataType::Float32)
+        && nd.is_finite()
+        && (nd.abs() - max).abs() <= 1e-5 * max
+    {
+        return Some(max.copysign(nd));
+    }
+    Some(nd)
+}
+
 /// Reads a tile's header.
 fn open_tile(path: &Path, band: usize, how: Reading) -> Result<(ValueTile, Vec<String>)> {
     let ds = open_raster(path)?;
@@ -338,6 +367,8 @@ fn open_tile(path: &Path, band: usize, how: Reading) -> Result<(ValueTile, Vec<S
             file.1
         ));
     }
+    let signed_byte = matches!(b.band_type(), GdalDataType::UInt8)
+        && b.metadata_item("PIXELTYPE", "IMAGE_STRUCTURE").as_deref() == Some("SIGNEDBYTE");
     let mask = b
         .mask_flags()
         .is_ok_and(|f| !f.is_all_valid() && !f.is_nodata());
@@ -353,7 +384,10 @@ fn open_tile(path: &Path, band: usize, how: Reading) -> Result<(ValueTile, Vec<S
             },
             band,
             block: (block.0.max(1), block.1.max(1)),
-            nodata: b.no_data_value(),
+            nodata: nodata_of(&b),
+            float32: matches!(b.band_type(), GdalDataType::Float32),
+            signed_byte,
+            color_table: b.color_table().is_some(),
             mask,
             offset: (0, 0),
             z_to_m,
@@ -368,7 +402,7 @@ fn open_tile(path: &Path, band: usize, how: Reading) -> Result<(ValueTile, Vec<S
 /// mosaic's grid. Tiles must line up cell for cell and not overlap.
 fn mosaic(tiles: &mut [ValueTile]) -> Result<Grid> {
     let Some(first) = tiles.first() else {
-        return Err(Error::Invalid("no elevation raster given".into()));
+        return Err(Error::Invalid("no raster given".into()));
     };
     let base = first.grid.clone();
     let base_path = first.path.clone();
@@ -386,7 +420,7 @@ fn mosaic(tiles: &mut [ValueTile]) -> Result<Grid> {
                 first: base_path.clone(),
                 second: t.path.clone(),
                 reason: format!(
-                    "elevation tiles are not on one grid ({why}); warp them onto one grid with `gdalwarp -tap -tr`"
+                    "tiles are not on one grid ({why}); warp them onto one grid with `gdalwarp -tap -tr`"
                 ),
             }
         })?;
@@ -415,7 +449,7 @@ fn mosaic(tiles: &mut [ValueTile]) -> Result<Grid> {
                         "the same raster is given twice".into()
                     } else {
                         format!(
-                            "elevation tiles overlap by {w} × {h} cells; give non-overlapping tiles (or a VRT that decides which wins)"
+                            "tiles overlap by {w} × {h} cells; give non-overlapping tiles (or a VRT that decides which wins)"
                         )
                     },
                 });
@@ -469,7 +503,7 @@ impl ValueReader {
 
 impl ValueReader {
     /// Reads `window` of the mosaic (its cells row major, `window.width`
-    /// per row) into `buf` as heights in metres, NaN where nodata.
+    /// per row) into `buf` as values (heights in metres), NaN where nodata.
     pub fn read(&mut self, dem: &ValueRaster, window: Window, buf: &mut Vec<f64>) -> Result<()> {
         buf.clear();
         buf.resize(window.cells(), f64::NAN);
@@ -543,11 +577,19 @@ fn read_heights(
     let size = (window.width, window.height);
     band.read_into_slice::<f64>(at, size, size, out, None)
         .map_err(|e| fail(gdal_msg(&e)))?;
+    if t.signed_byte {
+        for v in out.iter_mut() {
+            if *v > 127.0 {
+                *v -= 256.0;
+            }
+        }
+    }
     if let Some(nd) = t.nodata {
-        // Heights are read as f64 from the band's own type: a nodata value
-        // of that type compares exactly; a float band's nodata given as
-        // f64 is compared at f32 too.
-        let nd32 = nd as f32 as f64;
+        // Values are read as f64 from the band's own type: a nodata value
+        // of that type compares exactly; a Float32 band's nodata given as
+        // f64 is compared at f32 too (never an integer band's: −2147483647
+        // rounds to −2147483648, a value an Int32 cell may hold).
+        let nd32 = if t.float32 { nd as f32 as f64 } else { nd };
         for v in out.iter_mut() {
             if *v == nd || *v == nd32 {
                 *v = f64::NAN;

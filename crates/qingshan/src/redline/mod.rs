@@ -28,6 +28,7 @@ use geo::orient::{Direction, Orient};
 
 use crate::{Error, Result};
 
+pub(crate) use check::MIN_VERIFIED_SHARE;
 pub(crate) use check::refuse_unknown_codes;
 pub use check::{
     CheckLimits, Conversion, PolygonCheck, RedlineCheck, check_from_change, redline_check,

@@ -167,6 +167,13 @@ impl LineChart {
             if let Some((_, name)) = &self.target {
                 entries.push((name.clone(), red, true));
             }
+            // As many rows as fit; the rest summed up in a last row.
+            let fit = ((self.size.1 as usize).saturating_sub(70) / 22).max(2);
+            if entries.len() > fit {
+                let more = entries.len() - (fit - 1);
+                entries.truncate(fit - 1);
+                entries.push((format!("+{more} more / 另 {more} 条"), WHITE, false));
+            }
             for (k, (name, colour, dashed)) in entries.iter().enumerate() {
                 let y = 48 + 22 * k as i32;
                 let style = colour.stroke_width(2);
@@ -228,7 +235,11 @@ pub fn series_charts(
                         .and_then(|l| l.forest_cover)
                         .map(|c| 100.0 * c)
                 }),
-                target: target.map(|t| (100.0 * t, format!("目标 target {} %", 100.0 * t))),
+                target: target.map(|t| {
+                    // 0.57 × 100 is 56.99999999999999: label it as written.
+                    let pct = (100.0 * t * 1e9).round() / 1e9;
+                    (100.0 * t, format!("目标 target {pct} %"))
+                }),
                 dates,
                 size: (760, 420),
             },
@@ -239,11 +250,11 @@ pub fn series_charts(
     for stat in report.stats.iter().filter(|_| !dates.is_empty()) {
         let stem: String = format!("{what}_{stat}")
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' {
-                    c.to_ascii_lowercase()
+            .flat_map(|c| {
+                if c.is_alphanumeric() || c == '.' || c == '-' {
+                    c.to_lowercase().collect::<Vec<_>>()
                 } else {
-                    '_'
+                    vec!['_']
                 }
             })
             .collect();
@@ -370,7 +381,6 @@ mod tests {
     #[test]
     fn the_svg_has_every_date_line_and_label_escaped() {
         let svg = chart().svg().unwrap();
-        std::fs::write(std::env::temp_dir().join("qingshan-chart-test.svg"), &svg).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
         for y in 2019..=2024 {
             assert!(svg.contains(&format!(">\n{y}\n<")), "{y}");
@@ -393,9 +403,42 @@ mod tests {
     }
 
     #[test]
+    fn many_lines_keep_the_legend_inside_and_targets_read_as_written() {
+        let mut c = chart();
+        c.lines = (0..40)
+            .map(|k| Line {
+                name: format!("Z{k:02}"),
+                values: vec![Some(k as f64); 6],
+            })
+            .collect();
+        c.target = Some((57.0, String::new()));
+        let svg = c.svg().unwrap();
+        // 400 px: 15 rows fit; the last says how many more (of 40 lines
+        // and the target).
+        assert!(svg.contains("Z13") && !svg.contains("Z14"), "{svg}");
+        assert!(svg.contains("+27 more"));
+        let report = crate::series::SeriesReport {
+            schema: String::new(),
+            legend: None,
+            area: Default::default(),
+            dates: vec!["2019".into()],
+            landcover: vec![crate::series::DatedSource {
+                date: "2019".into(),
+                source: String::new(),
+            }],
+            values: Vec::new(),
+            values_name: Some("植被 NDVI".into()),
+            stats: Vec::new(),
+            zones: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let charts = series_charts(&report, Some(0.57));
+        assert_eq!(charts[0].1.target.as_ref().unwrap().1, "目标 target 57 %");
+    }
+
+    #[test]
     fn the_png_is_a_png_of_the_chart_size() {
         let bytes = png(&chart().svg().unwrap()).unwrap();
-        std::fs::write(std::env::temp_dir().join("qingshan-chart-test.png"), &bytes).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let d = ::png::Decoder::new(std::io::Cursor::new(&bytes));
         let info = d.read_info().unwrap().info().clone();

@@ -17,7 +17,7 @@ use super::map::{
     ForestChange, GAINED_RGB, LOST_RGB, MapPng, Maps, OLD_REDLINE_RGB, REDLINE_RGB, ZONE_RGB,
     forest_change_color,
 };
-use crate::area::M2_PER_MU;
+pub(super) use super::unit::Unit;
 use crate::audit::AuditReport;
 use crate::legend::Legend;
 use crate::redline::{RedlineCheck, RedlineDiff};
@@ -53,77 +53,6 @@ impl Default for ReportOptions {
     }
 }
 
-/// Units a number is shown in (`data-u`).
-#[derive(Clone, Copy)]
-pub(super) enum Unit {
-    /// A fraction shown as a percentage.
-    Pct,
-    /// m² shown as mu.
-    Mu,
-    /// m² shown as hectares.
-    Ha,
-    /// m² shown as m².
-    M2,
-    /// A value already in mu.
-    MuRaw,
-    /// Degrees.
-    Deg,
-    /// A change of an index (NDVI), signed.
-    Index,
-    /// A value of an index, four decimals.
-    Plain,
-}
-
-impl Unit {
-    fn code(self) -> &'static str {
-        match self {
-            Unit::Pct => "pct",
-            Unit::Mu => "mu",
-            Unit::Ha => "ha",
-            Unit::M2 => "m2",
-            Unit::MuRaw => "mu-raw",
-            Unit::Deg => "deg",
-            Unit::Index => "index",
-            Unit::Plain => "plain",
-        }
-    }
-
-    pub(super) fn show(self, v: f64, lang: Lang) -> String {
-        let mu = match lang {
-            Lang::Zh => "亩",
-            Lang::En => "mu",
-        };
-        match self {
-            Unit::Pct => format!("{:.2} %", 100.0 * v),
-            Unit::Mu => format!("{} {mu}", group(v / M2_PER_MU, 0)),
-            Unit::Ha => format!("{} ha", group(v / 10_000.0, 1)),
-            Unit::M2 => format!("{} m²", group(v, 0)),
-            Unit::MuRaw => format!("{} {mu}", group(v, 0)),
-            Unit::Deg => format!("{v:.1}°"),
-            Unit::Index => format!("{v:+.4}"),
-            Unit::Plain => format!("{v:.4}"),
-        }
-    }
-}
-
-/// A number with thousands separators and `decimals` decimals.
-fn group(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let mut out = String::new();
-    for (k, ch) in int.chars().enumerate() {
-        if k > 0 && (int.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    let neg = v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
-    format!("{}{out}{frac}", if neg { "−" } else { "" })
-}
-
 /// Text escaped for HTML text and double-quoted attributes alike.
 pub(super) fn esc(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
@@ -144,9 +73,25 @@ impl Page {
 
     /// A number from the document, tagged with its path and raw value.
     pub(super) fn n(&self, path: &str, unit: Unit) -> String {
-        match self.at(path).and_then(Value::as_f64) {
+        self.tagged(path, self.at(path), unit)
+    }
+
+    /// [`Page::n`] for a path given as its keys (a key may hold dots: a
+    /// date label, a statistic such as `q2.5`); `data-k` joins them with
+    /// dots.
+    pub(super) fn n_keys(&self, keys: &[&str], unit: Unit) -> String {
+        let pointer: String = keys
+            .iter()
+            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        self.tagged(&keys.join("."), self.doc.pointer(&pointer), unit)
+    }
+
+    fn tagged(&self, path: &str, value: Option<&Value>, unit: Unit) -> String {
+        match value.and_then(Value::as_f64) {
             Some(v) => format!(
-                r#"<span class="n" data-k="{path}" data-v="{v}" data-u="{}">{}</span>"#,
+                r#"<span class="n" data-k="{}" data-v="{v}" data-u="{}">{}</span>"#,
+                esc(path),
                 unit.code(),
                 unit.show(v, self.lang)
             ),

@@ -16,6 +16,7 @@ pub mod html;
 pub mod map;
 mod terrain;
 mod trend;
+mod unit;
 
 pub use bundle::{Bundle, BundlePaths, write_bundle};
 pub use html::{Lang, ReportOptions, render_html};

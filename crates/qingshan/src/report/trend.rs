@@ -20,11 +20,18 @@ fn inline(svg: &str) -> String {
 /// The trend and index sections, when the audit has them.
 pub(super) fn section(p: &mut Page, audit: &AuditReport) -> Result<()> {
     if let Some(s) = &audit.series {
-        let target = audit
+        // The target line, when every zone has the same one (overrides
+        // may give zones their own).
+        let limits: Vec<f64> = audit
             .targets
             .iter()
-            .find(|t| t.target == "forest_cover_min" && t.scope == "zone")
-            .map(|t| t.limit);
+            .filter(|t| t.target == "forest_cover_min" && t.scope == "zone")
+            .map(|t| t.limit)
+            .collect();
+        let target = limits
+            .first()
+            .copied()
+            .filter(|l| limits.iter().all(|x| x == l));
         p.push(&format!(
             r#"<section><h2>{}</h2>"#,
             p.t("森林覆盖率逐年变化", "Forest cover year by year")
@@ -46,8 +53,15 @@ pub(super) fn section(p: &mut Page, audit: &AuditReport) -> Result<()> {
                 let _ = write!(
                     row,
                     "<td>{}</td>",
-                    p.n(
-                        &format!("series.zones.{i}.landcover.{}.forest_cover", d.date),
+                    p.n_keys(
+                        &[
+                            "series",
+                            "zones",
+                            &i.to_string(),
+                            "landcover",
+                            &d.date,
+                            "forest_cover"
+                        ],
                         Unit::Pct
                     )
                 );
@@ -110,6 +124,7 @@ fn index_section(p: &mut Page, audit: &AuditReport, ix: &crate::audit::IndexRepo
         p.t("有效面积", "valid area")
     );
     for (i, z) in ix.after.zones.iter().enumerate() {
+        let k = i.to_string();
         // The change is the target's measured value, when the target is set.
         let target = audit.targets.iter().position(|t| {
             t.target == "redline_index_not_lowered" && t.id.as_deref() == Some(&z.id)
@@ -128,8 +143,11 @@ fn index_section(p: &mut Page, audit: &AuditReport, ix: &crate::audit::IndexRepo
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{change}</td><td>{}</td></tr>",
             esc(&z.id),
             esc(z.name.as_deref().unwrap_or("")),
-            p.n(&format!("index.before.zones.{i}.stats.{stat}"), Unit::Plain),
-            p.n(&format!("index.after.zones.{i}.stats.{stat}"), Unit::Plain),
+            p.n_keys(
+                &["index", "before", "zones", &k, "stats", stat],
+                Unit::Plain
+            ),
+            p.n_keys(&["index", "after", "zones", &k, "stats", stat], Unit::Plain),
             p.n(&format!("index.after.zones.{i}.valid_area_m2"), Unit::Ha),
         );
     }

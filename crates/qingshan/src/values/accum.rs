@@ -8,7 +8,6 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use crate::fsio::ScratchFile;
 use crate::{Error, Result};
 
 /// Running moments of one zone (or of one zone within one task).
@@ -91,7 +90,10 @@ impl TaskMoments {
     pub(crate) fn finish(&self) -> Moments {
         let (mean, m2) = if self.weight > 0.0 {
             let d = self.s1 / self.weight;
-            (self.shift + d, (self.s2 - self.s1 * d).max(0.0))
+            // Rounding may leave a tiny negative; an overflow stays NaN
+            // (f64::max would turn it into 0).
+            let m2 = self.s2 - self.s1 * d;
+            (self.shift + d, if m2 < 0.0 { 0.0 } else { m2 })
         } else {
             (0.0, 0.0)
         };
@@ -141,9 +143,12 @@ impl Moments {
         self.weight = w;
     }
 
-    /// Population variance (weighted).
+    /// Population variance (weighted); `None` when nothing is valid, or
+    /// when the values overflow `f64` (sums of values near 1e308).
     pub(crate) fn variance(&self) -> Option<f64> {
-        (self.weight > 0.0).then(|| self.m2 / self.weight)
+        (self.weight > 0.0)
+            .then(|| self.m2 / self.weight)
+            .filter(|v| v.is_finite())
     }
 }
 
@@ -211,10 +216,13 @@ struct DiskRun {
     len: usize,
 }
 
-/// The scratch file runs spill to.
+/// The scratch file runs spill to: an anonymous file in the temporary
+/// directory (unlinked from the start, so nothing is left behind even by
+/// `kill -9`).
 #[derive(Debug)]
 pub(crate) struct Spill {
-    scratch: ScratchFile,
+    /// The directory it lives in (for messages).
+    dir: std::path::PathBuf,
     file: File,
 }
 
@@ -258,8 +266,11 @@ impl Distribution {
     }
 
     /// Writes the runs held in memory to `spill` (merged into one run
-    /// first); returns how many pairs left memory.
+    /// first); returns how many pairs left memory. Past
+    /// [`MAX_DISK_RUNS`] runs on disk, those are merged into one (on
+    /// disk), so the final merge reads a bounded number of runs.
     pub(crate) fn spill(&mut self, spill: &mut Option<Arc<Spill>>) -> Result<usize> {
+        let freed = self.in_memory();
         let mut run: Vec<(u64, f64)> = Vec::new();
         for r in std::mem::take(&mut self.memory) {
             run = if run.is_empty() {
@@ -272,69 +283,119 @@ impl Distribution {
             return Ok(0);
         }
         if spill.is_none() {
-            let scratch = ScratchFile::in_dir(&std::env::temp_dir(), "values", ".bin")?;
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(scratch.path())
-                .map_err(|e| Error::write_io(scratch.path(), e))?;
-            *spill = Some(Arc::new(Spill { scratch, file }));
+            let dir = std::env::temp_dir();
+            let file = tempfile::tempfile_in(&dir).map_err(|e| Error::write_io(&dir, e))?;
+            *spill = Some(Arc::new(Spill { dir, file }));
         }
         let s = spill
             .as_ref()
             .map(Arc::clone)
             .ok_or_else(|| Error::Invalid("internal: no spill file".into()))?;
-        let at = s
-            .file
-            .metadata()
-            .map_err(|e| Error::write_io(s.scratch.path(), e))?
-            .len();
-        let mut w = BufWriter::with_capacity(1 << 16, &s.file);
-        for &(k, v) in &run {
-            w.write_all(&k.to_le_bytes())
-                .and_then(|_| w.write_all(&v.to_le_bytes()))
-                .map_err(|e| Error::write_io(s.scratch.path(), e))?;
+        let mut out = RunWriter::new(&s)?;
+        for &(k, w) in &run {
+            out.push(k, w)?;
         }
-        w.flush()
-            .map_err(|e| Error::write_io(s.scratch.path(), e))?;
-        drop(w);
-        let len = run.len();
-        self.disk.push(DiskRun { file: s, at, len });
-        Ok(len)
+        self.disk.push(out.finish()?);
+        if self.disk.len() > MAX_DISK_RUNS {
+            let mut out = RunWriter::new(&s)?;
+            merge_cursors(self.disk.iter().map(Cursor::disk).collect(), |k, w| {
+                out.push(k, w)
+            })?;
+            self.disk = vec![out.finish()?];
+        }
+        Ok(freed)
     }
 
     /// Visits the distinct values in ascending order with their summed
     /// weights (runs merged on the fly; equal values summed disk runs
     /// first, then memory runs, each in the order they came).
     pub(crate) fn for_each(&self, mut f: impl FnMut(f64, f64)) -> Result<()> {
-        let mut cursors: Vec<Cursor<'_>> = self
+        let cursors = self
             .disk
             .iter()
             .map(Cursor::disk)
             .chain(self.memory.iter().map(|r| Cursor::memory(r)))
             .collect();
-        for c in cursors.iter_mut() {
-            c.fill()?;
-        }
-        loop {
-            let mut best: Option<u64> = None;
-            for c in &cursors {
-                if let Some((k, _)) = c.peek() {
-                    best = Some(best.map_or(k, |b| b.min(k)));
-                }
-            }
-            let Some(k) = best else { return Ok(()) };
-            let mut w = 0.0;
-            for c in cursors.iter_mut() {
-                if let Some((ck, cw)) = c.peek()
-                    && ck == k
-                {
-                    w += cw;
-                    c.advance()?;
-                }
-            }
+        merge_cursors(cursors, |k, w| {
             f(value(k), w);
+            Ok(())
+        })
+    }
+}
+
+/// Runs on disk per zone before they are merged into one.
+const MAX_DISK_RUNS: usize = 32;
+
+/// Merges sorted runs of distinct keys: `f` gets each key once, in
+/// ascending order, with its weights summed in run order.
+fn merge_cursors(
+    mut cursors: Vec<Cursor<'_>>,
+    mut f: impl FnMut(u64, f64) -> Result<()>,
+) -> Result<()> {
+    for c in cursors.iter_mut() {
+        c.fill()?;
+    }
+    loop {
+        let mut best: Option<u64> = None;
+        for c in &cursors {
+            if let Some((k, _)) = c.peek() {
+                best = Some(best.map_or(k, |b| b.min(k)));
+            }
         }
+        let Some(k) = best else { return Ok(()) };
+        let mut w = 0.0;
+        for c in cursors.iter_mut() {
+            if let Some((ck, cw)) = c.peek()
+                && ck == k
+            {
+                w += cw;
+                c.advance()?;
+            }
+        }
+        f(k, w)?;
+    }
+}
+
+/// Appends one sorted run to the spill file.
+struct RunWriter<'a> {
+    spill: &'a Arc<Spill>,
+    at: u64,
+    len: usize,
+    w: BufWriter<&'a File>,
+}
+
+impl<'a> RunWriter<'a> {
+    fn new(spill: &'a Arc<Spill>) -> Result<RunWriter<'a>> {
+        let at = spill
+            .file
+            .metadata()
+            .map_err(|e| Error::write_io(&spill.dir, e))?
+            .len();
+        Ok(RunWriter {
+            spill,
+            at,
+            len: 0,
+            w: BufWriter::with_capacity(1 << 16, &spill.file),
+        })
+    }
+
+    fn push(&mut self, k: u64, v: f64) -> Result<()> {
+        self.len += 1;
+        self.w
+            .write_all(&k.to_le_bytes())
+            .and_then(|_| self.w.write_all(&v.to_le_bytes()))
+            .map_err(|e| Error::write_io(&self.spill.dir, e))
+    }
+
+    fn finish(mut self) -> Result<DiskRun> {
+        self.w
+            .flush()
+            .map_err(|e| Error::write_io(&self.spill.dir, e))?;
+        Ok(DiskRun {
+            file: Arc::clone(self.spill),
+            at: self.at,
+            len: self.len,
+        })
     }
 }
 
@@ -390,7 +451,7 @@ impl<'a> Cursor<'a> {
         run.file
             .file
             .read_exact_at(&mut bytes, run.at + (*read * PAIR) as u64)
-            .map_err(|e| Error::read(run.file.scratch.path(), e))?;
+            .map_err(|e| Error::read(&run.file.dir, e))?;
         *read += n;
         self.pairs = std::borrow::Cow::Owned(
             bytes
@@ -424,7 +485,12 @@ pub(crate) fn quantiles(dist: &Distribution, qs: &[f64]) -> Result<Vec<Option<f6
         return Ok(vec![None; qs.len()]);
     }
     let sn = total * (n as f64 - 1.0);
-    let targets: Vec<f64> = qs.iter().map(|q| q * sn).collect();
+    // q = 1 is the largest value, exactly (sₙ and q·(n − 1)·Sₙ round
+    // differently, and would interpolate one ulp below it).
+    let targets: Vec<f64> = qs
+        .iter()
+        .map(|&q| if q >= 1.0 { f64::INFINITY } else { q * sn })
+        .collect();
     let mut out: Vec<Option<f64>> = vec![None; qs.len()];
     // (x, s) of the previous value; cumulative weight before this one.
     let mut prev: Option<(f64, f64)> = None;
@@ -522,7 +588,11 @@ mod tests {
             a.push(run.clone());
             b.push(run);
             if t % 3 == 0 {
-                b.spill(&mut spill).unwrap();
+                // What leaves memory is every pair held, not the merged
+                // run's (shorter) length.
+                let held = b.in_memory();
+                assert_eq!(b.spill(&mut spill).unwrap(), held);
+                assert_eq!(b.in_memory(), 0);
             }
         }
         let (mut va, mut vb) = (Vec::new(), Vec::new());
@@ -535,6 +605,51 @@ mod tests {
             assert!((p.1 - q.1).abs() <= 1e-12 * p.1);
         }
         assert!(va.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn many_spills_are_merged_on_disk_into_few_runs() {
+        let mut a = Distribution::default();
+        let mut b = Distribution::default();
+        let mut spill = None;
+        for t in 0..(3 * MAX_DISK_RUNS as u64) {
+            let mut run: Vec<(u64, f64)> = (0..50)
+                .map(|i| (key(((i * 13 + t * 7) % 97) as f64 - 40.0), 0.25 + t as f64))
+                .collect();
+            compact(&mut run);
+            a.push(run.clone());
+            b.push(run);
+            b.spill(&mut spill).unwrap();
+            assert!(b.disk.len() <= MAX_DISK_RUNS, "{}", b.disk.len());
+        }
+        let (mut va, mut vb) = (Vec::new(), Vec::new());
+        a.for_each(|x, w| va.push((x, w))).unwrap();
+        b.for_each(|x, w| vb.push((x, w))).unwrap();
+        assert_eq!(va.len(), 97);
+        for (p, q) in va.iter().zip(&vb) {
+            assert_eq!(p.0, q.0);
+            assert!((p.1 - q.1).abs() <= 1e-12 * p.1);
+        }
+    }
+
+    #[test]
+    fn q100_is_the_largest_value_exactly() {
+        // Weights whose sums round so that sₙ > (n − 1)·Sₙ by one ulp
+        // (found by search): interpolating would land below 0.939.
+        let xs = [0.346, 0.553, 0.677, 0.761, 0.764, 0.939];
+        let ws = [0.5, 1.0, 0.123, 1.0, 0.9, 1.0];
+        let pairs: Vec<(f64, f64)> = xs.iter().copied().zip(ws).collect();
+        let d = dist(&pairs);
+        assert_eq!(quantiles(&d, &[1.0]).unwrap(), vec![Some(0.939)]);
+    }
+
+    #[test]
+    fn an_overflow_is_no_variance_not_zero() {
+        let mut t = TaskMoments::default();
+        t.add(-f64::MAX, 1.0, 1.0);
+        t.add(f64::MAX, 1.0, 1.0);
+        t.add(1.0, 1.0, 1.0);
+        assert_eq!(t.finish().variance(), None);
     }
 
     #[test]

@@ -26,8 +26,14 @@
 //!   weights Wₖ (Σ w of the cells holding xₖ): Sₖ = W₁ + … + Wₖ,
 //!   s₁ = 0, sₖ = (k − 1)·Wₖ + (n − 1)·Sₖ₋₁; the q-quantile is interpolated
 //!   linearly between xₖ and xₖ₊₁ where sₖ ≤ q·(n − 1)·Sₙ < sₖ₊₁ (xₙ
-//!   beyond). With equal weights it is numpy's default quantile; the
-//!   median of 1, 2, 3, 4 is 2.5.
+//!   beyond; q = 1 is the largest value). With equal weights and
+//!   *distinct* values it is numpy's default quantile (the median of 1, 2,
+//!   3, 4 is 2.5); repeated values weigh as one value of their summed
+//!   weight, so on rasters with few distinct values (integers, quantised
+//!   indices) the median is not the value at half the area: cells 1, 1,
+//!   2, 3 have the median 1.8 (numpy: 1.5), and 1,000 cells of 1 with one
+//!   each of 2 and 3 have the median 1.5007. For "half the area is below"
+//!   on such data, or for a verdict, prefer `mean`.
 //!
 //! Nodata is the band's nodata value, its mask band, NaN and ±inf; the
 //! band's scale and offset are applied unless asked otherwise
@@ -161,7 +167,7 @@ fn round_percent(p: f64) -> String {
 
 fn bad_stat(s: &str) -> Error {
     Error::Invalid(format!(
-        "statistic {s:?} is not known: use count, sum, mean, min, max, variance, stddev, cv, median, or qN for the N-th percentile (q10, q2.5, q90)"
+        "--stats: statistic {s:?} is not known: use count, sum, mean, min, max, variance, stddev, cv, median, or qN for the N-th percentile (q10, q2.5, q90)"
     ))
 }
 
@@ -239,6 +245,10 @@ pub struct ValuesReport {
     pub raster: String,
     /// The band measured.
     pub band: usize,
+    /// The scale and offset applied to the stored numbers (of the first
+    /// tile; `[1, 0]`: none).
+    #[serde(default = "no_scale")]
+    pub scale_offset: (f64, f64),
     /// CRS of the raster.
     pub crs: String,
     /// How cells are weighted.
@@ -257,6 +267,10 @@ impl ValuesReport {
     pub fn zone(&self, id: &str) -> Option<&ZoneValues> {
         self.zones.iter().find(|z| z.id == id)
     }
+}
+
+fn no_scale() -> (f64, f64) {
+    (1.0, 0.0)
 }
 
 /// Tuning of a values run.
@@ -369,7 +383,8 @@ pub fn values_with(
                         .and_then(|v| (m.mean != 0.0).then(|| v.sqrt() / m.mean)),
                     Stat::Median | Stat::Quantile(_) => qs.next().copied().flatten(),
                 };
-                (s.name(), v)
+                // A sum that overflowed is no number.
+                (s.name(), v.filter(|x| x.is_finite()))
             })
             .collect();
         out.push(ZoneValues {
@@ -386,6 +401,10 @@ pub fn values_with(
         schema: VALUES_SCHEMA.into(),
         raster: raster.label(),
         band: raster.tiles.first().map_or(1, |t| t.band),
+        scale_offset: raster
+            .tiles
+            .first()
+            .map_or((1.0, 0.0), |t| (t.scale, t.add)),
         crs: raster.crs().label.clone(),
         area: raster.area,
         stats: stats.iter().map(Stat::name).collect(),

@@ -124,11 +124,18 @@ pub(super) fn run(
     let mut held = 0usize;
     let mut spill: Option<Arc<Spill>> = None;
     let mut failed = None;
-    runner.run_ordered(
+    // A spill that failed stops the run: the tasks after it end at once.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let result = runner.run_ordered(
         &tasks,
         |t| t.window.cells() as u64,
         Worker::default,
-        |worker, t| task(worker, raster, &plans[t.plan], t, want_pairs),
+        |worker, t| {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(crate::Error::Invalid("stopped: a spill failed".into()));
+            }
+            task(worker, raster, &plans[t.plan], t, want_pairs)
+        },
         |_, partials, _| {
             for p in partials {
                 moments[p.zone].merge(&p.moments);
@@ -147,16 +154,19 @@ pub(super) fn run(
                         Ok(k) => held -= k.min(held),
                         Err(e) => {
                             failed = Some(e);
+                            stop.store(true, std::sync::atomic::Ordering::Relaxed);
                             break;
                         }
                     }
                 }
             }
         },
-    )?;
+    );
+    // The spill's own error, not the "stopped" of the tasks after it.
     if let Some(e) = failed {
         return Err(e);
     }
+    result?;
     let parts = runner.install(|| {
         use rayon::prelude::*;
         moments
