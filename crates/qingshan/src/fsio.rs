@@ -72,7 +72,14 @@ pub fn clean_up_on_signals() {
                 }
             }
         }
-        std::process::exit(130);
+        // `exit` would run the process's exit handlers (GDAL's among them)
+        // while the workers may still be inside GDAL, and could crash on
+        // the way out instead of exiting 130.
+        // SAFETY: `_exit` ends the process at once; nothing runs after it.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::_exit(130)
+        }
     });
 }
 
