@@ -29,6 +29,22 @@ fn run_audit(config: &str, dir: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap()
 }
 
+/// `src` cut to the window `col row width height` (gdal_translate -srcwin).
+fn cut(src: &str, window: [&str; 4], out: &std::path::Path) {
+    let mut args = vec!["gdal_translate", "-q", "-srcwin"];
+    args.extend(window);
+    args.extend([src, out.to_str().unwrap()]);
+    tool(&args);
+}
+
+/// Whether a target's verdict says it could not be verified.
+fn unverified(t: &Value) -> bool {
+    t["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be verified")
+}
+
 fn fixtures_config() -> String {
     audit_config_absolute(&std::fs::read_to_string(fx("audit.toml")).unwrap())
 }
@@ -126,17 +142,7 @@ fn index_and_trend_targets_equal_values_and_series() {
 fn a_red_line_the_index_sees_in_part_cannot_be_verified() {
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("ndvi_part.tif");
-    tool(&[
-        "gdal_translate",
-        "-q",
-        "-srcwin",
-        "0",
-        "0",
-        "215",
-        "600",
-        &fx("ndvi/ndvi_2024.tif"),
-        part.to_str().unwrap(),
-    ]);
+    cut(&fx("ndvi/ndvi_2024.tif"), ["0", "0", "215", "600"], &part);
     let config = fixtures_config().replace(
         &format!("after = [\"{}\"]", fx("ndvi/ndvi_2024.tif")),
         &format!("after = [\"{}\"]", part.display()),
@@ -146,21 +152,9 @@ fn a_red_line_the_index_sees_in_part_cannot_be_verified() {
     let index = targets(&a, "redline_index_not_lowered");
     let jsg2 = index.iter().find(|t| t["id"] == "HX-JSG-02").unwrap();
     assert_eq!(jsg2["passed"], false);
-    assert!(
-        jsg2["verdict"]
-            .as_str()
-            .unwrap()
-            .contains("cannot be verified"),
-        "{}",
-        jsg2["verdict"]
-    );
+    assert!(unverified(jsg2), "{}", jsg2["verdict"]);
     // Red lines wholly on the cut raster are still judged.
-    assert!(index.iter().any(|t| {
-        !t["verdict"]
-            .as_str()
-            .unwrap()
-            .contains("cannot be verified")
-    }));
+    assert!(index.iter().any(|t| !unverified(t)));
 }
 
 /// The 2023 land cover cut to its northern rows: the trend's steps into
@@ -170,17 +164,11 @@ fn a_red_line_the_index_sees_in_part_cannot_be_verified() {
 fn a_trend_over_land_covered_differently_cannot_be_verified() {
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("clcd_2023_part.tif");
-    tool(&[
-        "gdal_translate",
-        "-q",
-        "-srcwin",
-        "0",
-        "0",
-        "800",
-        "250",
+    cut(
         &fx("landcover/series/clcd_2023.tif"),
-        part.to_str().unwrap(),
-    ]);
+        ["0", "0", "800", "250"],
+        &part,
+    );
     let config = fixtures_config().replace(
         &fx("landcover/series/clcd_2023.tif"),
         &part.display().to_string(),
@@ -189,14 +177,7 @@ fn a_trend_over_land_covered_differently_cannot_be_verified() {
     let a = run_audit(&config, dir.path());
     for t in targets(&a, "forest_cover_trend") {
         assert_eq!(t["passed"], false);
-        assert!(
-            t["verdict"]
-                .as_str()
-                .unwrap()
-                .contains("cannot be verified"),
-            "{}",
-            t["verdict"]
-        );
+        assert!(unverified(t), "{}", t["verdict"]);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `qingshan values` against exactextract and an independent numpy
 //! reference (benches/peers/values_check.py): every statistic on the
-//! fixtures' Int16 NDVI (scaled by the file) and DEM, on a Float32 copy
+//! fixtures' Int16 NDVI (scaled by the file) and DEM, a UInt16 copy of
+//! the DEM (its void as nodata 0), on a Float32 copy
 //! of the DEM and on a lon/lat copy under ellipsoidal weights. The Python
 //! packages and gdal-bin are installed by `.ci/setup --peers`; without
 //! them these tests fail, they do not skip.
@@ -64,8 +65,22 @@ fn every_statistic_equals_exactextract_on_the_towns() {
         &fx("dem/dem_25m_c1.tif"),
         &f32.display().to_string(),
     ]);
+    // UInt16 (NDVI × 10000 is often stored so): the DEM's heights as
+    // UInt16, its void (−32768) clipped to 0 and tagged as nodata.
+    let u16 = dir.path().join("dem_u16.tif");
+    tool(&[
+        "gdal_translate",
+        "-q",
+        "-ot",
+        "UInt16",
+        "-a_nodata",
+        "0",
+        &fx("dem/dem_25m_c0.tif"),
+        &u16.display().to_string(),
+    ]);
     for (name, raster) in [
         ("ndvi", vec![fx("ndvi/ndvi_2024.tif")]),
+        ("u16", vec![u16.display().to_string()]),
         (
             "dem",
             vec![fx("dem/dem_25m_c0.tif"), fx("dem/dem_25m_c1.tif")],
