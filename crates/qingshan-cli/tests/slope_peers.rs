@@ -7,8 +7,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
-use support::{fx, qingshan, repo, stderr, tool};
+use support::{fx, peer_check, qingshan, stderr, tool};
 
 fn dem_tiles() -> Vec<String> {
     vec![fx("dem/dem_25m_c0.tif"), fx("dem/dem_25m_c1.tif")]
@@ -44,29 +43,29 @@ fn run_slope(dem: &[String], dir: &Path, area: &str) {
 
 /// Runs the peer check; returns (exit code, output).
 fn check(dem: &[String], dir: &Path, q: &Path, extra: &[&str]) -> (i32, String) {
-    let mut c = Command::new("python3");
-    c.arg(repo().join("benches/peers/slope_check.py"))
-        .arg("--dem")
-        .args(dem)
-        .args(["--zones", &fx("towns.geojson")])
-        .arg("--qingshan")
-        .arg(q)
-        .arg("--slope-raster")
-        .arg(dir.join("slope.tif"))
-        .args(["--cropland", &fx("dltb.gpkg"), "--class-field", "DLBM"])
-        .args(["--cropland-id-field", "BSM"])
-        .args(extra);
-    let o = c
-        .output()
-        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
-    (
-        o.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    let mut args: Vec<std::ffi::OsString> = vec!["--dem".into()];
+    args.extend(dem.iter().map(Into::into));
+    args.extend([
+        "--zones".into(),
+        fx("towns.geojson").into(),
+        "--qingshan".into(),
+    ]);
+    args.push(q.into());
+    args.push("--slope-raster".into());
+    args.push(dir.join("slope.tif").into());
+    args.extend(
+        [
+            "--cropland",
+            &fx("dltb.gpkg"),
+            "--class-field",
+            "DLBM",
+            "--cropland-id-field",
+            "BSM",
+        ]
+        .map(Into::into),
+    );
+    args.extend(extra.iter().map(Into::into));
+    peer_check("slope_check.py", &args)
 }
 
 /// Scales one grade area of the first zone by (1 + 1e-7).

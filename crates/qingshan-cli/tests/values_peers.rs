@@ -9,8 +9,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
-use support::{fx, qingshan, repo, stderr, tool};
+use support::{fx, peer_check, qingshan, stderr, tool};
 
 const ALL: &str = "count,sum,mean,min,max,variance,stddev,cv,median,q10,q90,q2.5";
 
@@ -25,24 +24,13 @@ fn run(raster: &[String], zones: &[&str], area: &str, out: &Path) {
 }
 
 fn check(raster: &[String], zones: &[&str], q: &Path, extra: &[&str]) -> (i32, String) {
-    let o = Command::new("python3")
-        .arg(repo().join("benches/peers/values_check.py"))
-        .arg("--raster")
-        .args(raster)
-        .args(zones)
-        .arg("--qingshan")
-        .arg(q)
-        .args(extra)
-        .output()
-        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
-    (
-        o.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    let mut args: Vec<std::ffi::OsString> = vec!["--raster".into()];
+    args.extend(raster.iter().map(Into::into));
+    args.extend(zones.iter().map(Into::into));
+    args.push("--qingshan".into());
+    args.push(q.into());
+    args.extend(extra.iter().map(Into::into));
+    peer_check("values_check.py", &args)
 }
 
 #[test]

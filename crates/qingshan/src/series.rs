@@ -225,17 +225,20 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
         })
         .collect();
     let mut warnings = Vec::new();
+    // How areas were measured, from the first pass (which also gives
+    // the zones' areas).
     let mut area = None;
-    let mut zone_area_set = false;
     let mut lc_sources = Vec::new();
     for &i in &lc_order {
+        // Land cover comes with a legend (checked above).
+        let Some(legend) = legend else { break };
         let (date, lc) = &inputs.landcover[i];
-        let legend = legend.ok_or_else(|| Error::Invalid("land cover needs a legend".into()))?;
         let r = crate::zonal::zonal_stats(lc, zones, legend, opts)?;
+        let first = area.is_none();
         area.get_or_insert(r.area);
         warnings.extend(r.warnings.iter().map(|w| format!("{date}: {w}")));
         for (z, s) in out.iter_mut().zip(r.zones) {
-            if !zone_area_set {
+            if first {
                 z.zone_area_m2 = s.zone_area_m2;
             }
             z.landcover.insert(
@@ -249,7 +252,6 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
                 },
             );
         }
-        zone_area_set = true;
         lc_sources.push(DatedSource {
             date: date.clone(),
             source: lc.label(),
@@ -259,10 +261,11 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
     for &i in &v_order {
         let (date, raster) = &inputs.rasters[i];
         let r = crate::values::values_with(raster, zones, inputs.stats, &inputs.tuning, opts)?;
+        let first = area.is_none();
         area.get_or_insert(r.area);
         warnings.extend(r.warnings.iter().map(|w| format!("{date}: {w}")));
         for (z, v) in out.iter_mut().zip(r.zones) {
-            if !zone_area_set {
+            if first {
                 z.zone_area_m2 = v.zone_area_m2;
             }
             z.values.insert(
@@ -274,7 +277,6 @@ pub fn series(inputs: &SeriesInputs<'_>, opts: &RunOptions<'_>) -> Result<Series
                 },
             );
         }
-        zone_area_set = true;
         v_sources.push(DatedSource {
             date: date.clone(),
             source: raster.label(),

@@ -83,3 +83,22 @@ pub fn tool<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Runs a peer check (`benches/peers/SCRIPT`) with `args`; returns its
+/// exit code and its standard output and error. The Python packages are
+/// installed by `bash .ci/setup --peers`; without them the check fails.
+pub fn peer_check<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> (i32, String) {
+    let o = Command::new("python3")
+        .arg(repo().join("benches/peers").join(script))
+        .args(args)
+        .output()
+        .expect("python3 is needed for the peer checks (bash .ci/setup --peers)");
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}

@@ -303,6 +303,15 @@ pub fn files_label<S: AsRef<str>>(files: &[S]) -> String {
     }
 }
 
+/// Names the files of a tile set in a message ([`files_label`]).
+pub(crate) fn tiles_label<S: Gridded>(tiles: &[S]) -> String {
+    let files: Vec<String> = tiles
+        .iter()
+        .map(|t| t.path().display().to_string())
+        .collect();
+    files_label(&files)
+}
+
 /// A land-cover source: tiles sharing one CRS and pixel size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LandCover {
@@ -323,12 +332,7 @@ impl LandCover {
 
     /// Its files, as a message names them ([`files_label`]).
     pub fn label(&self) -> String {
-        let files: Vec<String> = self
-            .tiles
-            .iter()
-            .map(|t| t.path.display().to_string())
-            .collect();
-        files_label(&files)
+        tiles_label(&self.tiles)
     }
 
     /// Opens one or more rasters (files, VRTs, directories, glob patterns,

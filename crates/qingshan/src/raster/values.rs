@@ -17,7 +17,7 @@ use gdal::raster::GdalDataType;
 use gdal::{Dataset, Metadata};
 use serde::{Deserialize, Serialize};
 
-use super::{Depth, Gridded, discover_rasters, files_label, open_raster};
+use super::{Depth, Gridded, discover_rasters, open_raster};
 use crate::area::AreaMode;
 use crate::error::gdal_msg;
 use crate::grid::{Crs, GeoTransform, Grid, Misfit, Window};
@@ -212,7 +212,7 @@ impl ValueRaster {
         })
     }
 
-    /// The same elevation measured under `area`.
+    /// The same raster measured under `area`.
     pub fn with_area(mut self, area: AreaMode) -> ValueRaster {
         self.area = area;
         self
@@ -220,12 +220,7 @@ impl ValueRaster {
 
     /// Its files, as a message names them.
     pub fn label(&self) -> String {
-        let files: Vec<String> = self
-            .tiles
-            .iter()
-            .map(|t| t.path.display().to_string())
-            .collect();
-        files_label(&files)
+        super::tiles_label(&self.tiles)
     }
 
     /// The CRS of every tile.
