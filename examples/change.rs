@@ -9,7 +9,7 @@ use std::path::Path;
 
 use qingshan::area::m2_to_mu;
 use qingshan::change::{ChangeRaster, land_cover_change};
-use qingshan::legend::Legend;
+use qingshan::legend::{ClassCode, Legend};
 use qingshan::raster::LandCover;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
 use qingshan::{Result, RunOptions};
@@ -52,7 +52,7 @@ fn main() -> Result<()> {
             100.0 * town.forest_cover_after.unwrap_or(0.0),
         );
         // Where the lost forest went.
-        if let Some(row) = town.transitions.get(&2) {
+        if let Some(row) = town.transitions.get(&ClassCode::from(2)) {
             for (to, m2) in row.iter().filter(|(to, _)| **to != 2) {
                 println!(
                     "    forest → {:<12} {:>8.1} mu",

@@ -402,9 +402,9 @@ pub struct LayerArgs {
 /// How the land-cover classes are read.
 #[derive(Args, Debug, Clone)]
 pub struct ClassArgs {
-    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, or a TOML file.
-    #[arg(long, default_value = "clcd", value_name = "NAME|FILE.toml")]
-    pub legend: String,
+    /// Class scheme: clcd, worldcover, globeland30, dynamicworld, sandiao (the land survey's codes), or a TOML file [default: clcd; sandiao with --landuse].
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub legend: Option<String>,
     /// Raster band holding the classes.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub band: usize,
@@ -422,6 +422,13 @@ pub struct OutputArgs {
     /// Output file (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+impl ClassArgs {
+    /// The legend asked for, else `default`.
+    pub fn legend_or(&self, default: &str) -> String {
+        self.legend.clone().unwrap_or_else(|| default.to_string())
+    }
 }
 
 impl OutputArgs {
@@ -447,12 +454,51 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Land use as polygons (the survey's DLTB) instead of a land-cover raster.
+#[derive(Args, Debug, Clone)]
+pub struct LandUseArgs {
+    /// Land-use polygons (三调 DLTB: GeoPackage, Shapefile, …) instead of --landcover.
+    #[arg(long, value_name = "FILE")]
+    pub landuse: Option<PathBuf>,
+    /// The land-use field of class codes (e.g. DLBM).
+    #[arg(long, value_name = "FIELD", requires = "landuse")]
+    pub class_field: Option<String>,
+    /// The land-use layer (default: the first).
+    #[arg(long, value_name = "NAME", requires = "landuse")]
+    pub landuse_layer: Option<String>,
+    /// Report each polygon's recorded area from this field (m², e.g. TBDLMJ), split across zones in proportion to the computed areas.
+    #[arg(long, value_name = "FIELD", requires = "landuse")]
+    pub area_field: Option<String>,
+    /// The land-use field of polygon ids (default: BSM when present, else the FID).
+    #[arg(long, value_name = "FIELD", requires = "landuse")]
+    pub landuse_id_field: Option<String>,
+}
+
+impl LandUseArgs {
+    /// The library's land-use source, when --landuse was given.
+    pub fn source(&self, encoding: Option<String>) -> Option<qingshan::commands::LandUseSource> {
+        let path = self.landuse.clone()?;
+        Some(qingshan::commands::LandUseSource {
+            path,
+            options: qingshan::landuse::LandUseOptions {
+                class_field: self.class_field.clone().unwrap_or_default(),
+                layer: self.landuse_layer.clone(),
+                area_field: self.area_field.clone(),
+                id_field: self.landuse_id_field.clone(),
+                encoding,
+            },
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// Land-cover raster(s): files, VRTs, directories or glob patterns of
     /// tiles sharing one CRS and pixel size.
-    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "landuse", conflicts_with = "landuse")]
     pub landcover: Vec<String>,
+    #[command(flatten)]
+    pub landuse: LandUseArgs,
     #[command(flatten)]
     pub zones: ZoneArgs,
     #[command(flatten)]

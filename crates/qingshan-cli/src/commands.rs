@@ -84,12 +84,35 @@ impl RunArgs {
 
 fn stats(a: StatsArgs) -> Result<ExitCode> {
     let bar = Bar::new(a.run.quiet, "stats");
+    if let Some(source) = a.landuse.source(a.zones.layer.encoding.clone()) {
+        let run = lib::landuse_stats(
+            &lib::LandUseStatsArgs {
+                landuse: source,
+                zones: a.zones.source(),
+                legend: a.classes.legend_or("sandiao"),
+                area: a.classes.area,
+                output: a.out.output.clone(),
+            },
+            &a.run.options(&bar),
+        )?;
+        warn(&run.report.warnings);
+        let path = a.out.path();
+        write(&path, a.out.format(), &run.export())?;
+        bar.summary(&format!(
+            "stats: {} zones, {} land-use polygons in {:.2} s{}",
+            run.report.zones.len(),
+            run.landuse.polygons.len(),
+            bar.elapsed(),
+            arrow(&path)
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     let run = lib::stats(
         &lib::StatsArgs {
             landcover: a.landcover,
             band: a.classes.band,
             zones: a.zones.source(),
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             area: a.classes.area,
             output: a.out.output.clone(),
         },
@@ -132,7 +155,7 @@ fn slope(a: SlopeArgs) -> Result<ExitCode> {
             zones: a.zones.source(),
             landcover: a.landcover,
             band: a.classes.band,
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             cropland,
             grades: qingshan::slope::Grades::parse(&a.grades)?,
             area: a.classes.area,
@@ -216,7 +239,7 @@ fn series(a: SeriesArgs) -> Result<ExitCode> {
         &lib::SeriesArgs {
             landcover: dated(&a.landcover)?,
             band: a.classes.band,
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             rasters: dated(&a.raster)?,
             raster_band: a.raster_band,
             raster_name: a.raster_name,
@@ -259,7 +282,7 @@ fn change(a: ChangeArgs) -> Result<ExitCode> {
             after: a.after,
             band: a.classes.band,
             zones: a.zones.source(),
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             area: a.classes.area,
             change_raster: a.change_raster.clone(),
             output: a.out.output.clone(),
@@ -326,7 +349,7 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
             before: a.before,
             after: a.after,
             band: a.classes.band,
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             limits: CheckLimits {
                 max_conversion_m2: a.max_conversion_m2,
                 max_vegetation_loss: a.max_vegetation_loss,
@@ -378,7 +401,7 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
                 path: a.zones.unwrap_or_default(),
                 options: a.layer.options(),
             },
-            legend: a.classes.legend,
+            legend: a.classes.legend_or("clcd"),
             band: a.classes.band,
             out_dir: a.out_dir.clone(),
             shard: a.shard,

@@ -326,7 +326,7 @@ fn toml_mistakes_are_one_line_with_the_reason_first() {
     ]);
     assert_user_error(&o, &["twice.toml", "class 1 is listed twice"]);
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "name = \"mine\"\n[[class]]\ncode = \"x\"\n").unwrap();
+    std::fs::write(&bad, "name = \"mine\"\n[[class]]\ncode = 1.5\n").unwrap();
     let o = qingshan(&[
         "stats",
         "--landcover",

@@ -159,7 +159,7 @@ fn build(grid: &Grid, eval: &Evaluator, patch: usize) -> Result<AreaField> {
 
 impl AreaField {
     /// The interpolated factor at the pixel-space point `(u, v)`.
-    fn factor_at(&self, u: f64, v: f64) -> f64 {
+    pub(crate) fn factor_at(&self, u: f64, v: f64) -> f64 {
         let p = self.patch as f64;
         let (pc, pr) = ((u / p).floor().max(0.0), (v / p).floor().max(0.0));
         let c = &self.coef[pr as usize * self.across + pc as usize];

@@ -92,6 +92,7 @@ mod error;
 pub mod export;
 pub mod fsio;
 pub mod grid;
+pub mod landuse;
 pub mod legend;
 pub mod raster;
 pub mod redline;

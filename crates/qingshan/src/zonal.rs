@@ -57,6 +57,19 @@ pub struct ZoneStats {
     pub forest_area_m2: f64,
     /// Forest area / valid area (森林覆盖率); `null` when nothing is valid.
     pub forest_cover: Option<f64>,
+    /// Area of the legend's forest-land classes (林地), for legends that
+    /// have them (`sandiao`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest_land_area_m2: Option<f64>,
+    /// Land use only: area covered by more than one land-use polygon (the
+    /// layer should be a partition). Each polygon's class counts it, so
+    /// the classes (and the valid area) exceed the land by this much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_area_m2: Option<f64>,
+    /// Land use with `--area-field` only: the recorded areas minus the
+    /// areas computed from the geometries, inside the zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_minus_computed_m2: Option<f64>,
     /// The zone's attributes from the input layer.
     pub attributes: Map<String, Value>,
 }
@@ -118,7 +131,7 @@ impl<T: ClassPixel> Slots<T> {
         Slots {
             table: vec![UNSET; T::TABLE],
             map: HashMap::new(),
-            codes: vec![0],
+            codes: vec![ClassCode::int(0)],
             nodata: tile.nodata.and_then(T::from_nodata),
             masked: tile.mask.then_some(T::MASKED),
             legend_nodata: legend.nodata.clone(),
@@ -511,6 +524,14 @@ pub fn finish_stats(
                     .filter(|(c, _)| legend.is_forest(**c))
                     .map(|(_, a)| *a),
             );
+            let forest_land = legend.has_forest_land().then(|| {
+                crate::area::sum_m2(
+                    acc.classes
+                        .iter()
+                        .filter(|(c, _)| legend.is_forest_land(**c))
+                        .map(|(_, a)| *a),
+                )
+            });
             warnings.extend(coverage_warning(
                 &zone.id,
                 valid + acc.nodata_m2,
@@ -526,6 +547,9 @@ pub fn finish_stats(
                 classes: acc.classes,
                 forest_area_m2: forest,
                 forest_cover: (valid > 0.0).then(|| forest / valid),
+                forest_land_area_m2: forest_land,
+                overlap_area_m2: None,
+                recorded_minus_computed_m2: None,
                 attributes: zone.attributes.clone(),
             }
         })
@@ -597,7 +621,7 @@ mod tests {
             .collect();
         got.sort_by_key(|g| g.0);
         let expected: Vec<(ClassCode, f64)> =
-            cells.iter().map(|&c| (c as ClassCode, 2.0)).collect();
+            cells.iter().map(|&c| (ClassCode::from(c), 2.0)).collect();
         assert_eq!(got, expected);
     }
 }

@@ -15,7 +15,7 @@ const LAYERS: &[&str] = &[
     // bottom: errors, files, cells, units, CRSs, class schemes
     "error", "area", "fsio", "legend", "grid", "srs", "cellarea", // kernels and inputs
     "coverage", "raster", "zones", // passes
-    "engine", "zonal", "change", "slope", "values", "series", // verdicts
+    "engine", "zonal", "change", "landuse", "slope", "values", "series", // verdicts
     "redline", "audit", // outputs
     "export", "report", // tile sets, then the commands on top of everything
     "batch", "commands",

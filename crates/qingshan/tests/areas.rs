@@ -8,7 +8,7 @@ use common::{geojson, grid, pixel_rect, write_raster};
 use geo::BooleanOps;
 use qingshan::RunOptions;
 use qingshan::area::AreaMode;
-use qingshan::legend::Legend;
+use qingshan::legend::{ClassCode, Legend};
 use qingshan::raster::LandCover;
 use qingshan::zonal::zonal_stats;
 use qingshan::zones::{ZoneLayer, ZoneOptions};
@@ -67,8 +67,12 @@ fn ellipsoidal_class_areas_match_karney_on_a_projected_raster() {
     // Zone areas densify edges to 1 km (documented within 1e-8).
     assert_relative_eq!(z.zone_area_m2, k_all, max_relative = 1e-8);
     assert_relative_eq!(z.valid_area_m2, k_all, max_relative = 1e-9);
-    assert_relative_eq!(z.classes[&1], k1, max_relative = 1e-9);
-    assert_relative_eq!(z.classes[&2], k_all - k1, max_relative = 1e-9);
+    assert_relative_eq!(z.classes[&ClassCode::int(1)], k1, max_relative = 1e-9);
+    assert_relative_eq!(
+        z.classes[&ClassCode::int(2)],
+        k_all - k1,
+        max_relative = 1e-9
+    );
     // Planar areas are the hand-worked ones, 0.07 % larger.
     let planar = zonal_stats(
         &lc.clone().with_area(AreaMode::Planar),
@@ -78,8 +82,14 @@ fn ellipsoidal_class_areas_match_karney_on_a_projected_raster() {
     )
     .unwrap();
     let want1 = (100.0 - 10.3) * (140.2 - 5.7) * 900.0;
-    assert_relative_eq!(planar.zones[0].classes[&1], want1, max_relative = 1e-12);
-    assert!(planar.zones[0].classes[&1] / z.classes[&1] - 1.0 > 5e-4);
+    assert_relative_eq!(
+        planar.zones[0].classes[&ClassCode::int(1)],
+        want1,
+        max_relative = 1e-12
+    );
+    assert!(
+        planar.zones[0].classes[&ClassCode::int(1)] / z.classes[&ClassCode::int(1)] - 1.0 > 5e-4
+    );
     assert_eq!(planar.area, AreaMode::Planar);
 }
 

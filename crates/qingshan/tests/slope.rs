@@ -275,7 +275,10 @@ fn land_cover_cells_take_the_slope_under_their_centre() {
     let by_class = report.zones[0].by_class.as_ref().unwrap();
     assert_eq!(by_class.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
     for (code, want) in &expected {
-        for (got, want) in by_class[code].iter().zip(want) {
+        for (got, want) in by_class[&qingshan::legend::ClassCode::from(*code)]
+            .iter()
+            .zip(want)
+        {
             assert!((got - want).abs() < 1e-6, "class {code}: {got} vs {want}");
         }
     }

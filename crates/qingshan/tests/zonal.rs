@@ -9,7 +9,7 @@ use approx::assert_relative_eq;
 use common::{geojson, grid, pixel_rect, write_raster};
 use geo::BooleanOps;
 use qingshan::RunOptions;
-use qingshan::legend::Legend;
+use qingshan::legend::{ClassCode, Legend};
 use qingshan::raster::LandCover;
 use qingshan::zonal::{StatsReport, zonal_stats};
 use qingshan::zones::{ZoneLayer, ZoneOptions};
@@ -61,12 +61,12 @@ fn rectangle_offset_by_fractions_of_a_cell_on_two_classes() {
     let z = &rep.zones[0];
     let cell = 900.0;
     assert_relative_eq!(
-        z.classes[&1],
+        z.classes[&ClassCode::int(1)],
         (10.0 - 2.25) * 7.5 * cell,
         max_relative = 1e-12
     );
     assert_relative_eq!(
-        z.classes[&2],
+        z.classes[&ClassCode::int(2)],
         (14.5 - 10.0) * 7.5 * cell,
         max_relative = 1e-12
     );
@@ -80,7 +80,7 @@ fn rectangle_offset_by_fractions_of_a_cell_on_two_classes() {
         (14.5 - 2.25) * 7.5 * cell,
         max_relative = 1e-12
     );
-    assert_relative_eq!(z.forest_area_m2, z.classes[&2]);
+    assert_relative_eq!(z.forest_area_m2, z.classes[&ClassCode::int(2)]);
     assert_relative_eq!(z.forest_cover.unwrap(), 4.5 / 12.25, max_relative = 1e-12);
     // The geodesic zone area differs from the planar one only by the
     // projection's scale (GK at ~90 km from the central meridian: < 0.1 %).
@@ -207,7 +207,7 @@ fn tiles_and_vrt_agree_with_the_single_file() {
         }
     }
     for (k, v) in &expect {
-        assert_relative_eq!(z.classes[k], *v, max_relative = 1e-12);
+        assert_relative_eq!(z.classes[&ClassCode::from(*k)], *v, max_relative = 1e-12);
     }
 }
 
@@ -301,8 +301,12 @@ fn geographic_raster_with_projected_zones_matches_karney_areas() {
     let n_area = ell.multipolygon_area(&common::densify(&ll.intersection(&north), 1e-5));
     assert_relative_eq!(z.zone_area_m2, total, max_relative = 1e-7);
     assert_relative_eq!(z.valid_area_m2, total, max_relative = 1e-6);
-    assert_relative_eq!(z.classes[&2], n_area, max_relative = 1e-6);
-    assert_relative_eq!(z.classes[&4], total - n_area, max_relative = 1e-6);
+    assert_relative_eq!(z.classes[&ClassCode::int(2)], n_area, max_relative = 1e-6);
+    assert_relative_eq!(
+        z.classes[&ClassCode::int(4)],
+        total - n_area,
+        max_relative = 1e-6
+    );
 }
 
 #[test]
@@ -359,8 +363,8 @@ fn unlisted_codes_wide_types_and_legend_nodata() {
     write_raster::<u16>(&u16p, &g, None, |c, _| if c < 5 { 301 } else { 1000 });
     let rep = run(&[u16p.to_str().unwrap()], &zones, "clcd", 1);
     assert_eq!(rep.zones[0].classes.len(), 2);
-    assert_relative_eq!(rep.zones[0].classes[&301], 50.0 * 900.0);
-    assert_relative_eq!(rep.zones[0].classes[&1000], 50.0 * 900.0);
+    assert_relative_eq!(rep.zones[0].classes[&ClassCode::int(301)], 50.0 * 900.0);
+    assert_relative_eq!(rep.zones[0].classes[&ClassCode::int(1000)], 50.0 * 900.0);
     assert_eq!(rep.zones[0].forest_area_m2, 0.0);
 
     let i16p = dir.path().join("i16.tif");
@@ -375,8 +379,8 @@ fn unlisted_codes_wide_types_and_legend_nodata() {
     });
     let rep = run(&[i16p.to_str().unwrap()], &zones, "worldcover", 1);
     let z = &rep.zones[0];
-    assert_relative_eq!(z.classes[&-5], 27.0 * 900.0);
-    assert_relative_eq!(z.classes[&10], 63.0 * 900.0);
+    assert_relative_eq!(z.classes[&ClassCode::int(-5)], 27.0 * 900.0);
+    assert_relative_eq!(z.classes[&ClassCode::int(10)], 63.0 * 900.0);
     assert_relative_eq!(z.nodata_area_m2, 10.0 * 900.0);
     assert_relative_eq!(z.forest_cover.unwrap(), 63.0 / 90.0);
 
@@ -385,7 +389,7 @@ fn unlisted_codes_wide_types_and_legend_nodata() {
     write_raster::<u8>(&wc, &g, None, |c, _| if c < 2 { 0 } else { 10 });
     let rep = run(&[wc.to_str().unwrap()], &zones, "worldcover", 1);
     assert_relative_eq!(rep.zones[0].nodata_area_m2, 20.0 * 900.0);
-    assert!(!rep.zones[0].classes.contains_key(&0));
+    assert!(!rep.zones[0].classes.contains_key(&ClassCode::int(0)));
 }
 
 #[test]
@@ -496,7 +500,11 @@ fn masks_signed_bytes_and_64_bit_codes() {
     std::fs::write(&zones, whole(&g)).unwrap();
     let r = run(&[masked.to_str().unwrap()], &zones, "clcd", 2);
     let z = &r.zones[0];
-    assert_relative_eq!(z.classes[&2], 14.0 * 10.0 * cell, max_relative = 1e-12);
+    assert_relative_eq!(
+        z.classes[&ClassCode::int(2)],
+        14.0 * 10.0 * cell,
+        max_relative = 1e-12
+    );
     assert_relative_eq!(z.nodata_area_m2, 6.0 * 10.0 * cell, max_relative = 1e-12);
     assert_eq!(z.classes.len(), 1, "{:?}", z.classes);
     // The same through change (both dates masked alike): nothing masked
@@ -515,7 +523,7 @@ fn masks_signed_bytes_and_64_bit_codes() {
     )
     .unwrap();
     assert_relative_eq!(
-        ch.zones[0].transitions[&2][&2],
+        ch.zones[0].transitions[&ClassCode::int(2)][&ClassCode::int(2)],
         14.0 * 10.0 * cell,
         max_relative = 1e-12
     );
@@ -546,9 +554,21 @@ fn masks_signed_bytes_and_64_bit_codes() {
         1,
     );
     let z = &r.zones[0];
-    assert_relative_eq!(z.classes[&-1], 100.0 * cell, max_relative = 1e-12);
-    assert_relative_eq!(z.classes[&5], 100.0 * cell, max_relative = 1e-12);
-    assert!(!z.classes.contains_key(&255), "{:?}", z.classes);
+    assert_relative_eq!(
+        z.classes[&ClassCode::int(-1)],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        z.classes[&ClassCode::int(5)],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
+    assert!(
+        !z.classes.contains_key(&ClassCode::int(255)),
+        "{:?}",
+        z.classes
+    );
 
     // 64-bit codes.
     let wide = dir.path().join("i64.tif");
@@ -560,11 +580,15 @@ fn masks_signed_bytes_and_64_bit_codes() {
     );
     let r = run(&[wide.to_str().unwrap()], &zones, "clcd", 1);
     assert_relative_eq!(
-        r.zones[0].classes[&5_000_000_000],
+        r.zones[0].classes[&ClassCode::int(5_000_000_000)],
         100.0 * cell,
         max_relative = 1e-12
     );
-    assert_relative_eq!(r.zones[0].classes[&-7], 100.0 * cell, max_relative = 1e-12);
+    assert_relative_eq!(
+        r.zones[0].classes[&ClassCode::int(-7)],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
     let wide = dir.path().join("u64.tif");
     gdal_tiff::<u64>(
         &wide,
@@ -573,9 +597,13 @@ fn masks_signed_bytes_and_64_bit_codes() {
         None,
     );
     let r = run(&[wide.to_str().unwrap()], &zones, "clcd", 1);
-    assert_relative_eq!(r.zones[0].classes[&12], 100.0 * cell, max_relative = 1e-12);
     assert_relative_eq!(
-        r.zones[0].classes[&7_000_000_000],
+        r.zones[0].classes[&ClassCode::int(12)],
+        100.0 * cell,
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        r.zones[0].classes[&ClassCode::int(7_000_000_000)],
         100.0 * cell,
         max_relative = 1e-12
     );
@@ -584,7 +612,7 @@ fn masks_signed_bytes_and_64_bit_codes() {
     gdal_tiff::<u32>(&m32, &[], |_, _| u32::MAX, Some(&|_, r| r >= 8));
     let r = run(&[m32.to_str().unwrap()], &zones, "clcd", 1);
     assert_relative_eq!(
-        r.zones[0].classes[&(u32::MAX as i64)],
+        r.zones[0].classes[&ClassCode::from(u32::MAX)],
         160.0 * cell,
         max_relative = 1e-12
     );
@@ -624,7 +652,7 @@ fn zones_reaching_far_from_the_projection_centre_are_clipped_not_lost() {
     for z in &rep.zones {
         // The whole raster, by hand: 10 × 10 cells of each class.
         assert_relative_eq!(z.valid_area_m2, 200.0 * 900.0, max_relative = 1e-12);
-        let forest = z.classes.get(&2).copied().unwrap_or(0.0);
+        let forest = z.classes.get(&ClassCode::int(2)).copied().unwrap_or(0.0);
         assert_relative_eq!(forest, 100.0 * 900.0, max_relative = 1e-12);
     }
 }

@@ -31,7 +31,13 @@ impl TransitionCoding {
     /// The coding for a legend: the factor is the smallest power of ten
     /// above its largest code (10 for CLCD: 27 = forest → barren).
     pub fn for_legend(legend: &Legend) -> TransitionCoding {
-        let max = legend.classes.keys().copied().max().unwrap_or(9).max(1);
+        let max = legend
+            .classes
+            .keys()
+            .filter_map(|c| c.as_int())
+            .max()
+            .unwrap_or(9)
+            .max(1);
         let mut factor = 10i64;
         while factor <= max {
             factor *= 10;
@@ -65,7 +71,10 @@ impl TransitionCoding {
     /// below `factor`, or when `from × factor + to` does not fit below
     /// `other` (legends with 5-digit codes in a 32-bit raster).
     pub fn code(&self, from: ClassCode, to: ClassCode) -> u64 {
-        if (0..self.factor).contains(&from) && (0..self.factor).contains(&to) {
+        if let (Some(from), Some(to)) = (from.as_int(), to.as_int())
+            && (0..self.factor).contains(&from)
+            && (0..self.factor).contains(&to)
+        {
             let code = (from * self.factor + to) as u64;
             if code < self.other {
                 return code;
@@ -188,12 +197,24 @@ kind = "cropland"
         .unwrap();
         let coding = TransitionCoding::for_legend(&legend);
         assert_eq!(coding.factor, 100_000);
-        assert_eq!(coding.code(1, 1), 100_001);
-        assert_eq!(coding.code(1, 54321), 154_321);
+        assert_eq!(coding.code(ClassCode::int(1), ClassCode::int(1)), 100_001);
+        assert_eq!(
+            coding.code(ClassCode::int(1), ClassCode::int(54321)),
+            154_321
+        );
         // 54321 × 100000 + 1 = 5,432,100,001 does not fit below u32::MAX − 1.
-        assert_eq!(coding.code(54321, 1), coding.other);
-        assert_eq!(coding.code(54321, 54321), coding.other);
-        assert_eq!(coding.code(-1, 1), coding.other);
+        assert_eq!(
+            coding.code(ClassCode::int(54321), ClassCode::int(1)),
+            coding.other
+        );
+        assert_eq!(
+            coding.code(ClassCode::int(54321), ClassCode::int(54321)),
+            coding.other
+        );
+        assert_eq!(
+            coding.code(ClassCode::int(-1), ClassCode::int(1)),
+            coding.other
+        );
         let (metadata, colors) = coding.raster_legend(&legend);
         let listed: Vec<&str> = metadata
             .iter()

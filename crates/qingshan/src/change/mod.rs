@@ -584,7 +584,7 @@ mod tests {
             let want = if *x == 0 || *y == 0 {
                 coding.nodata
             } else {
-                coding.code(*x as ClassCode, *y as ClassCode)
+                coding.code(ClassCode::from(*x), ClassCode::from(*y))
             };
             assert_eq!(*v as u64, want);
         }

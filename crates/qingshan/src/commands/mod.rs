@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod landuse;
 mod series;
 mod slope;
 mod values;
@@ -57,6 +58,7 @@ use crate::zonal::{StatsReport, zonal_stats};
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
+pub use landuse::{LandUseSource, LandUseStatsArgs, LandUseStatsRun, landuse_stats};
 pub use series::{SeriesArgs, SeriesRun, series};
 pub use slope::{CroplandSource, SlopeArgs, SlopeRun, slope};
 pub use values::{ValuesArgs, ValuesRun, parse_scale_offset, values};
@@ -87,7 +89,7 @@ impl ZoneSource {
 }
 
 /// The file a legend argument names, when it is not a built-in legend.
-fn legend_file(spec: &str) -> Option<&Path> {
+pub(super) fn legend_file(spec: &str) -> Option<&Path> {
     Legend::builtin(spec).is_none().then(|| Path::new(spec))
 }
 

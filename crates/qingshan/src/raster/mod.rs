@@ -501,7 +501,7 @@ impl LandCover {
         for t in &self.tiles {
             if let Some(nd) = t.nodata
                 && nd.fract() == 0.0
-                && let Some(c) = legend.class(nd as crate::legend::ClassCode)
+                && let Some(c) = legend.class(crate::legend::ClassCode::int(nd as i64))
                 && !legend.is_nodata(c.code)
             {
                 let w = format!(

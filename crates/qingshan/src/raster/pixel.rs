@@ -48,7 +48,7 @@ pub trait ClassPixel: GdalType + Copy + Default + PartialEq + Send + Sync + 'sta
     /// The value from a nodata value given as `f64`, when representable.
     fn from_nodata(v: f64) -> Option<Self>;
     /// The value of a class code known to fit (a signed byte widened).
-    fn from_code(c: ClassCode) -> Self;
+    fn from_code(c: i64) -> Self;
     /// This type's buffer in a set of reusable buffers.
     fn buffer(buffers: &mut Buffers) -> &mut Vec<Self>;
     /// The cells as bytes, for 8-bit types (word-at-a-time scans).
@@ -77,7 +77,7 @@ macro_rules! class_pixel {
             fn code(self) -> ClassCode {
                 // u64 above i64::MAX saturates (no legend lists it).
                 #[allow(clippy::unnecessary_cast)]
-                let c = (self as i128).min(ClassCode::MAX as i128) as ClassCode;
+                let c = ClassCode::int((self as i128).min(i64::MAX as i128) as i64);
                 c
             }
             #[inline]
@@ -94,7 +94,7 @@ macro_rules! class_pixel {
                 (v.fract() == 0.0 && cast as f64 == v).then_some(cast)
             }
             #[inline]
-            fn from_code(c: ClassCode) -> Self {
+            fn from_code(c: i64) -> Self {
                 c as $t
             }
             fn buffer(buffers: &mut Buffers) -> &mut Vec<Self> {

@@ -20,7 +20,6 @@ use super::pixel::{Buffers, ClassPixel};
 use super::{Tile, open_raster};
 use crate::error::gdal_msg;
 use crate::grid::Window;
-use crate::legend::ClassCode;
 use crate::{Error, Result};
 
 /// Reads windows of one tile; one reader per thread (GDAL datasets are not
@@ -75,7 +74,7 @@ impl TileReader {
             let mut bytes = self.scratch.borrow_mut();
             self.read_plain::<u8>(window, &mut bytes)?;
             buf.clear();
-            buf.extend(bytes.iter().map(|&b| T::from_code(b as i8 as ClassCode)));
+            buf.extend(bytes.iter().map(|&b| T::from_code(b as i8 as i64)));
         } else {
             self.read_plain(window, buf)?;
         }
@@ -231,7 +230,7 @@ impl TileReader {
                 .map_err(fail)?;
             bytes
                 .iter()
-                .map(|&b| T::from_code(b as i8 as ClassCode))
+                .map(|&b| T::from_code(b as i8 as i64))
                 .collect()
         } else {
             let mut buf = vec![T::default(); size.0 * size.1];

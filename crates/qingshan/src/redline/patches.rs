@@ -133,7 +133,10 @@ fn change_and_patches(
         let Some(sb) = shape.bounding_rect() else {
             continue;
         };
-        let (from, to) = (code / coding.factor, code % coding.factor);
+        let (from, to) = (
+            ClassCode::int(code / coding.factor),
+            ClassCode::int(code % coding.factor),
+        );
         for (k, g) in geoms.iter().enumerate() {
             let Some(b) = boxes[k] else { continue };
             if b.max().x <= sb.min().x

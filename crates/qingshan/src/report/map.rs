@@ -14,7 +14,7 @@ use geo::{LineString, MultiPolygon, Polygon};
 use crate::audit::AuditReport;
 use crate::coverage::{Coverage, PixelPolygon};
 use crate::grid::{Crs, GeoTransform, Window};
-use crate::legend::Legend;
+use crate::legend::{ClassCode, Legend};
 use crate::raster::{LandCover, Tile, TileReader, with_pixel_type};
 use crate::redline::{DiffOptions, redline_diff};
 use crate::srs::Reprojector;
@@ -112,7 +112,7 @@ impl MapImage {
     fn sample(
         &self,
         tiles: &[Tile],
-        mut paint: impl FnMut(usize, usize, Option<i64>),
+        mut paint: impl FnMut(usize, usize, Option<ClassCode>),
     ) -> Result<()> {
         for t in tiles {
             let (tx0, ty0, tx1, ty1) = t.grid.bounds();
@@ -138,7 +138,7 @@ impl MapImage {
                         let v = band_read[r * bw + c];
                         let code = crate::raster::ClassPixel::code(v);
                         let masked = t.mask && v == <T as crate::raster::ClassPixel>::MASKED;
-                        let is_nodata = masked || nodata.is_some_and(|n| n == code as f64);
+                        let is_nodata = masked || nodata.is_some_and(|n| code.as_int().is_some_and(|c| c as f64 == n));
                         paint(c0 + c, r0 + r, (!is_nodata).then_some(code));
                     }
                 }
@@ -172,8 +172,8 @@ impl MapImage {
     ) -> Result<MapImage> {
         let mut img = MapImage::for_tiles(&after.tiles, max_size)?;
         let n = img.width * img.height;
-        let mut b: Vec<Option<i64>> = vec![None; n];
-        let mut a: Vec<Option<i64>> = vec![None; n];
+        let mut b: Vec<Option<ClassCode>> = vec![None; n];
+        let mut a: Vec<Option<ClassCode>> = vec![None; n];
         let w = img.width;
         img.sample(&before.tiles, |x, y, c| b[y * w + x] = c)?;
         img.sample(&after.tiles, |x, y, c| a[y * w + x] = c)?;

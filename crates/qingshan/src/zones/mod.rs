@@ -21,6 +21,7 @@ use crate::{Error, Result};
 
 mod read;
 pub mod write;
+pub(crate) use read::{CHINESE_ENCODING, ansi_without_cpg};
 use read::{read_geojson, read_ogr_text};
 
 /// A zone identifier (the `--id-field` value, the feature id, or the index).
@@ -388,7 +389,9 @@ fn build_layer(
 
 /// The polygons of a geometry; `Err(type name)` for non-polygonal ones.
 /// Empty geometries give an empty multipolygon.
-fn polygons_of(g: geo::Geometry<f64>) -> std::result::Result<MultiPolygon<f64>, &'static str> {
+pub(crate) fn polygons_of(
+    g: geo::Geometry<f64>,
+) -> std::result::Result<MultiPolygon<f64>, &'static str> {
     use geo::Geometry as G;
     match g {
         G::Polygon(p) => Ok(MultiPolygon(vec![p])),

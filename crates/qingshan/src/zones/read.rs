@@ -198,7 +198,7 @@ fn field_to_json(v: FieldValue) -> Value {
 /// name (which decides how feature ids are numbered).
 /// The encoding a shapefile's text is tried in when it is not UTF-8:
 /// Chinese shapefiles are GBK, and GB18030 decodes every GBK byte the same.
-const CHINESE_ENCODING: &str = "GB18030";
+pub(crate) const CHINESE_ENCODING: &str = "GB18030";
 
 /// Whether any attribute name or text value holds U+FFFD, the mark of
 /// bytes that were not valid in the encoding they were read with.
@@ -214,7 +214,7 @@ fn has_undecodable_text(raw: &[RawFeature]) -> bool {
 /// 0x57 ("ANSI": the code page of the machine that wrote it, unknown —
 /// what ArcGIS writes) or a Western DOS/Windows page (0x01–0x03), which
 /// Chinese GIS software writes for GBK text as often as not.
-fn ansi_without_cpg(path: &Path) -> bool {
+pub(crate) fn ansi_without_cpg(path: &Path) -> bool {
     use std::io::Read;
     let is_shp = path
         .extension()

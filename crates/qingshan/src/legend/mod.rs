@@ -1,9 +1,13 @@
-//! Land-cover class schemes: what each integer code means, and which codes
-//! count as forest, natural, artificial and vegetated.
+//! Land-cover and land-use class schemes: what each code means, and which
+//! codes count as forest, forest land, natural, artificial and vegetated.
 //!
 //! Built in: CLCD (China Land Cover Dataset, codes 1–9), ESA WorldCover
-//! (10–100), GlobeLand30 (10–100) and Dynamic World (0–8); any other scheme
-//! comes as a TOML file. Invariant: a legend never drops a code — codes it
+//! (10–100), GlobeLand30 (10–100), Dynamic World (0–8), and `sandiao`, the
+//! Third National Land Survey's classification (三调, text codes such as
+//! `0301`, `05H1`; suffixed codes such as `0301K` take their base class);
+//! any other scheme comes as a TOML file. Codes are [`ClassCode`]s:
+//! integers, or short text where a survey writes leading zeros or letters.
+//! Invariant: a legend never drops a code — codes it
 //! does not list are reported as they are, just without a name, and count
 //! as neither forest nor natural nor artificial.
 //!
@@ -25,10 +29,11 @@
 //! name = "my-survey"
 //! nodata = [0]
 //! [[class]]
-//! code = 301
+//! code = "0301"           # an integer, or a string for codes with leading zeros or letters
 //! name = "Arbor forest"
 //! name_zh = "乔木林地"
 //! kind = "forest"          # cropland|forest|shrub|grassland|water|wetland|snow|barren|built|other
+//! forest_land = true       # optional: counts as forest land (林地)
 //! color = "#2d6a2d"        # optional
 //! ```
 //! `forest`, `natural`, `artificial` and `vegetated` default from `kind`
@@ -41,8 +46,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// A land-cover class code as stored in the raster.
-pub type ClassCode = i64;
+mod code;
+mod sandiao;
+
+pub use code::{ClassCode, MAX_TEXT_CODE};
 
 /// The broad kind of a class, from which its roles default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +120,11 @@ pub struct ClassDef {
     pub kind: ClassKind,
     /// Counts as forest (森林) for forest area and cover.
     pub forest: bool,
+    /// Counts as forest land (林地, the survey's 03xx: the 林地保有量
+    /// target), which includes shrub and other forest land that forest
+    /// cover leaves out. Set by the `sandiao` legend and by TOML legends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forest_land: bool,
     /// Natural class (a red line must not lose it to artificial ones).
     pub natural: bool,
     /// Artificial class (cropland, built-up, barren/mining).
@@ -133,15 +145,9 @@ pub struct Legend {
     pub nodata: Vec<ClassCode>,
 }
 
-type Row = (
-    ClassCode,
-    &'static str,
-    &'static str,
-    &'static str,
-    ClassKind,
-);
+type Row = (i64, &'static str, &'static str, &'static str, ClassKind);
 
-fn builtin_rows(name: &str) -> Option<(&'static [Row], &'static [ClassCode])> {
+fn builtin_rows(name: &str) -> Option<(&'static [Row], &'static [i64])> {
     use ClassKind::*;
     const CLCD: &[Row] = &[
         (1, "Cropland", "耕地", "#fae39c", Cropland),
@@ -213,7 +219,13 @@ fn builtin_rows(name: &str) -> Option<(&'static [Row], &'static [ClassCode])> {
 }
 
 /// Names of the built-in legends.
-pub const BUILTIN: [&str; 4] = ["clcd", "worldcover", "globeland30", "dynamicworld"];
+pub const BUILTIN: [&str; 5] = [
+    "clcd",
+    "worldcover",
+    "globeland30",
+    "dynamicworld",
+    "sandiao",
+];
 
 fn parse_color(s: &str) -> Option<[u8; 3]> {
     let h = s.strip_prefix('#')?;
@@ -226,7 +238,7 @@ fn parse_color(s: &str) -> Option<[u8; 3]> {
 
 /// A deterministic, distinguishable colour for codes without one.
 fn fallback_color(code: ClassCode) -> [u8; 3] {
-    let h = (code as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let h = code.stable_hash().wrapping_mul(0x9e37_79b9_7f4a_7c15);
     [
         64 + (h >> 56) as u8 % 160,
         64 + (h >> 48) as u8 % 160,
@@ -243,6 +255,7 @@ impl ClassDef {
             color,
             kind,
             forest: kind == ClassKind::Forest,
+            forest_land: false,
             natural: kind.natural(),
             artificial: kind.artificial(),
             vegetated: kind.vegetated(),
@@ -269,6 +282,7 @@ struct TomlClass {
     color: Option<String>,
     kind: Option<ClassKind>,
     forest: Option<bool>,
+    forest_land: Option<bool>,
     natural: Option<bool>,
     artificial: Option<bool>,
     vegetated: Option<bool>,
@@ -276,7 +290,7 @@ struct TomlClass {
 
 impl Legend {
     /// A built-in legend by name (`clcd`, `worldcover`, `globeland30`,
-    /// `dynamicworld`).
+    /// `dynamicworld`, `sandiao`).
     ///
     /// # Examples
     /// ```
@@ -286,10 +300,14 @@ impl Legend {
     /// assert_eq!(clcd.class(8).unwrap().name_zh, "不透水面");
     /// ```
     pub fn builtin(name: &str) -> Option<Legend> {
+        if name == "sandiao" {
+            return Some(Legend::sandiao());
+        }
         let (rows, nodata) = builtin_rows(name)?;
         let classes = rows
             .iter()
             .map(|&(code, en, zh, color, kind)| {
+                let code = ClassCode::int(code);
                 let color = parse_color(color).unwrap_or_else(|| fallback_color(code));
                 (code, ClassDef::new(code, en, zh, color, kind))
             })
@@ -297,8 +315,33 @@ impl Legend {
         Some(Legend {
             name: name.to_string(),
             classes,
-            nodata: nodata.to_vec(),
+            nodata: nodata.iter().map(|&n| ClassCode::int(n)).collect(),
         })
+    }
+
+    /// The land-use classification of the Third National Land Survey
+    /// (三调): text codes such as `0301`, first and second level.
+    fn sandiao() -> Legend {
+        let classes = sandiao::SANDIAO
+            .iter()
+            .map(|r| {
+                // The table's codes are all valid (a unit test parses each).
+                let code = ClassCode::parse(r.code).unwrap_or(ClassCode::int(-1));
+                let color = parse_color(r.color).unwrap_or_else(|| fallback_color(code));
+                let mut def = ClassDef::new(code, r.name, r.name_zh, color, r.kind);
+                def.forest = r.forest;
+                def.forest_land = r.forest_land;
+                def.natural = r.natural;
+                def.artificial = r.artificial;
+                def.vegetated = r.vegetated;
+                (code, def)
+            })
+            .collect();
+        Legend {
+            name: "sandiao".into(),
+            classes,
+            nodata: Vec::new(),
+        }
     }
 
     /// A legend from its TOML text; `source` names it in errors.
@@ -379,6 +422,9 @@ impl Legend {
             if let Some(v) = c.forest {
                 def.forest = v;
             }
+            if let Some(v) = c.forest_land {
+                def.forest_land = v;
+            }
             if let Some(v) = c.natural {
                 def.natural = v;
             }
@@ -426,7 +472,7 @@ impl Legend {
     pub fn unknown(&self, areas: &BTreeMap<ClassCode, f64>) -> Vec<(ClassCode, f64)> {
         let mut out: Vec<(ClassCode, f64)> = areas
             .iter()
-            .filter(|(c, a)| **a > 0.0 && !self.classes.contains_key(c))
+            .filter(|(c, a)| **a > 0.0 && self.class(**c).is_none())
             .map(|(c, a)| (*c, *a))
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -464,46 +510,89 @@ impl Legend {
         ))
     }
 
-    /// The class with this code, if the legend lists it.
-    pub fn class(&self, code: ClassCode) -> Option<&ClassDef> {
-        self.classes.get(&code)
+    /// The class with this code, if the legend lists it: the code itself,
+    /// else the code without a letter suffix (`0301K`, `0101A` → `0301`,
+    /// `0101`), else, for an integer that lost its leading zero (a survey
+    /// code read from a numeric field), the zero-padded code (`101` →
+    /// `0101`, `3` → `03`). Outputs keep the code as found.
+    ///
+    /// # Examples
+    /// ```
+    /// use qingshan::legend::{ClassCode, Legend};
+    /// let survey = Legend::builtin("sandiao").unwrap();
+    /// let code = |s| ClassCode::parse(s).unwrap();
+    /// assert_eq!(survey.class(code("0301K")).unwrap().name_zh, "乔木林地");
+    /// assert_eq!(survey.class(101).unwrap().name_zh, "水田");
+    /// assert!(survey.class(code("0399")).is_none());
+    /// ```
+    pub fn class(&self, code: impl Into<ClassCode>) -> Option<&ClassDef> {
+        let code = code.into();
+        if let Some(c) = self.classes.get(&code) {
+            return Some(c);
+        }
+        let alias = match (code.as_text(), code.as_int()) {
+            (Some(t), _) => {
+                let base = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                if base.len() == t.len() || base.is_empty() {
+                    return None;
+                }
+                base.to_string()
+            }
+            (None, Some(n)) if (1..10).contains(&n) => format!("{n:02}"),
+            (None, Some(n)) if (100..1000).contains(&n) => format!("{n:04}"),
+            _ => return None,
+        };
+        self.classes.get(&ClassCode::parse(&alias).ok()?)
+    }
+
+    /// Whether the code counts as forest land (林地).
+    pub fn is_forest_land(&self, code: impl Into<ClassCode>) -> bool {
+        self.class(code).is_some_and(|c| c.forest_land)
+    }
+
+    /// Whether any class of the legend is forest land (the survey legend
+    /// and TOML legends that set `forest_land`).
+    pub fn has_forest_land(&self) -> bool {
+        self.classes.values().any(|c| c.forest_land)
     }
 
     /// Whether the code counts as forest.
-    pub fn is_forest(&self, code: ClassCode) -> bool {
+    pub fn is_forest(&self, code: impl Into<ClassCode>) -> bool {
         self.class(code).is_some_and(|c| c.forest)
     }
 
     /// Whether the code is a natural class.
-    pub fn is_natural(&self, code: ClassCode) -> bool {
+    pub fn is_natural(&self, code: impl Into<ClassCode>) -> bool {
         self.class(code).is_some_and(|c| c.natural)
     }
 
     /// Whether the code is an artificial class.
-    pub fn is_artificial(&self, code: ClassCode) -> bool {
+    pub fn is_artificial(&self, code: impl Into<ClassCode>) -> bool {
         self.class(code).is_some_and(|c| c.artificial)
     }
 
     /// Whether the code is a vegetated class.
-    pub fn is_vegetated(&self, code: ClassCode) -> bool {
+    pub fn is_vegetated(&self, code: impl Into<ClassCode>) -> bool {
         self.class(code).is_some_and(|c| c.vegetated)
     }
 
     /// Whether the legend marks this code as "no data".
-    pub fn is_nodata(&self, code: ClassCode) -> bool {
-        self.nodata.contains(&code)
+    pub fn is_nodata(&self, code: impl Into<ClassCode>) -> bool {
+        self.nodata.contains(&code.into())
     }
 
     /// Display name of a code: the class name, or `class N` for codes the
     /// legend does not list.
-    pub fn name_of(&self, code: ClassCode) -> String {
+    pub fn name_of(&self, code: impl Into<ClassCode>) -> String {
+        let code = code.into();
         self.class(code)
             .map(|c| c.name.clone())
             .unwrap_or_else(|| format!("class {code}"))
     }
 
     /// Display colour of a code (a fixed fallback for unlisted codes).
-    pub fn color_of(&self, code: ClassCode) -> [u8; 3] {
+    pub fn color_of(&self, code: impl Into<ClassCode>) -> [u8; 3] {
+        let code = code.into();
         self.class(code)
             .map(|c| c.color)
             .unwrap_or_else(|| fallback_color(code))
@@ -588,5 +677,74 @@ mod tests {
         let l = Legend::builtin("clcd").unwrap();
         assert_eq!(l.name_of(200), "class 200");
         assert!(!l.is_forest(200) && !l.is_natural(200));
+    }
+
+    #[test]
+    fn sandiao_roles_follow_the_survey() {
+        let l = Legend::builtin("sandiao").unwrap();
+        let code = |s: &str| ClassCode::parse(s).unwrap();
+        // Every row's code parses back to itself and is listed once.
+        assert_eq!(l.classes.len(), sandiao::SANDIAO.len());
+        for r in sandiao::SANDIAO {
+            assert_eq!(l.class(code(r.code)).unwrap().name_zh, r.name_zh);
+            assert_eq!(code(r.code).to_string(), r.code);
+        }
+        let forest: Vec<String> = l
+            .classes
+            .values()
+            .filter(|c| c.forest)
+            .map(|c| c.code.to_string())
+            .collect();
+        assert_eq!(forest, ["0301", "0302", "0303", "0304"]);
+        let land: Vec<String> = l
+            .classes
+            .values()
+            .filter(|c| c.forest_land)
+            .map(|c| c.code.to_string())
+            .collect();
+        assert_eq!(
+            land,
+            ["03", "0301", "0302", "0303", "0304", "0305", "0306", "0307"]
+        );
+        assert!(l.is_forest_land(code("0305")) && !l.is_forest(code("0305")));
+        assert!(l.is_forest(code("0301K")) && l.is_forest_land(code("0307K")));
+        assert!(l.is_artificial(code("0602")) && l.is_artificial(ClassCode::int(1203)));
+        assert!(l.is_natural(code("1206")) && !l.is_artificial(code("1206")));
+        assert!(l.is_artificial(code("0201")) && l.is_vegetated(code("0201")));
+        assert_eq!(l.class(code("05H1")).unwrap().name_zh, "商业服务业设施用地");
+        // A numeric field that lost its zero; unknown codes stay unknown.
+        assert_eq!(l.class(103).unwrap().name_zh, "旱地");
+        assert_eq!(l.class(3).unwrap().name_zh, "林地");
+        assert!(l.class(code("0399")).is_none() && l.class(code("K")).is_none());
+        let mut areas = BTreeMap::new();
+        areas.insert(code("0301K"), 1.0);
+        areas.insert(code("9999"), 2.0);
+        assert_eq!(l.unknown(&areas), vec![(code("9999"), 2.0)]);
+        // CLCD is not a survey legend: no forest land, serialisation unchanged.
+        let clcd = Legend::builtin("clcd").unwrap();
+        assert!(!clcd.has_forest_land() && l.has_forest_land());
+        assert!(
+            !serde_json::to_string(&clcd)
+                .unwrap()
+                .contains("forest_land")
+        );
+    }
+
+    #[test]
+    fn toml_text_codes_and_forest_land() {
+        let l = Legend::from_toml(
+            "extends = \"sandiao\"\n[[class]]\ncode = \"0305\"\nforest = true\n[[class]]\ncode = \"0399\"\nname = \"Local\"\nkind = \"forest\"\nforest_land = true\n",
+            "tg.toml",
+        )
+        .unwrap();
+        let code = |s: &str| ClassCode::parse(s).unwrap();
+        assert!(l.is_forest(code("0305")) && l.is_forest_land(code("0399")));
+        let e = Legend::from_toml("[[class]]\ncode = \"\"\nkind = \"forest\"\n", "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("e.toml") && e.contains("empty class code"),
+            "{e}"
+        );
     }
 }

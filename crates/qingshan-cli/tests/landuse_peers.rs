@@ -1,0 +1,79 @@
+//! `qingshan stats --landuse` against geopandas' overlay and pyproj's
+//! geodesic areas (benches/peers/landuse_check.py). The Python packages
+//! are installed by `.ci/setup --peers`; without them these tests fail.
+
+mod support;
+
+use std::path::Path;
+use support::{fx, peer_check, qingshan, stderr};
+
+fn stats(landuse: &str, zones: &str, extra: &[&str], out: &Path) {
+    let mut args = vec![
+        "stats",
+        "-q",
+        "--landuse",
+        landuse,
+        "--class-field",
+        "DLBM",
+        "--zones",
+        zones,
+        "-o",
+    ];
+    let out_s = out.display().to_string();
+    args.push(&out_s);
+    args.extend(extra);
+    let o = qingshan(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn check(landuse: &str, zones: &str, q: &Path, extra: &[&str]) -> (i32, String) {
+    let q = q.display().to_string();
+    let mut args = vec![
+        "--landuse",
+        landuse,
+        "--class-field",
+        "DLBM",
+        "--zones",
+        zones,
+        "--qingshan",
+        &q,
+    ];
+    args.extend(extra);
+    peer_check("landuse_check.py", &args)
+}
+
+#[test]
+fn survey_class_areas_equal_a_geopandas_overlay_with_geodesic_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let dltb = fx("dltb.gpkg");
+    for (zones, id) in [
+        ("towns.geojson", None),
+        ("redlines_2019.geojson", Some("hx_id")),
+    ] {
+        let zones = fx(zones);
+        let out = dir.path().join("lu.json");
+        let ids: Vec<&str> = id.map(|f| vec!["--id-field", f]).unwrap_or_default();
+        stats(&dltb, &zones, &ids, &out);
+        let (code, text) = check(&dltb, &zones, &out, &ids);
+        assert_eq!(code, 0, "{text}");
+        // The check fails on a class moved by 1e-6.
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let zone = doc["zones"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|z| !z["classes"].as_object().unwrap().is_empty())
+            .unwrap();
+        let classes = zone["classes"].as_object_mut().unwrap();
+        let (k, v) = classes
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .unwrap();
+        classes.insert(k, (v * (1.0 + 1e-6)).into());
+        std::fs::write(&out, doc.to_string()).unwrap();
+        let (code, text) = check(&dltb, &zones, &out, &ids);
+        assert_eq!(code, 1, "a 1e-6 change passed: {text}");
+    }
+}

@@ -1,0 +1,241 @@
+//! Land use as polygons: the land survey's `DLTB` layer (三调 图斑, and its
+//! yearly updates) measured inside zones exactly, as the raster passes
+//! measure land cover, into the same `qingshan.stats/1` document.
+//!
+//! Data flow: [`LandUse::read`] reads the class of every polygon (and
+//! optionally its recorded area, e.g. `TBDLMJ`), nothing else; the zones
+//! are reprojected to the layer's CRS; each polygon's area inside each
+//! zone is its exact intersection (see `overlay`), measured on the
+//! ellipsoid (see `measure`); class areas per zone go through
+//! [`crate::zonal::finish_stats`] like a raster's. Overlaps between
+//! polygons are found by matching shared edges (see `edges`), measured
+//! and reported (each polygon's class still counts its part, so they are
+//! warned about, never hidden); the zone's area not covered by any
+//! polygon is its nodata area.
+//!
+//! Invariant: per zone, Σ classes (computed areas) − overlap + nodata =
+//! zone area, to rounding; with `area_field`, the classes hold the recorded
+//! areas split in proportion to the computed ones and
+//! `recorded_minus_computed_m2` says how far they differ.
+//!
+//! # Examples
+//! ```no_run
+//! use qingshan::landuse::{LandUse, LandUseOptions, landuse_stats};
+//! use qingshan::{legend::Legend, zones::{ZoneLayer, ZoneOptions}};
+//!
+//! let dltb = LandUse::read("fixtures/landuse/dltb_2019.gpkg".as_ref(), &LandUseOptions::new("DLBM"))?;
+//! let towns = ZoneLayer::read("fixtures/towns.geojson".as_ref(), &ZoneOptions::default())?;
+//! let survey = Legend::builtin("sandiao").unwrap();
+//! let report = landuse_stats(&dltb, &towns, &survey, Default::default(), &Default::default())?;
+//! for z in &report.zones {
+//!     println!("{}: forest land {:.0} mu", z.id, qingshan::area::m2_to_mu(z.forest_land_area_m2.unwrap_or(0.0)));
+//! }
+//! # Ok::<(), qingshan::Error>(())
+//! ```
+
+mod edges;
+mod measure;
+mod overlay;
+mod read;
+
+use std::path::{Path, PathBuf};
+
+use geo::MultiPolygon;
+
+use crate::area::AreaMode;
+use crate::engine::{RunOptions, Runner};
+use crate::grid::Crs;
+use crate::legend::{ClassCode, Legend};
+use crate::zonal::{StatsReport, ZoneAccum, finish_stats};
+use crate::zones::{ZoneLayer, segment_length};
+use crate::{Error, Result};
+
+/// What to read from a land-use layer.
+#[derive(Clone, Debug, Default)]
+pub struct LandUseOptions {
+    /// The field holding each polygon's class code (`DLBM`).
+    pub class_field: String,
+    /// Layer name (default: the first layer).
+    pub layer: Option<String>,
+    /// A field of recorded areas in m² (`TBDLMJ`, `TBMJ`) to report instead
+    /// of the computed ones.
+    pub area_field: Option<String>,
+    /// The field of polygon ids for messages and lists (default: `BSM`
+    /// when the layer has it, else the FID).
+    pub id_field: Option<String>,
+    /// Text encoding of a shapefile's attributes (default: its `.cpg`, or
+    /// GBK when the text is not UTF-8).
+    pub encoding: Option<String>,
+}
+
+impl LandUseOptions {
+    /// Options reading classes from `class_field`, everything else default.
+    pub fn new(class_field: &str) -> LandUseOptions {
+        LandUseOptions {
+            class_field: class_field.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A land-use layer: polygons with a class each.
+#[derive(Clone, Debug)]
+pub struct LandUse {
+    /// The file read.
+    pub path: PathBuf,
+    /// The layer read.
+    pub layer: String,
+    /// The layer's CRS.
+    pub crs: Crs,
+    /// The class field's name as the layer spells it.
+    pub class_field: String,
+    /// The id field's name, when one was used.
+    pub id_field: Option<String>,
+    /// Polygon ids (the id field, else `FID n`), in layer order.
+    pub ids: Vec<String>,
+    /// Class code of each polygon.
+    pub codes: Vec<ClassCode>,
+    /// The polygons, in the layer's CRS.
+    pub polygons: Vec<MultiPolygon<f64>>,
+    /// Recorded areas (m²) from the area field, when one was given.
+    pub recorded: Option<Vec<f64>>,
+    /// Notes on how the layer was read (e.g. decoded as GBK).
+    pub notes: Vec<String>,
+}
+
+impl LandUse {
+    /// Reads a land-use layer (GeoPackage, Shapefile, GeoJSON, any OGR
+    /// vector format). Errors name the file and the feature: a polygon
+    /// without a class, geometry or recorded area, a non-polygon, a field
+    /// that does not exist (listing the fields that do).
+    pub fn read(path: &Path, opts: &LandUseOptions) -> Result<LandUse> {
+        if opts.class_field.trim().is_empty() {
+            return Err(Error::Invalid(
+                "a land-use layer needs --class-field, the field of class codes (e.g. DLBM)".into(),
+            ));
+        }
+        read::read(path, opts)
+    }
+
+    /// Every file this layer was read from (what no output may overwrite).
+    pub fn files(&self) -> Vec<PathBuf> {
+        crate::raster::input_files(&self.path)
+    }
+
+    /// A label for messages: the file and the layer.
+    pub fn label(&self) -> String {
+        format!("{} (layer {})", self.path.display(), self.layer)
+    }
+}
+
+/// Per-zone results of one overlay, before they become a report.
+struct Overlay {
+    accums: Vec<ZoneAccum>,
+    zone_areas: Vec<f64>,
+    overlap: Vec<f64>,
+    recorded_minus_computed: Option<Vec<f64>>,
+}
+
+/// Areas below this share of a zone are rounding of the clipping, not
+/// gaps or overlaps.
+const NOISE_SHARE: f64 = 1e-9;
+
+fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
+    let geoms = zones.project(&lu.crs, Some(segment_length(&zones.crs, 100.0)))?;
+    let extent = measure::extent(lu.polygons.iter().chain(geoms.iter()))
+        .ok_or_else(|| Error::zones(&lu.path, "has no extent"))?;
+    let measure = measure::Measure::new(&lu.crs, mode, extent)?;
+    let tree = overlay::pieces(&geoms);
+    let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
+    let shares = overlay::shares(&lu.polygons, &tree, &measure);
+    let quantum = if lu.crs.geographic {
+        1e-8
+    } else {
+        1e-3 / lu.crs.linear_unit_m
+    };
+    let suspects = edges::unmatched(&lu.polygons, quantum);
+    let overlaps = edges::overlaps(&lu.polygons, &suspects);
+    let shapes: Vec<MultiPolygon<f64>> = overlaps.into_iter().map(|o| o.2).collect();
+    let mut overlap = vec![0.0; geoms.len()];
+    for s in overlay::shares(&shapes, &tree, &measure) {
+        overlap[s.zone] += s.area;
+    }
+    let mut accums = vec![ZoneAccum::default(); geoms.len()];
+    let mut covered = vec![0.0; geoms.len()];
+    let mut diff = lu.recorded.as_ref().map(|_| vec![0.0; geoms.len()]);
+    for s in &shares {
+        let code = lu.codes[s.polygon];
+        let area = match &lu.recorded {
+            Some(rec) if s.whole > 0.0 => {
+                let part = rec[s.polygon] * (s.area / s.whole);
+                if let Some(d) = diff.as_mut() {
+                    d[s.zone] += part - s.area;
+                }
+                part
+            }
+            _ => s.area,
+        };
+        *accums[s.zone].classes.entry(code).or_insert(0.0) += area;
+        covered[s.zone] += s.area;
+    }
+    for z in 0..geoms.len() {
+        let noise = NOISE_SHARE * zone_areas[z];
+        if overlap[z] <= noise {
+            overlap[z] = 0.0;
+        }
+        let gap = zone_areas[z] - (covered[z] - overlap[z]);
+        accums[z].nodata_m2 = if gap > noise { gap } else { 0.0 };
+    }
+    Ok(Overlay {
+        accums,
+        zone_areas,
+        overlap,
+        recorded_minus_computed: diff,
+    })
+}
+
+/// Class areas of a land-use layer inside each zone: the `qingshan.stats/1`
+/// document of [`crate::zonal::zonal_stats`], from polygons. `mode`:
+/// ellipsoidal (default; the survey's own rule) or planar areas.
+pub fn landuse_stats(
+    lu: &LandUse,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    mode: AreaMode,
+    opts: &RunOptions<'_>,
+) -> Result<StatsReport> {
+    let runner = Runner::new(opts)?;
+    let o = runner.install(|| overlay(lu, zones, mode))?;
+    let mut report = finish_stats(
+        zones,
+        legend,
+        lu.crs.label.clone(),
+        mode,
+        o.accums,
+        &o.zone_areas,
+        &lu.label(),
+    );
+    for (k, z) in report.zones.iter_mut().enumerate() {
+        z.overlap_area_m2 = Some(o.overlap[k]);
+        z.recorded_minus_computed_m2 = o.recorded_minus_computed.as_ref().map(|d| d[k]);
+        if z.nodata_area_m2 > 0.0 && z.valid_area_m2 > 0.0 {
+            report.warnings.push(format!(
+                "zone {:?}: {:.2} m² of it has no land-use polygon (a gap in {}, or the zone reaches past the layer)",
+                z.id,
+                z.nodata_area_m2,
+                lu.label()
+            ));
+        }
+        if o.overlap[k] > 0.0 {
+            report.warnings.push(format!(
+                "zone {:?}: {:.2} m² is covered by more than one polygon of {} (overlaps: each polygon's class counts it, so the valid area is that much too large; fix the layer)",
+                z.id,
+                o.overlap[k],
+                lu.label()
+            ));
+        }
+    }
+    report.warnings.splice(0..0, zones.repairs.iter().cloned());
+    report.warnings.splice(0..0, lu.notes.iter().cloned());
+    Ok(report)
+}

@@ -1,0 +1,257 @@
+//! Reading a land-use layer: only the fields a run needs (class, area,
+//! id), every feature checked, text decoded right or refused.
+
+use std::path::Path;
+
+use gdal::vector::{LayerAccess, OGRFieldType};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use geo::{Coord, MultiPolygon};
+
+use super::{LandUse, LandUseOptions};
+use crate::error::gdal_msg;
+use crate::legend::ClassCode;
+use crate::zones::{CHINESE_ENCODING, ansi_without_cpg};
+use crate::{Error, Result, srs};
+
+/// One pass over the layer with text read in `encoding` (`None`: as the
+/// file says; `Some("")`: the raw bytes).
+fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Result<LandUse> {
+    let encoding_option = encoding.map(|e| format!("ENCODING={e}"));
+    let open_options: Vec<&str> = encoding_option.iter().map(|s| s.as_str()).collect();
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: (!open_options.is_empty()).then_some(&open_options[..]),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| {
+        Error::open(
+            path,
+            format!("not a vector file GDAL can open ({})", gdal_msg(&e)),
+        )
+    })?;
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    let mut layer = match &opts.layer {
+        Some(n) => ds.layer_by_name(n).map_err(|_| {
+            Error::zones(
+                path,
+                format!("has no layer {n:?}; its layers are: {}", names.join(", ")),
+            )
+        })?,
+        None if names.is_empty() => return Err(Error::zones(path, "has no vector layers")),
+        None => ds.layer(0).map_err(|e| Error::open(path, gdal_msg(&e)))?,
+    };
+    let layer_name = layer.name();
+    let srs = layer.spatial_ref().ok_or_else(|| {
+        Error::zones(
+            path,
+            "has no CRS (for a shapefile: the .prj file is missing); assign one with `ogr2ogr -a_srs EPSG:XXXX`",
+        )
+    })?;
+    let crs = srs::crs_of(&srs, &path.display().to_string())?;
+    let fields: Vec<(String, OGRFieldType::Type)> = layer
+        .defn()
+        .fields()
+        .map(|f| (f.name(), f.field_type()))
+        .collect();
+    let find = |name: &str, what: &str| -> Result<(usize, OGRFieldType::Type)> {
+        fields
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|i| (i, fields[i].1))
+            .ok_or_else(|| {
+                let all: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+                Error::zones(
+                    path,
+                    format!(
+                        "layer {layer_name:?} has no field {name:?} ({what}); its fields are: {}",
+                        all.join(", ")
+                    ),
+                )
+            })
+    };
+    let class = find(&opts.class_field, "the class field, --class-field")?;
+    let area = match &opts.area_field {
+        Some(f) => Some(find(f, "the recorded-area field, --area-field")?),
+        None => None,
+    };
+    let id = match &opts.id_field {
+        Some(f) => Some(find(f, "the id field, --id-field")?),
+        None => find("BSM", "").ok(),
+    };
+    let numeric = |t: OGRFieldType::Type| {
+        matches!(
+            t,
+            OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 | OGRFieldType::OFTReal
+        )
+    };
+    if let Some((i, t)) = area
+        && !numeric(t)
+    {
+        return Err(Error::zones(
+            path,
+            format!(
+                "the area field {:?} is not numeric: give a field of areas in m² (e.g. TBDLMJ or TBMJ)",
+                fields[i].0
+            ),
+        ));
+    }
+    let mut out = LandUse {
+        path: path.to_path_buf(),
+        layer: layer_name,
+        crs,
+        class_field: fields[class.0].0.clone(),
+        id_field: id.map(|(i, _)| fields[i].0.clone()),
+        ids: Vec::new(),
+        codes: Vec::new(),
+        polygons: Vec::new(),
+        recorded: area.map(|_| Vec::new()),
+        notes: Vec::new(),
+    };
+    let columns = Columns { class, area, id };
+    for (k, feature) in layer.features().enumerate() {
+        read_feature(path, &feature, k, &columns, &fields, &mut out)?;
+    }
+    if out.polygons.is_empty() {
+        return Err(Error::zones(path, "has no polygons"));
+    }
+    Ok(out)
+}
+
+/// The fields a pass reads: (index, type) of each.
+struct Columns {
+    class: (usize, OGRFieldType::Type),
+    area: Option<(usize, OGRFieldType::Type)>,
+    id: Option<(usize, OGRFieldType::Type)>,
+}
+
+/// Reads one feature into `out`, or says what is wrong with it.
+fn read_feature(
+    path: &Path,
+    feature: &gdal::vector::Feature<'_>,
+    k: usize,
+    columns: &Columns,
+    fields: &[(String, OGRFieldType::Type)],
+    out: &mut LandUse,
+) -> Result<()> {
+    let fid = feature
+        .fid()
+        .map(|f| f.to_string())
+        .unwrap_or(format!("#{k}"));
+    let fail = |what: String| Error::feature(path, format!("FID {fid}"), what);
+    let code = read_code(feature, columns.class.0, columns.class.1).map_err(|e| {
+        fail(format!(
+            "{} {e}; every polygon needs its class",
+            out.class_field
+        ))
+    })?;
+    let id = match columns.id {
+        Some((i, _)) => feature
+            .field_as_string(i)
+            .ok()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| fid.clone()),
+        None => fid.clone(),
+    };
+    if let (Some((i, _)), Some(rec)) = (columns.area, out.recorded.as_mut()) {
+        let v = feature
+            .field_as_double(i)
+            .ok()
+            .flatten()
+            .filter(|v| v.is_finite());
+        let v = v.ok_or_else(|| {
+            fail(format!(
+                "{} is empty or not a number; --area-field needs an area for every polygon",
+                fields[i].0
+            ))
+        })?;
+        rec.push(v);
+    }
+    let geometry = feature
+        .geometry()
+        .ok_or_else(|| fail("has no geometry".into()))?;
+    let mut g = geometry.clone();
+    g.flatten_to_2d();
+    let g = g.to_geo().map_err(|e| {
+        fail(format!(
+            "geometry type {} cannot be read ({e}); curved geometries need `ogr2ogr -nlt CONVERT_TO_LINEAR`",
+            geometry.geometry_name()
+        ))
+    })?;
+    let mp = crate::zones::polygons_of(g)
+        .map_err(|kind| fail(format!("is a {kind} where a land-use layer holds polygons")))?;
+    check_rings(&mp).map_err(fail)?;
+    out.codes.push(code);
+    out.ids.push(id);
+    out.polygons.push(mp);
+    Ok(())
+}
+
+/// The class code of a feature: text as written (`0301`, `0101K`), an
+/// integer field as its number (the legend finds `101` as `0101`).
+fn read_code(
+    feature: &gdal::vector::Feature<'_>,
+    i: usize,
+    kind: OGRFieldType::Type,
+) -> std::result::Result<ClassCode, String> {
+    match kind {
+        OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => feature
+            .field_as_integer64(i)
+            .ok()
+            .flatten()
+            .map(ClassCode::int)
+            .ok_or_else(|| "is empty".to_string()),
+        OGRFieldType::OFTReal => match feature.field_as_double(i).ok().flatten() {
+            Some(v) if v.fract() == 0.0 && v.abs() < 9e15 => Ok(ClassCode::int(v as i64)),
+            Some(v) => Err(format!("is {v}, not a class code")),
+            None => Err("is empty".into()),
+        },
+        _ => match feature.field_as_string(i).ok().flatten() {
+            Some(s) if s.contains('\u{FFFD}') => Err(format!("{s:?} is not valid text")),
+            Some(s) => ClassCode::parse(&s).map_err(|e| format!("holds {e}")),
+            None => Err("is empty".into()),
+        },
+    }
+}
+
+/// Rings with at least 3 distinct vertices, all finite (OGR closes rings).
+fn check_rings(mp: &MultiPolygon<f64>) -> std::result::Result<(), String> {
+    if mp.0.is_empty() {
+        return Err("has an empty geometry".into());
+    }
+    let finite = |c: &Coord<f64>| c.x.is_finite() && c.y.is_finite();
+    for p in &mp.0 {
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            if !ring.0.iter().all(finite) {
+                return Err("has a vertex that is not a finite number".into());
+            }
+            if ring.0.len() < 4 {
+                return Err("has a ring of fewer than 3 vertices".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the layer; a GBK shapefile without `.cpg` (text not valid UTF-8)
+/// is read again as GBK with a note, as zone layers are.
+pub(super) fn read(path: &Path, opts: &LandUseOptions) -> Result<LandUse> {
+    let raw_bytes = opts.encoding.is_none() && ansi_without_cpg(path);
+    let first = opts.encoding.as_deref().or(raw_bytes.then_some(""));
+    match read_pass(path, opts, first) {
+        Err(Error::ZoneGeometry { reason, .. })
+            if reason.contains("is not valid text") && opts.encoding.is_none() =>
+        {
+            let mut lu = read_pass(path, opts, Some(CHINESE_ENCODING))?;
+            lu.notes.push(format!(
+                "{}: text is not valid UTF-8 and there is no .cpg saying otherwise; read it as GBK",
+                path.display()
+            ));
+            Ok(lu)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,180 @@
+//! Land use as polygons: class areas of a layer of squares inside a zone
+//! offset by fractions of a square, computed by hand.
+
+use std::path::Path;
+
+use qingshan::area::AreaMode;
+use qingshan::landuse::{LandUse, LandUseOptions, landuse_stats};
+use qingshan::legend::{ClassCode, Legend};
+use qingshan::zones::{ZoneLayer, ZoneOptions};
+
+mod common;
+
+const X0: f64 = 500_000.0;
+const Y0: f64 = 3_900_000.0;
+
+fn square(x: f64, y: f64, w: f64, h: f64) -> serde_json::Value {
+    serde_json::json!({"type": "Polygon", "coordinates": [[
+        [X0 + x, Y0 + y], [X0 + x + w, Y0 + y], [X0 + x + w, Y0 + y + h],
+        [X0 + x, Y0 + y + h], [X0 + x, Y0 + y]
+    ]]})
+}
+
+/// 4 × 3 squares of 100 m (columns 0301, 0301K, 0103, 0305), the top
+/// right one missing (a gap), and a 0404 rectangle over columns 1–2 of the
+/// bottom row (an overlap). Recorded areas: twice the true one for 0103.
+fn layer(dir: &Path) -> std::path::PathBuf {
+    let codes = ["0301", "0301K", "0103", "0305"];
+    let mut feats = Vec::new();
+    for row in 0..3 {
+        for (col, code) in codes.iter().enumerate() {
+            if (col, row) == (3, 2) {
+                continue;
+            }
+            let rec = if *code == "0103" { 20_000.0 } else { 10_000.0 };
+            feats.push(serde_json::json!({"type": "Feature",
+                "properties": {"BSM": format!("{col}-{row}"), "DLBM": code, "TBDLMJ": rec},
+                "geometry": square(100.0 * col as f64, 100.0 * row as f64, 100.0, 100.0)}));
+        }
+    }
+    feats.push(serde_json::json!({"type": "Feature",
+        "properties": {"BSM": "over", "DLBM": "0404", "TBDLMJ": 5_000.0},
+        "geometry": square(150.0, 0.0, 100.0, 50.0)}));
+    let fc = serde_json::json!({"type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4545"}},
+        "features": feats});
+    let path = dir.join("dltb.geojson");
+    std::fs::write(&path, fc.to_string()).unwrap();
+    path
+}
+
+fn zone(dir: &Path) -> ZoneLayer {
+    let ring = vec![
+        (X0 + 25.0, Y0 + 10.0),
+        (X0 + 375.0, Y0 + 10.0),
+        (X0 + 375.0, Y0 + 290.0),
+        (X0 + 25.0, Y0 + 290.0),
+    ];
+    let path = dir.join("zone.geojson");
+    std::fs::write(&path, common::geojson(Some(4545), &[("z", vec![ring])])).unwrap();
+    ZoneLayer::read(&path, &ZoneOptions::default()).unwrap()
+}
+
+fn code(s: &str) -> ClassCode {
+    ClassCode::parse(s).unwrap()
+}
+
+#[test]
+fn squares_inside_an_offset_zone_have_their_hand_computed_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let lu = LandUse::read(&layer(dir.path()), &LandUseOptions::new("DLBM")).unwrap();
+    assert_eq!(lu.polygons.len(), 12);
+    assert_eq!(lu.ids[11], "over");
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    // Columns clip to 75, 100, 100, 75 m; rows to 90, 100, 90 m.
+    let want = [
+        ("0301", 75.0 * 280.0),
+        ("0301K", 100.0 * 280.0),
+        ("0103", 100.0 * 280.0),
+        ("0305", 75.0 * 190.0),
+        ("0404", 100.0 * 40.0),
+    ];
+    assert_eq!(z.classes.len(), want.len());
+    for (c, a) in want {
+        let got = z.classes[&code(c)];
+        assert!((got - a).abs() < 1e-6, "{c}: {got} vs {a}");
+    }
+    assert!((z.zone_area_m2 - 350.0 * 280.0).abs() < 1e-6);
+    assert!(
+        (z.overlap_area_m2.unwrap() - 4_000.0).abs() < 1e-6,
+        "{:?}",
+        z.overlap_area_m2
+    );
+    // The missing square's part of the zone: 75 × 90.
+    assert!(
+        (z.nodata_area_m2 - 75.0 * 90.0).abs() < 1e-6,
+        "{}",
+        z.nodata_area_m2
+    );
+    // Forest: 0301 and the suffixed 0301K; forest land adds 0305.
+    assert!((z.forest_area_m2 - 75.0 * 280.0 - 100.0 * 280.0).abs() < 1e-6);
+    assert!((z.forest_land_area_m2.unwrap() - z.forest_area_m2 - 75.0 * 190.0).abs() < 1e-6);
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("more than one polygon"))
+    );
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("has no land-use polygon"))
+    );
+    assert_eq!(z.recorded_minus_computed_m2, None);
+}
+
+#[test]
+fn recorded_areas_are_split_in_proportion_and_their_difference_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = LandUseOptions::new("DLBM");
+    opts.area_field = Some("TBDLMJ".into());
+    let lu = LandUse::read(&layer(dir.path()), &opts).unwrap();
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    // 0103 squares record twice their area: 2 × 28,000 inside the zone.
+    assert!((z.classes[&code("0103")] - 56_000.0).abs() < 1e-6);
+    assert!((z.classes[&code("0301")] - 21_000.0).abs() < 1e-6);
+    assert!((z.recorded_minus_computed_m2.unwrap() - 28_000.0).abs() < 1e-6);
+}
+
+#[test]
+fn bad_land_use_layers_are_refused_with_the_file_and_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = layer(dir.path());
+    let e = LandUse::read(&path, &LandUseOptions::new("DLMC"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dltb.geojson")
+            && e.contains("no field \"DLMC\"")
+            && e.contains("BSM, DLBM, TBDLMJ"),
+        "{e}"
+    );
+    let mut opts = LandUseOptions::new("DLBM");
+    opts.area_field = Some("DLBM".into());
+    let e = LandUse::read(&path, &opts).unwrap_err().to_string();
+    assert!(e.contains("not numeric"), "{e}");
+    let text =
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen("\"DLBM\":\"0301\"", "\"DLBM\":null", 1);
+    let nulled = dir.path().join("null.geojson");
+    std::fs::write(&nulled, text).unwrap();
+    let e = LandUse::read(&nulled, &LandUseOptions::new("DLBM"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("null.geojson") && e.contains("FID 0") && e.contains("DLBM is empty"),
+        "{e}"
+    );
+    let e = LandUse::read(&path, &LandUseOptions::new(" "))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--class-field"), "{e}");
+}
