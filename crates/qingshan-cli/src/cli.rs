@@ -57,6 +57,24 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+impl Command {
+    /// Where and how the command writes its one result (`--format`, `-o`),
+    /// for the commands that write one.
+    pub fn output(&self) -> Option<&OutputArgs> {
+        match self {
+            Command::Stats(a) => Some(&a.out),
+            Command::Change(a) => Some(&a.out),
+            Command::Redline(RedlineCommand::Diff(a)) => Some(&a.out),
+            Command::Redline(RedlineCommand::Check(a)) => Some(&a.out),
+            Command::Slope(a) => Some(&a.out),
+            Command::Values(a) => Some(&a.out),
+            Command::Series(a) => Some(&a.out),
+            Command::Merge(a) => Some(&a.out),
+            Command::Batch(_) | Command::Audit(_) | Command::Report(_) | Command::Demo(_) => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// The audit file (TOML): inputs and targets.
@@ -416,7 +434,7 @@ pub struct ClassArgs {
 /// Where and how a command writes its one result.
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
-    /// Output format (default: from the -o extension, else json).
+    /// Output format (default: from the -o extension — .csv, .geojson, .txt for a table, .xlsx — else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Output file (default: standard output).

@@ -2,7 +2,7 @@
 //! (`qingshan::commands`), its result out through `qingshan::export`, an
 //! exit code back. Errors print as one line (`error: …`) and exit 1.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,7 +16,7 @@ use qingshan::report::ReportOptions;
 
 use crate::cli::{
     AuditArgs, BatchArgs, ChangeArgs, CheckArgs, Cli, Command, DemoArgs, DiffArgs, MergeArgs,
-    RedlineCommand, ReportArgs, RunArgs, SeriesArgs, SlopeArgs, StatsArgs, ValuesArgs,
+    OutputArgs, RedlineCommand, ReportArgs, RunArgs, SeriesArgs, SlopeArgs, StatsArgs, ValuesArgs,
 };
 use crate::progress::Bar;
 
@@ -27,7 +27,23 @@ pub fn run(cli: Cli) -> ExitCode {
     qingshan::raster::setup_gdal();
     // Ctrl-C (or a kill) removes the temporary files of outputs in progress.
     qingshan::fsio::clean_up_on_signals();
-    let result = match cli.command {
+    let result = match check_output(cli.command.output()) {
+        Err(e) => Err(e),
+        Ok(()) => dispatch(cli.command),
+    };
+    match result {
+        Ok(code) => code,
+        // Every error, a closed standard output included (the result did
+        // not arrive), is one line and exit 1.
+        Err(e) => {
+            eprintln!("error: {}", qingshan::one_line(&format!("{e:#}")));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
         Command::Stats(a) => stats(a),
         Command::Change(a) => change(a),
         Command::Redline(RedlineCommand::Diff(a)) => redline_diff(a),
@@ -40,16 +56,22 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(a) => demo(a),
         Command::Audit(a) => audit(a),
         Command::Report(a) => report(a),
-    };
-    match result {
-        Ok(code) => code,
-        // Every error, a closed standard output included (the result did
-        // not arrive), is one line and exit 1.
-        Err(e) => {
-            eprintln!("error: {}", qingshan::one_line(&format!("{e:#}")));
-            ExitCode::from(1)
-        }
     }
+}
+
+/// Refuses, before any work, an output that cannot be written: an XLSX
+/// workbook (a zip file) to a terminal.
+fn check_output(out: Option<&OutputArgs>) -> Result<()> {
+    if let Some(out) = out
+        && out.format() == Format::Xlsx
+        && out.path().as_os_str() == "-"
+        && std::io::stdout().is_terminal()
+    {
+        anyhow::bail!(
+            "XLSX is a binary file and the standard output is a terminal: give -o FILE.xlsx, or redirect the output"
+        );
+    }
+    Ok(())
 }
 
 fn warn(lines: &[String]) {

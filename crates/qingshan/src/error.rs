@@ -128,6 +128,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An Excel workbook could not be built (a sheet name Excel refuses,
+    /// more rows than a sheet holds, a text longer than a cell holds).
+    #[error("cannot build the XLSX workbook: {reason}")]
+    Xlsx {
+        /// Which part (a sheet) and what the XLSX writer said.
+        reason: String,
+    },
     /// An option value is invalid.
     #[error("{0}")]
     Invalid(String),

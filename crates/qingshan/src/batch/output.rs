@@ -54,6 +54,14 @@ impl Export for MergedOutput<'_> {
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         self.inner().table(w)
     }
+
+    fn xlsx(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.inner().xlsx(w)
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner().name()
+    }
 }
 
 /// The per-tile quality table of a batch run.

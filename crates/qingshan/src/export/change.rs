@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
+use super::xlsx::{Cell, Sheet, class_name_zh, headers, write_xlsx, zone_cells};
 use super::{Export, csv_field, num, write_feature_collection, write_json, write_table};
 use crate::area::{M2_PER_HA, M2_PER_KM2, M2_PER_MU};
 use crate::change::ChangeReport;
@@ -45,6 +46,60 @@ impl Export for Change<'_> {
     /// Per zone: forest change in mu and cover in %.
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         change_table(self.report, self.legend, w)
+    }
+
+    /// The workbook of [`Change::sheets`].
+    fn xlsx(&self, w: &mut dyn Write) -> io::Result<()> {
+        write_xlsx(&self.sheets(), w)
+    }
+
+    fn name(&self) -> &'static str {
+        "change"
+    }
+}
+
+impl Change<'_> {
+    /// The XLSX sheet 地类转移: the CSV's rows (zone × from × to,
+    /// unchanged land included) with the classes' Chinese names and areas
+    /// in m², ha and mu.
+    pub fn sheets(&self) -> Vec<Sheet> {
+        let rows = self
+            .report
+            .zones
+            .iter()
+            .flat_map(|z| {
+                z.transitions.iter().flat_map(move |(from, row)| {
+                    row.iter().map(move |(to, &a)| {
+                        let mut cells = zone_cells(&z.id, z.name.as_deref()).to_vec();
+                        cells.extend([
+                            Cell::Text(from.to_string()),
+                            Cell::Text(class_name_zh(self.legend, *from)),
+                            Cell::Text(to.to_string()),
+                            Cell::Text(class_name_zh(self.legend, *to)),
+                            Cell::Number(a),
+                            Cell::Number(a / M2_PER_HA),
+                            Cell::Number(a / M2_PER_MU),
+                        ]);
+                        cells
+                    })
+                })
+            })
+            .collect();
+        vec![Sheet {
+            name: "地类转移".into(),
+            headers: headers(&[
+                "区域编号",
+                "区域名称",
+                "起始地类编码",
+                "起始地类名称",
+                "终止地类编码",
+                "终止地类名称",
+                "面积（平方米）",
+                "面积（公顷）",
+                "面积（亩）",
+            ]),
+            rows,
+        }]
     }
 }
 

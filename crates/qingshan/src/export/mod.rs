@@ -2,7 +2,8 @@
 //! `check`, batch merges, the audit — as its JSON contract
 //! (`qingshan.*/1`, areas in m²), long-form CSV with m², ha and mu,
 //! GeoJSON of the zones with their numbers as properties (opens in QGIS),
-//! or an aligned table for the terminal.
+//! an aligned table for the terminal, or an Excel workbook with Chinese
+//! headers ([`xlsx`]; stats, change and slope).
 //!
 //! One trait, [`Export`], one dispatch, [`render()`] (and [`write()`] to a file): a result wrapped with
 //! what its formats need (the legend for class names, the zone layer for
@@ -36,6 +37,7 @@ mod series;
 mod slope;
 mod stats;
 mod values;
+pub mod xlsx;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -69,11 +71,14 @@ pub enum Format {
     GeoJson,
     /// An aligned summary table for the terminal.
     Table,
+    /// An Excel workbook, Chinese headers, areas in m², ha and mu (stats,
+    /// change, slope).
+    Xlsx,
 }
 
 impl Format {
     /// Guesses the format from a file extension (`.csv`, `.geojson`,
-    /// `.txt` for a table, else JSON).
+    /// `.xlsx`, `.txt` for a table, else JSON).
     pub fn from_path(path: &Path) -> Format {
         match path
             .extension()
@@ -83,6 +88,7 @@ impl Format {
             Some("csv") => Format::Csv,
             Some("geojson") => Format::GeoJson,
             Some("txt") => Format::Table,
+            Some("xlsx") => Format::Xlsx,
             _ => Format::Json,
         }
     }
@@ -99,8 +105,9 @@ impl Format {
 }
 
 /// A result that can be written in the output formats. `json` is the
-/// contract; a format a result cannot give (GeoJSON without geometries)
-/// is an error that says which formats it can.
+/// contract; a format a result cannot give (GeoJSON without geometries,
+/// XLSX for a result without sheets) is an error that says which formats
+/// it can.
 pub trait Export {
     /// The JSON contract (pretty, with a final newline).
     fn json(&self, w: &mut dyn Write) -> io::Result<()>;
@@ -114,6 +121,18 @@ pub trait Export {
     }
     /// An aligned text table.
     fn table(&self, w: &mut dyn Write) -> io::Result<()>;
+    /// An Excel workbook ([`xlsx::write_xlsx`] of the result's sheets,
+    /// Chinese headers).
+    fn xlsx(&self, _w: &mut dyn Write) -> io::Result<()> {
+        Err(io::Error::other(format!(
+            "XLSX is not available for {}; use csv",
+            self.name()
+        )))
+    }
+    /// What the result is called in messages (`values`, `redline diff`).
+    fn name(&self) -> &'static str {
+        "this result"
+    }
 }
 
 /// Writes `out` in `format` to `w`: the one place a format is dispatched.
@@ -123,6 +142,7 @@ pub fn render(out: &dyn Export, format: Format, w: &mut dyn Write) -> io::Result
         Format::Csv => out.csv(w),
         Format::GeoJson => out.geojson(w),
         Format::Table => out.table(w),
+        Format::Xlsx => out.xlsx(w),
     }
 }
 
@@ -306,6 +326,7 @@ mod tests {
         assert_eq!(Format::resolve(None, p("x.geojson")), Format::GeoJson);
         assert_eq!(Format::resolve(None, p("x.txt")), Format::Table);
         assert_eq!(Format::resolve(None, p("x.json")), Format::Json);
+        assert_eq!(Format::resolve(None, p("统计.XLSX")), Format::Xlsx);
         assert_eq!(Format::resolve(None, None), Format::Json);
         assert_eq!(
             Format::resolve(Some(Format::Table), p("x.csv")),

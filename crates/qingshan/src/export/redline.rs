@@ -48,6 +48,10 @@ impl Export for Diff<'_> {
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         diff_table(self.diff, w)
     }
+
+    fn name(&self) -> &'static str {
+        "redline diff"
+    }
 }
 
 /// A red-line check with the red lines (geometries for GeoJSON).
@@ -82,6 +86,10 @@ impl Export for Check<'_> {
     /// The verdict, then one line per polygon.
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         check_table(self.check, w)
+    }
+
+    fn name(&self) -> &'static str {
+        "redline check"
     }
 }
 

@@ -119,4 +119,8 @@ impl Export for Series<'_> {
         }
         write_table(&rows, w)
     }
+
+    fn name(&self) -> &'static str {
+        "series"
+    }
 }

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use geo::MultiPolygon;
 use serde_json::{Map, Value};
 
+use super::xlsx::{Cell, Sheet, class_name_zh, headers, write_xlsx, zone_cells};
 use super::{
     Export, csv_field, num, write_feature_collection, write_json, write_table, zones_geojson,
 };
 use crate::area::{M2_PER_HA, M2_PER_KM2, M2_PER_MU};
 use crate::legend::Legend;
-use crate::slope::{Cropland, SlopeReport};
+use crate::slope::{Cropland, PolygonSlope, SlopeReport};
 use crate::zones::ZoneLayer;
 use crate::zones::write::{FieldKind, VectorFormat, write_polygons};
 use crate::{Error, Result};
@@ -153,6 +154,130 @@ impl Export for Slope<'_> {
         }
         write_table(&rows, w)
     }
+
+    /// The workbook of [`Slope::sheets`].
+    fn xlsx(&self, w: &mut dyn Write) -> io::Result<()> {
+        write_xlsx(&self.sheets(), w)
+    }
+
+    fn name(&self) -> &'static str {
+        "slope"
+    }
+}
+
+impl Slope<'_> {
+    /// The XLSX sheets: 坡度分级, the CSV's rows (zone × grade, then zone
+    /// × class × grade with the classes' Chinese names) with areas in m²,
+    /// ha and mu; and, when cropland polygons were measured, 陡坡耕地, the
+    /// list of those on the steepest grade as the steep-cropland CSV has
+    /// it.
+    pub fn sheets(&self) -> Vec<Sheet> {
+        let r = self.report;
+        let row = |z: &crate::slope::ZoneSlope, class: [Cell; 2], k: usize, a: f64, share: bool| {
+            let (lo, hi) = r.grades[k];
+            let mut cells = zone_cells(&z.id, z.name.as_deref()).to_vec();
+            cells.extend(class);
+            cells.extend([
+                Cell::Text(grade_label(k + 1)),
+                Cell::Number(lo),
+                Cell::Number(hi),
+                Cell::Number(a),
+                Cell::Number(a / M2_PER_HA),
+                Cell::Number(a / M2_PER_MU),
+                if share && z.valid_area_m2 > 0.0 {
+                    Cell::Number(a / z.valid_area_m2)
+                } else {
+                    Cell::Empty
+                },
+            ]);
+            cells
+        };
+        let mut rows = Vec::new();
+        for z in &r.zones {
+            for (k, g) in z.grades.iter().enumerate() {
+                rows.push(row(z, [Cell::Empty, Cell::Empty], k, g.area_m2, true));
+            }
+        }
+        for z in &r.zones {
+            for (code, areas) in z.by_class.iter().flatten() {
+                let name = self
+                    .legend
+                    .map_or(Cell::Empty, |l| Cell::Text(class_name_zh(l, *code)));
+                for (k, a) in areas.iter().enumerate() {
+                    let class = [Cell::Text(code.to_string()), name.clone()];
+                    rows.push(row(z, class, k, *a, false));
+                }
+            }
+        }
+        let mut sheets = vec![Sheet {
+            name: "坡度分级".into(),
+            headers: headers(&[
+                "区域编号",
+                "区域名称",
+                "地类编码",
+                "地类名称",
+                "坡度级别",
+                "最小坡度（度）",
+                "最大坡度（度）",
+                "面积（平方米）",
+                "面积（公顷）",
+                "面积（亩）",
+                "占有效面积比例",
+            ]),
+            rows,
+        }];
+        if r.polygons.is_some() {
+            sheets.push(steep_sheet(r));
+        }
+        sheets
+    }
+}
+
+/// 陡坡耕地: the cropland polygons on the steepest grade, the columns of
+/// the steep-cropland CSV.
+fn steep_sheet(r: &SlopeReport) -> Sheet {
+    let top = grade_label(r.grades.len());
+    let rows = r
+        .steep_polygons()
+        .into_iter()
+        .map(|p| {
+            let (steep, share) = steep_of(p);
+            vec![
+                Cell::Text(p.id.clone()),
+                Cell::text_or_empty(p.class.as_deref()),
+                Cell::Number(p.area_m2),
+                Cell::Number(p.area_m2 / M2_PER_HA),
+                Cell::Number(p.area_m2 / M2_PER_MU),
+                Cell::Text(top.clone()),
+                Cell::Number(steep),
+                Cell::Number(share),
+                Cell::number_or_empty(p.mean_slope_deg),
+            ]
+        })
+        .collect();
+    Sheet {
+        name: "陡坡耕地".into(),
+        headers: headers(&[
+            "图斑编号",
+            "地类编码",
+            "面积（平方米）",
+            "面积（公顷）",
+            "面积（亩）",
+            "坡度级别",
+            "陡坡面积（平方米）",
+            "陡坡面积占比",
+            "平均坡度（度）",
+        ]),
+        rows,
+    }
+}
+
+/// A polygon's area on the steepest grade and that area's share of its
+/// area with a slope (0 when none has one).
+fn steep_of(p: &PolygonSlope) -> (f64, f64) {
+    let steep = p.grade_areas_m2.last().copied().unwrap_or(0.0);
+    let valid: f64 = p.grade_areas_m2.iter().sum();
+    (steep, if valid > 0.0 { steep / valid } else { 0.0 })
 }
 
 fn opt(v: Option<f64>) -> Value {
@@ -197,8 +322,7 @@ impl SteepCropland<'_> {
             .zip(polygons)
             .filter(|(_, p)| p.grade == Some(top))
             .map(|(zone, p)| {
-                let steep = p.grade_areas_m2.last().copied().unwrap_or(0.0);
-                let valid: f64 = p.grade_areas_m2.iter().sum();
+                let (steep, share) = steep_of(p);
                 let mut m = Map::new();
                 m.insert("id".into(), Value::from(p.id.clone()));
                 m.insert(
@@ -209,10 +333,7 @@ impl SteepCropland<'_> {
                 m.insert("area_mu".into(), Value::from(p.area_m2 / M2_PER_MU));
                 m.insert("grade".into(), Value::from(top as i64));
                 m.insert("steep_m2".into(), Value::from(steep));
-                m.insert(
-                    "steep_shr".into(),
-                    Value::from(if valid > 0.0 { steep / valid } else { 0.0 }),
-                );
+                m.insert("steep_shr".into(), Value::from(share));
                 m.insert("mean_deg".into(), opt(p.mean_slope_deg));
                 (zone.geometry.clone(), m)
             })

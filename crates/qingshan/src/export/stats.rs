@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
+use super::xlsx::{Cell, Sheet, class_name_zh, headers, write_xlsx, zone_cells};
 use super::{Export, csv_field, num, write_feature_collection, write_json, write_table};
 use crate::area::{M2_PER_HA, M2_PER_KM2, M2_PER_MU};
 use crate::legend::Legend;
@@ -46,6 +47,83 @@ impl Export for Stats<'_> {
     /// Per zone: areas in km², forest in km² and mu (亩), forest cover in %.
     fn table(&self, w: &mut dyn Write) -> io::Result<()> {
         stats_table(self.report, w)
+    }
+
+    /// The workbook of [`Stats::sheets`].
+    fn xlsx(&self, w: &mut dyn Write) -> io::Result<()> {
+        write_xlsx(&self.sheets(), w)
+    }
+
+    fn name(&self) -> &'static str {
+        "stats"
+    }
+}
+
+impl Stats<'_> {
+    /// The XLSX sheets: 分类面积, the CSV's rows (zone × class) with the
+    /// classes' Chinese names and areas in m², ha and mu; 森林覆盖率, one
+    /// row per zone with its zone, valid and forest areas (m²) and forest
+    /// cover in % (empty when nothing is valid).
+    pub fn sheets(&self) -> Vec<Sheet> {
+        let r = self.report;
+        let classes = r
+            .zones
+            .iter()
+            .flat_map(|z| {
+                z.classes.iter().map(move |(code, &a)| {
+                    let mut row = zone_cells(&z.id, z.name.as_deref()).to_vec();
+                    row.extend([
+                        Cell::Text(code.to_string()),
+                        Cell::Text(class_name_zh(self.legend, *code)),
+                        Cell::Number(a),
+                        Cell::Number(a / M2_PER_HA),
+                        Cell::Number(a / M2_PER_MU),
+                    ]);
+                    row
+                })
+            })
+            .collect();
+        let cover = r
+            .zones
+            .iter()
+            .map(|z| {
+                let mut row = zone_cells(&z.id, z.name.as_deref()).to_vec();
+                row.extend([
+                    Cell::Number(z.zone_area_m2),
+                    Cell::Number(z.valid_area_m2),
+                    Cell::Number(z.forest_area_m2),
+                    Cell::number_or_empty(z.forest_cover.map(|c| 100.0 * c)),
+                ]);
+                row
+            })
+            .collect();
+        vec![
+            Sheet {
+                name: "分类面积".into(),
+                headers: headers(&[
+                    "区域编号",
+                    "区域名称",
+                    "地类编码",
+                    "地类名称",
+                    "面积（平方米）",
+                    "面积（公顷）",
+                    "面积（亩）",
+                ]),
+                rows: classes,
+            },
+            Sheet {
+                name: "森林覆盖率".into(),
+                headers: headers(&[
+                    "区域编号",
+                    "区域名称",
+                    "区域面积（平方米）",
+                    "有效面积（平方米）",
+                    "森林面积（平方米）",
+                    "森林覆盖率（%）",
+                ]),
+                rows: cover,
+            },
+        ]
     }
 }
 

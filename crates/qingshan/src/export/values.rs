@@ -99,4 +99,8 @@ impl Export for Values<'_> {
         }
         write_table(&rows, w)
     }
+
+    fn name(&self) -> &'static str {
+        "values"
+    }
 }
