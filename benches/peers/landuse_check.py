@@ -33,6 +33,13 @@ def geod_area(geod, geom):
                if p.geom_type == "Polygon")
 
 
+def geod_of(crs):
+    """The pyproj Geod of a CRS's ellipsoid and its geographic CRS."""
+    lonlat = crs.geodetic_crs
+    e = lonlat.ellipsoid
+    return pyproj.Geod(a=e.semi_major_metre, rf=e.inverse_flattening), lonlat
+
+
 def reference(landuse, class_field, zones, id_field, area_field, layer=None):
     lu = gpd.read_file(landuse, layer=layer, engine="pyogrio")
     z = gpd.read_file(zones, engine="pyogrio")
@@ -40,9 +47,7 @@ def reference(landuse, class_field, zones, id_field, area_field, layer=None):
         id_field = "id" if "id" in z.columns else None
     z["_zone"] = z[id_field].astype(str) if id_field else [str(i) for i in range(len(z))]
     z = z.to_crs(lu.crs)[["_zone", "geometry"]]
-    lonlat = lu.crs.geodetic_crs
-    ellps = lonlat.ellipsoid
-    geod = pyproj.Geod(a=ellps.semi_major_metre, rf=ellps.inverse_flattening)
+    geod, lonlat = geod_of(lu.crs)
     lu["_code"] = lu[class_field].astype(str)
     lu["_poly"] = range(len(lu))
     whole = lu.geometry.segmentize(10.0).to_crs(lonlat).apply(lambda g: geod_area(geod, g))

@@ -241,11 +241,29 @@ pub struct CheckArgs {
 #[derive(Args, Debug)]
 pub struct ChangeArgs {
     /// Land cover of the first date (files, VRTs, directories, globs).
-    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "before_landuse", conflicts_with = "before_landuse")]
     pub before: Vec<String>,
     /// Land cover of the second date, on the same grid.
-    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "after_landuse", conflicts_with = "after_landuse")]
     pub after: Vec<String>,
+    /// Land-use polygons of the first date (三调 DLTB) instead of --before.
+    #[arg(long, value_name = "FILE", requires = "after_landuse")]
+    pub before_landuse: Option<PathBuf>,
+    /// Land-use polygons of the second date instead of --after.
+    #[arg(long, value_name = "FILE", requires = "before_landuse")]
+    pub after_landuse: Option<PathBuf>,
+    /// The land-use field of class codes (e.g. DLBM), in both versions.
+    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
+    pub class_field: Option<String>,
+    /// The land-use layer (default: the first), in both versions.
+    #[arg(long, value_name = "NAME", requires = "before_landuse")]
+    pub landuse_layer: Option<String>,
+    /// The land-use field of polygon ids (default: BSM when present, else the FID).
+    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
+    pub landuse_id_field: Option<String>,
+    /// Write every piece whose class changed (zone, ids, codes and names before and after, m², ha, mu, centroid): .gpkg, .shp (GBK), .geojson, .csv or .xlsx.
+    #[arg(long, value_name = "FILE", requires = "before_landuse")]
+    pub change_list: Option<PathBuf>,
     #[command(flatten)]
     pub zones: ZoneArgs,
     #[command(flatten)]

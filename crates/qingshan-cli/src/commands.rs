@@ -296,7 +296,53 @@ fn series(a: SeriesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn landuse_change(a: ChangeArgs, before: PathBuf, after: PathBuf) -> Result<ExitCode> {
+    let bar = Bar::new(a.run.quiet, "change");
+    let source = |path: PathBuf| lib::LandUseSource {
+        path,
+        options: qingshan::landuse::LandUseOptions {
+            class_field: a.class_field.clone().unwrap_or_default(),
+            layer: a.landuse_layer.clone(),
+            area_field: None,
+            id_field: a.landuse_id_field.clone(),
+            encoding: a.zones.layer.encoding.clone(),
+        },
+    };
+    let run = lib::landuse_change(
+        &lib::LandUseChangeArgs {
+            before: source(before),
+            after: source(after),
+            zones: a.zones.source(),
+            legend: a.classes.legend_or("sandiao"),
+            area: a.classes.area,
+            change_list: a.change_list.clone(),
+            output: a.out.output.clone(),
+        },
+        &a.run.options(&bar),
+    )?;
+    warn(&run.change.report.warnings);
+    let path = a.out.path();
+    write(&path, a.out.format(), &run.export())?;
+    bar.summary(&format!(
+        "change: {} zones, {} → {} land-use polygons, {} changed pieces in {:.2} s{}{}",
+        run.change.report.zones.len(),
+        run.before_polygons,
+        run.after_polygons,
+        run.change.changed.len(),
+        bar.elapsed(),
+        arrow(&path),
+        a.change_list
+            .as_ref()
+            .map(|p| format!(", change list → {}", p.display()))
+            .unwrap_or_default()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn change(a: ChangeArgs) -> Result<ExitCode> {
+    if let (Some(b), Some(af)) = (a.before_landuse.clone(), a.after_landuse.clone()) {
+        return landuse_change(a, b, af);
+    }
     let bar = Bar::new(a.run.quiet, "change");
     let run = lib::change(
         &lib::ChangeArgs {

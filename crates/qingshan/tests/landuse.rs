@@ -20,6 +20,14 @@ fn square(x: f64, y: f64, w: f64, h: f64) -> serde_json::Value {
     ]]})
 }
 
+/// Writes features (properties, geometry) as a GeoJSON layer in EPSG:4545.
+fn write_layer(path: &Path, feats: Vec<serde_json::Value>) {
+    let fc = serde_json::json!({"type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4545"}},
+        "features": feats});
+    std::fs::write(path, fc.to_string()).unwrap();
+}
+
 /// 4 × 3 squares of 100 m (columns 0301, 0301K, 0103, 0305), the top
 /// right one missing (a gap), and a 0404 rectangle over columns 1–2 of the
 /// bottom row (an overlap). Recorded areas: twice the true one for 0103.
@@ -40,11 +48,8 @@ fn layer(dir: &Path) -> std::path::PathBuf {
     feats.push(serde_json::json!({"type": "Feature",
         "properties": {"BSM": "over", "DLBM": "0404", "TBDLMJ": 5_000.0},
         "geometry": square(150.0, 0.0, 100.0, 50.0)}));
-    let fc = serde_json::json!({"type": "FeatureCollection",
-        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4545"}},
-        "features": feats});
     let path = dir.join("dltb.geojson");
-    std::fs::write(&path, fc.to_string()).unwrap();
+    write_layer(&path, feats);
     path
 }
 
@@ -177,4 +182,89 @@ fn bad_land_use_layers_are_refused_with_the_file_and_feature() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("--class-field"), "{e}");
+}
+
+/// The squares of [`layer`] without the gap and the overlap; `edit` may
+/// change a square's code or drop it.
+fn partition(dir: &Path, name: &str, edit: impl Fn(usize, usize) -> Option<&'static str>) -> LandUse {
+    let codes = ["0301", "0301K", "0103", "0305"];
+    let mut feats = Vec::new();
+    for row in 0..3 {
+        for (col, code) in codes.iter().enumerate() {
+            let Some(c) = edit(col, row).or(Some(*code)).filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            feats.push(serde_json::json!({"type": "Feature",
+                "properties": {"BSM": format!("{name}{col}{row}"), "DLBM": c},
+                "geometry": square(100.0 * col as f64, 100.0 * row as f64, 100.0, 100.0)}));
+        }
+    }
+    if name == "b" {
+        // The second version redraws column 0's two lower squares as one.
+        feats.push(serde_json::json!({"type": "Feature",
+            "properties": {"BSM": "merged", "DLBM": "0103"},
+            "geometry": square(0.0, 0.0, 100.0, 200.0)}));
+    }
+    let path = dir.join(format!("{name}.geojson"));
+    write_layer(&path, feats);
+    LandUse::read(&path, &LandUseOptions::new("DLBM")).unwrap()
+}
+
+#[test]
+fn two_versions_give_hand_computed_transitions_and_change_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = partition(dir.path(), "a", |_, _| None);
+    let after = partition(dir.path(), "b", |col, row| match (col, row) {
+        (0, 0) | (0, 1) => Some(""),
+        (2, 1) => Some("0602"),
+        _ => None,
+    });
+    let survey = Legend::builtin("sandiao").unwrap();
+    let ch = qingshan::landuse::landuse_change(
+        &before,
+        &after,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &ch.report.zones[0];
+    let t = |f: &str, to: &str| z.transitions.get(&code(f)).and_then(|r| r.get(&code(to))).copied().unwrap_or(0.0);
+    let want = [
+        ("0301", "0103", 75.0 * 190.0),
+        ("0301", "0301", 75.0 * 90.0),
+        ("0301K", "0301K", 100.0 * 280.0),
+        ("0103", "0103", 100.0 * 180.0),
+        ("0103", "0602", 100.0 * 100.0),
+        ("0305", "0305", 75.0 * 280.0),
+    ];
+    let total: f64 = z.transitions.values().flat_map(|r| r.values()).sum();
+    assert!((total - 350.0 * 280.0).abs() < 1e-6, "{total}");
+    for (f, to, a) in want {
+        assert!((t(f, to) - a).abs() < 1e-6, "{f} → {to}: {} vs {a}", t(f, to));
+    }
+    assert!(z.nodata_area_m2 == 0.0 && ch.report.warnings.is_empty(), "{:?}", ch.report.warnings);
+    // Forest (0301, 0301K) lost 14,250 m² to dry land.
+    assert!((z.forest_loss_m2 - 75.0 * 190.0).abs() < 1e-6);
+    let mut list: Vec<(String, String, String, String, f64)> = ch
+        .changed
+        .iter()
+        .map(|p| (p.before_id.clone(), p.after_id.clone(), p.from.to_string(), p.to.to_string(), p.area_m2))
+        .collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    let want = [
+        ("a00", "merged", "0301", "0103", 75.0 * 90.0),
+        ("a01", "merged", "0301", "0103", 75.0 * 100.0),
+        ("a21", "b21", "0103", "0602", 100.0 * 100.0),
+    ];
+    assert_eq!(list.len(), want.len(), "{list:?}");
+    for (got, w) in list.iter().zip(want) {
+        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str(), got.3.as_str()), (w.0, w.1, w.2, w.3));
+        assert!((got.4 - w.4).abs() < 1e-6, "{got:?}");
+    }
+    // Each piece's geometry is its part of the zone.
+    for p in &ch.changed {
+        assert!((geo::Area::unsigned_area(&p.geometry) - p.area_m2).abs() < 1e-6);
+    }
 }

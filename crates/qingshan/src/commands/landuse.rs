@@ -89,3 +89,101 @@ pub fn landuse_stats(a: &LandUseStatsArgs, run: &RunOptions<'_>) -> Result<LandU
         landuse,
     })
 }
+
+/// `qingshan change --before-landuse A --after-landuse B`.
+#[derive(Clone, Debug)]
+pub struct LandUseChangeArgs {
+    /// The first version.
+    pub before: LandUseSource,
+    /// The second version.
+    pub after: LandUseSource,
+    /// The zones.
+    pub zones: ZoneSource,
+    /// Legend name or TOML file.
+    pub legend: String,
+    /// How polygons and zones are measured.
+    pub area: AreaMode,
+    /// Where to write the change list (`.gpkg`, `.shp`, `.geojson`,
+    /// `.csv`, `.xlsx`).
+    pub change_list: Option<PathBuf>,
+    /// Where the result will be written (`-o`).
+    pub output: Option<PathBuf>,
+}
+
+/// What `qingshan change` computed from two land-use versions.
+#[derive(Debug)]
+pub struct LandUseChangeRun {
+    /// The transitions and the changed pieces.
+    pub change: crate::landuse::LandUseChange,
+    /// Its legend.
+    pub legend: Legend,
+    /// The zones, as read.
+    pub zones: ZoneLayer,
+    /// Polygons of the first version.
+    pub before_polygons: usize,
+    /// Polygons of the second version.
+    pub after_polygons: usize,
+}
+
+impl LandUseChangeRun {
+    /// The transitions ready for any output format.
+    pub fn export(&self) -> export::Change<'_> {
+        export::Change {
+            report: &self.change.report,
+            legend: &self.legend,
+            zones: Some(&self.zones),
+        }
+    }
+
+    /// The change list ready to write.
+    pub fn change_list(&self) -> export::ChangeList<'_> {
+        export::ChangeList {
+            change: &self.change,
+            legend: &self.legend,
+            zones: &self.zones,
+        }
+    }
+}
+
+/// Transitions between two land-use versions per zone, and the change
+/// list written to `change_list` when given
+/// ([`crate::landuse::landuse_change`]).
+pub fn landuse_change(a: &LandUseChangeArgs, run: &RunOptions<'_>) -> Result<LandUseChangeRun> {
+    run.check()?;
+    let legend = Legend::load(&a.legend)?;
+    let (before, after, zones) = std::thread::scope(|s| {
+        let z = s.spawn(|| a.zones.read());
+        let b = s.spawn(|| LandUse::read(&a.before.path, &a.before.options));
+        let after = LandUse::read(&a.after.path, &a.after.options);
+        let join = |what: &str| Error::Invalid(format!("reading {what} failed"));
+        let z = z.join().map_err(|_| join("the zones"))?;
+        let b = b.join().map_err(|_| join("the first land-use layer"))?;
+        Ok::<_, Error>((b?, after?, z?))
+    })?;
+    let mut check = OutputCheck::new();
+    check.inputs(&before.files(), "--before-landuse");
+    check.inputs(&after.files(), "--after-landuse");
+    check.inputs(&zones.files(), "--zones");
+    if let Some(l) = legend_file(&a.legend) {
+        check.input(l, "--legend");
+    }
+    check_outputs(
+        &mut check,
+        &[
+            (a.change_list.as_ref(), "--change-list"),
+            (a.output.as_ref(), "-o"),
+        ],
+    )?;
+    let change = crate::landuse::landuse_change(&before, &after, &zones, &legend, a.area, run)?;
+    let out = LandUseChangeRun {
+        change,
+        legend,
+        zones,
+        before_polygons: before.polygons.len(),
+        after_polygons: after.polygons.len(),
+    };
+    if let Some(p) = &a.change_list {
+        out.change_list().write(p)?;
+    }
+    Ok(out)
+}

@@ -58,7 +58,10 @@ use crate::zonal::{StatsReport, zonal_stats};
 use crate::zones::{ZoneLayer, ZoneOptions};
 use crate::{Error, Result};
 
-pub use landuse::{LandUseSource, LandUseStatsArgs, LandUseStatsRun, landuse_stats};
+pub use landuse::{
+    LandUseChangeArgs, LandUseChangeRun, LandUseSource, LandUseStatsArgs, LandUseStatsRun,
+    landuse_change, landuse_stats,
+};
 pub use series::{SeriesArgs, SeriesRun, series};
 pub use slope::{CroplandSource, SlopeArgs, SlopeRun, slope};
 pub use values::{ValuesArgs, ValuesRun, parse_scale_offset, values};

@@ -32,6 +32,7 @@
 
 mod audit;
 mod change;
+mod landuse;
 mod redline;
 mod series;
 mod slope;
@@ -51,6 +52,7 @@ use crate::grid::Crs;
 
 pub use audit::Audit;
 pub use change::Change;
+pub use landuse::{CHANGE_LIST_FIELDS, ChangeList};
 pub use redline::{Check, Diff, LostGeometry, Patches};
 pub use series::Series;
 pub use slope::{STEEP_FIELDS, Slope, SteepCropland, grade_label};

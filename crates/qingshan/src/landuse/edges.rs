@@ -91,15 +91,19 @@ pub(crate) fn unmatched(polygons: &[MultiPolygon<f64>], quantum: f64) -> Vec<usi
     flagged
 }
 
-/// The overlaps between the given polygons (pairs whose interiors meet),
-/// each as `(first, second, shape)`, in pair order.
+/// The overlaps of the suspects with any polygon (pairs whose interiors
+/// meet: a polygon drawn over a neighbour leaves that neighbour's edges
+/// matched when they only touch at a corner, so every polygon is a
+/// candidate partner), each as `(first, second, shape)`, in pair order.
 pub(crate) fn overlaps(
     polygons: &[MultiPolygon<f64>],
     suspects: &[usize],
 ) -> Vec<(usize, usize, MultiPolygon<f64>)> {
-    let items: Vec<GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = suspects
-        .iter()
-        .filter_map(|&i| {
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    let items: Vec<GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = (0..polygons.len())
+        .filter_map(|i| {
             let r = polygons[i].bounding_rect()?;
             Some(GeomWithData::new(
                 rstar::primitives::Rectangle::from_corners(
@@ -118,12 +122,13 @@ pub(crate) fn overlaps(
             let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
             tree.locate_in_envelope_intersecting(&env)
                 .map(|o| o.data)
-                .filter(move |&j| j > i)
-                .map(move |j| (i, j))
+                .filter(move |&j| j != i)
+                .map(move |j| (i.min(j), i.max(j)))
                 .collect::<Vec<_>>()
         })
         .collect();
     pairs.sort_unstable();
+    pairs.dedup();
     pairs
         .par_iter()
         .filter_map(|&(i, j)| {

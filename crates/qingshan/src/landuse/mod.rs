@@ -33,6 +33,7 @@
 //! # Ok::<(), qingshan::Error>(())
 //! ```
 
+mod change;
 mod edges;
 mod measure;
 mod overlay;
@@ -46,7 +47,10 @@ use crate::area::AreaMode;
 use crate::engine::{RunOptions, Runner};
 use crate::grid::Crs;
 use crate::legend::{ClassCode, Legend};
+use crate::change::{ChangeReport, ChangeSources, TransitionAccum, finish_change};
 use crate::zonal::{StatsReport, ZoneAccum, finish_stats};
+
+pub use change::ChangedPiece;
 use crate::zones::{ZoneLayer, segment_length};
 use crate::{Error, Result};
 
@@ -194,6 +198,15 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
     })
 }
 
+/// Edges are matched to 1 mm (1e-8° in lon/lat).
+fn quantum(crs: &Crs) -> f64 {
+    if crs.geographic {
+        1e-8
+    } else {
+        1e-3 / crs.linear_unit_m
+    }
+}
+
 /// Class areas of a land-use layer inside each zone: the `qingshan.stats/1`
 /// document of [`crate::zonal::zonal_stats`], from polygons. `mode`:
 /// ellipsoidal (default; the survey's own rule) or planar areas.
@@ -238,4 +251,120 @@ pub fn landuse_stats(
     report.warnings.splice(0..0, zones.repairs.iter().cloned());
     report.warnings.splice(0..0, lu.notes.iter().cloned());
     Ok(report)
+}
+
+/// Result of [`landuse_change`]: the `qingshan.change/1` document and the
+/// change list.
+#[derive(Clone, Debug)]
+pub struct LandUseChange {
+    /// Transitions per zone, as from rasters.
+    pub report: ChangeReport,
+    /// Every piece (polygon of the first date ∩ polygon of the second ∩
+    /// zone) whose class changed, in the first layer's order.
+    pub changed: Vec<ChangedPiece>,
+    /// The CRS of the pieces (the first layer's).
+    pub crs: Crs,
+}
+
+/// Change between two versions of a land-use layer inside each zone:
+/// transition matrices (`qingshan.change/1`) from the polygon × polygon
+/// overlay, and the list of changed pieces. The second layer is
+/// reprojected to the first's CRS when they differ (with a warning).
+pub fn landuse_change(
+    before: &LandUse,
+    after: &LandUse,
+    zones: &ZoneLayer,
+    legend: &Legend,
+    mode: AreaMode,
+    opts: &RunOptions<'_>,
+) -> Result<LandUseChange> {
+    let runner = Runner::new(opts)?;
+    runner.install(|| {
+        let mut warnings: Vec<String> = before.notes.iter().chain(&after.notes).cloned().collect();
+        warnings.extend(zones.repairs.iter().cloned());
+        let reprojected;
+        let after_polygons: &[MultiPolygon<f64>] = if after.crs.same_as(&before.crs) {
+            &after.polygons
+        } else {
+            let r = crate::srs::Reprojector::new(&after.crs, &before.crs)?;
+            let seg = segment_length(&after.crs, 10.0);
+            reprojected = after
+                .polygons
+                .iter()
+                .zip(&after.ids)
+                .map(|(g, id)| {
+                    r.multipolygon(&crate::srs::densify(g, seg))
+                        .map_err(|e| Error::feature(&after.path, id, format!("cannot reproject to {}: {e}", before.crs.label)))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            warnings.push(format!(
+                "{} is in {}, {} in {}: the second was reprojected to the first (its polygons' edges densified to 10 m)",
+                after.label(),
+                after.crs.label,
+                before.label(),
+                before.crs.label
+            ));
+            &reprojected
+        };
+        let geoms = zones.project(&before.crs, Some(segment_length(&zones.crs, 100.0)))?;
+        let extent = measure::extent(before.polygons.iter().chain(after_polygons).chain(geoms.iter()))
+            .ok_or_else(|| Error::zones(&before.path, "has no extent"))?;
+        let measure = measure::Measure::new(&before.crs, mode, extent)?;
+        let tree = overlay::pieces(&geoms);
+        let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
+        let mut clean_after = vec![true; after_polygons.len()];
+        for (lu, polygons) in [(before, &before.polygons[..]), (after, after_polygons)] {
+            let suspects = edges::unmatched(polygons, quantum(&lu.crs));
+            let overlaps = edges::overlaps(polygons, &suspects);
+            if std::ptr::eq(lu, after) {
+                for o in &overlaps {
+                    clean_after[o.0] = false;
+                    clean_after[o.1] = false;
+                }
+            }
+            let overlap = crate::area::sum_m2(overlaps.iter().map(|o| measure.multipolygon(&o.2)));
+            if overlap > 0.0 {
+                warnings.push(format!(
+                    "{}: {overlap:.2} m² is covered by more than one polygon (overlaps): both polygons' transitions count it; `qingshan stats --landuse` shows where",
+                    lu.label()
+                ));
+            }
+        }
+        let t = change::transitions(
+            before,
+            after,
+            after_polygons,
+            &clean_after,
+            &tree,
+            geoms.len(),
+            &measure,
+        );
+        let accums: Vec<TransitionAccum> = t
+            .pairs
+            .iter()
+            .zip(&t.covered)
+            .zip(&zone_areas)
+            .map(|((pairs, covered), zone_area)| {
+                let mut acc = TransitionAccum::default();
+                for (from, to, a) in pairs {
+                    *acc.pairs.entry(*from).or_default().entry(*to).or_insert(0.0) += a;
+                }
+                let gap = zone_area - covered;
+                acc.nodata_m2 = if gap > NOISE_SHARE * zone_area { gap } else { 0.0 };
+                acc
+            })
+            .collect();
+        let sources = ChangeSources {
+            crs: before.crs.label.clone(),
+            area: mode,
+            before: vec![before.label()],
+            after: vec![after.label()],
+        };
+        let report = finish_change(zones, legend, sources, accums, &zone_areas, warnings);
+        Ok(LandUseChange {
+            report,
+            changed: t.changed,
+            crs: before.crs.clone(),
+        })
+    })
 }

@@ -137,7 +137,7 @@ pub(crate) fn shares(
     chunks.into_iter().flatten().collect()
 }
 
-fn polygon_shares(
+pub(crate) fn polygon_shares(
     index: usize,
     mp: &MultiPolygon<f64>,
     tree: &RTree<Piece>,
@@ -229,4 +229,38 @@ pub(crate) fn zone_areas(tree: &RTree<Piece>, zones: usize, measure: &Measure) -
             crate::area::sum_m2(v.into_iter().map(|t| t.2))
         })
         .collect()
+}
+
+/// The part of `mp` inside zone `zone`: its intersections with the zone's
+/// pieces, joined.
+pub(crate) fn clip_to_zone(mp: &MultiPolygon<f64>, tree: &RTree<Piece>, zone: usize) -> MultiPolygon<f64> {
+    let Some(bbox) = mp.bounding_rect() else {
+        return MultiPolygon(vec![]);
+    };
+    let env = AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
+    let mut hits: Vec<&Piece> = tree
+        .locate_in_envelope_intersecting(&env)
+        .filter(|p| p.zone == zone && rect_overlap(&p.rect, &bbox) > 0.0)
+        .collect();
+    let inside: f64 = hits.iter().filter(|p| p.part.is_none()).map(|p| rect_overlap(&p.rect, &bbox)).sum();
+    if hits.iter().all(|p| p.part.is_none()) && inside >= bbox.width() * bbox.height() * (1.0 - 1e-12) {
+        // Wholly inside: the polygon as it is, not rounded by clipping.
+        return mp.clone();
+    }
+    hits.sort_by(|a, b| {
+        a.rect
+            .min()
+            .x
+            .total_cmp(&b.rect.min().x)
+            .then(a.rect.min().y.total_cmp(&b.rect.min().y))
+    });
+    let mut out = MultiPolygon(vec![]);
+    for p in hits {
+        let part = match &p.part {
+            None => mp.intersection(&MultiPolygon(vec![p.rect.to_polygon()])),
+            Some(z) => mp.intersection(z),
+        };
+        out = if out.0.is_empty() { part } else { out.union(&part) };
+    }
+    out
 }
