@@ -9,7 +9,8 @@
 //!   coordinate (EPSG:4545 metres) and the year, in CLCD codes.
 //! - [`write_demo`]: the small committed set in `fixtures/` (two towns, land
 //!   cover 2019 and 2024 as tiles + VRT, a geographic copy, red lines 2019
-//!   and 2024, GBK Shapefile, README).
+//!   and 2024, GBK Shapefile, land-survey (三调 DLTB) layers 2019 and 2024,
+//!   README).
 //! - [`write_synthetic`]: a large benchmark set (e.g. 12 000 × 9 000 cells in
 //!   tiles + VRT per year, and hundreds of irregular zones).
 //!
@@ -19,9 +20,17 @@
 #![deny(missing_docs)]
 
 mod demo;
+mod ellipsoid;
 mod error;
 mod geom;
 mod landscape;
+mod landuse_codes;
+mod landuse_files;
+mod landuse_io;
+mod landuse_lattice;
+mod landuse_readme;
+#[cfg(test)]
+mod landuse_tests;
 mod noise;
 mod raster_io;
 mod readme;
@@ -39,6 +48,7 @@ use std::path::{Path, PathBuf};
 pub use demo::{DemoManifest, RedLineArea, TownForest};
 pub use error::{Error, Result};
 pub use landscape::clcd_class;
+pub use landuse_files::{ClassTally, DirtyPatch, LanduseSummary, PerturbedArea};
 pub use synthetic::{SyntheticManifest, SyntheticOptions};
 
 /// The land-cover files of one year.

@@ -89,6 +89,22 @@ fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
                     f.nodata_cells
                 );
             }
+            let l = &m.landuse;
+            for (k, year) in [2019, 2024].into_iter().enumerate() {
+                println!(
+                    "land survey {year}: {} polygons, {} coordinates (at most {} in one)",
+                    l.polygons[k], l.vertices[k], l.max_vertices[k]
+                );
+            }
+            println!(
+                "land survey 2019 → 2024: {} polygons kept, {} new; gap {:.2} m² ({}), overlap {:.2} m² ({})",
+                l.kept,
+                l.polygons[1] - l.kept,
+                l.gap.area_m2,
+                l.gap.bsm,
+                l.overlap.area_m2,
+                l.overlap.bsm
+            );
             for r in &m.redlines {
                 let ha = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.1}", a / 1e4));
                 println!(
