@@ -253,7 +253,7 @@ fn rows<'a>(
 }
 
 /// Runs `f` with GDAL's OGR_CURRENT_DATE fixed (byte-identical GeoPackages).
-fn with_fixed_date<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn with_fixed_date<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", GPKG_DATE)
         .ctx(|| "setting OGR_CURRENT_DATE".into())?;
     let r = f();

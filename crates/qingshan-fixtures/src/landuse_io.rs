@@ -68,6 +68,7 @@ pub(crate) fn demo_lattice(towns: &[Town]) -> Lattice {
         jitter: 0.3,
         amp: 0.6,
         points: |h| 3 + (h % 2) as usize,
+        densify_sides: false,
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Lattice {
     pub amp: f64,
     /// Number of intermediate points of an edge, from the edge's hash.
     pub points: fn(u64) -> usize,
+    /// Whether the edges on the rectangle's sides get intermediate points
+    /// too (evenly spaced on the side), or none.
+    pub densify_sides: bool,
 }
 
 /// A lattice edge, in its canonical direction: `H(i, j)` from vertex
@@ -190,17 +193,28 @@ impl Lattice {
     }
 
     /// Appends the intermediate points of an edge, in its canonical
-    /// direction (none for edges on the rectangle's sides).
+    /// direction (on the rectangle's sides: evenly spaced on the side if
+    /// `densify_sides`, else none).
     pub(crate) fn edge_points(&self, e: Edge, out: &mut Vec<Coord>) {
-        let Some((a, b, [(tl, sl), (tr, sr)])) = self.diamond(e) else {
-            return;
-        };
         let key = match e {
             Edge::H(i, j) => ((i as u64) << 32) ^ j as u64,
             Edge::V(i, j) => !(((i as u64) << 32) ^ j as u64),
         };
         let hash = splitmix64(self.seed ^ 0x00ED_6E00 ^ key);
         let n = (self.points)(hash);
+        let Some((a, b, [(tl, sl), (tr, sr)])) = self.diamond(e) else {
+            if self.densify_sides {
+                let (a, b, _, _) = self.edge_frame(e);
+                for k in 1..=n {
+                    let t = k as f64 / (n + 1) as f64;
+                    out.push(Coord {
+                        x: round_cm(a.x + t * (b.x - a.x)),
+                        y: round_cm(a.y + t * (b.y - a.y)),
+                    });
+                }
+            }
+            return;
+        };
         let (dx, dy) = (b.x - a.x, b.y - a.y);
         let len = (dx * dx + dy * dy).sqrt();
         let (nx, ny) = (-dy / len, dx / len);
@@ -445,6 +459,7 @@ mod tests {
             jitter: 0.3,
             amp: 0.6,
             points: |h| 3 + (h % 4) as usize,
+            densify_sides: false,
         }
     }
 

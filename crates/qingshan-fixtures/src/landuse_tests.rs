@@ -7,8 +7,8 @@ use std::path::Path;
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use geo::{
-    Area, BooleanOps, Centroid, Contains, Coord, GeodesicArea, Geometry, MultiPolygon, Polygon,
-    Validation,
+    Area, BooleanOps, BoundingRect, Centroid, Contains, Coord, GeodesicArea, Geometry, Intersects,
+    MultiPolygon, Polygon, Validation,
 };
 
 use crate::LanduseSummary;
@@ -121,8 +121,7 @@ fn towns_rect() -> (f64, f64, f64, f64) {
     (e.MinX, e.MaxX, e.MinY, e.MaxY)
 }
 
-fn check_partition(rows: &[Row]) {
-    let (x0, x1, y0, y1) = towns_rect();
+fn check_partition(rows: &[Row], (x0, x1, y0, y1): (f64, f64, f64, f64)) {
     let rect = (x1 - x0) * (y1 - y0);
     let sum: f64 = rows.iter().map(|r| r.poly.unsigned_area()).sum();
     assert!(
@@ -164,7 +163,7 @@ fn each_version_partitions_the_towns_rectangle() {
     for (k, name) in ["dltb_2019.gpkg", "dltb_2024.gpkg"].into_iter().enumerate() {
         let rows = layer(name);
         assert_eq!(rows.len(), l.polygons[k]);
-        check_partition(&rows);
+        check_partition(&rows, towns_rect());
         for r in &rows {
             assert!(
                 r.poly.is_valid(),
@@ -452,4 +451,91 @@ fn ridge_coefficients_follow_the_slope_grades() {
     assert_eq!(ridge_coefficient(0.3), 0.136);
     assert_eq!(ridge_coefficient(0.5), 0.183);
     assert_eq!(ridge_coefficient(5.0), 0.183);
+}
+
+#[test]
+fn the_landuse_bench_is_a_deterministic_partition_with_its_zones() {
+    use crate::{LanduseBenchOptions, write_landuse_bench};
+    let opts = LanduseBenchOptions {
+        polygons: 1500,
+        seed: 3,
+    };
+    let (d1, d2) = (
+        tempfile::tempdir().expect("temp"),
+        tempfile::tempdir().expect("temp"),
+    );
+    let m = write_landuse_bench(&opts, d1.path()).expect("bench");
+    write_landuse_bench(&opts, d2.path()).expect("bench");
+    for f in ["dltb.gpkg", "towns.gpkg", "redlines.gpkg"] {
+        let (a, b) = (
+            std::fs::read(d1.path().join(f)),
+            std::fs::read(d2.path().join(f)),
+        );
+        assert!(
+            a.expect("read") == b.expect("read"),
+            "{f} differs between two runs"
+        );
+    }
+    let rows = read(&m.dltb);
+    assert_eq!(rows.len(), m.polygons);
+    assert!((1400..=1600).contains(&rows.len()));
+    check_partition(&rows, (m.rect[0], m.rect[1], m.rect[2], m.rect[3]));
+    let mut bsm = HashSet::new();
+    let mut coords = 0;
+    for r in &rows {
+        let n = r.poly.exterior().0.len();
+        coords += n as u64;
+        assert!((50..=500).contains(&n), "{} has {n} coordinates", r.bsm);
+        assert!(bsm.insert(r.bsm.clone()));
+        assert!(
+            (r.tbmj - r.lonlat.geodesic_area_unsigned()).abs() <= 0.01,
+            "{}",
+            r.bsm
+        );
+        assert!((r.tbdlmj - (r.tbmj - r.kcmj)).abs() < 1e-6);
+    }
+    assert_eq!(coords, m.vertices);
+    let zones = |f: &Path| -> Vec<(String, Polygon)> {
+        let ds = Dataset::open(f).expect("open");
+        let mut layer = ds.layer(0).expect("layer");
+        layer
+            .features()
+            .map(|f| {
+                let id = f
+                    .field_as_string(f.field_index("zone_id").expect("zone_id"))
+                    .expect("v")
+                    .expect("v");
+                (
+                    id,
+                    as_polygon(f.geometry().expect("geom").to_geo().expect("geo")),
+                )
+            })
+            .collect()
+    };
+    let (towns, lines) = (zones(&m.towns), zones(&m.redlines));
+    assert_eq!(towns.len(), 2);
+    assert_eq!(lines.len(), 150);
+    let rect = (m.rect[1] - m.rect[0]) * (m.rect[3] - m.rect[2]);
+    let covered: f64 = towns.iter().map(|t| t.1.unsigned_area()).sum();
+    assert!(
+        covered > 0.7 * rect && covered < rect,
+        "{covered} of {rect}"
+    );
+    for set in [&towns, &lines] {
+        for (k, (id, p)) in set.iter().enumerate() {
+            assert!(p.is_valid(), "{id}");
+            for (_, q) in &set[k + 1..] {
+                let (a, b) = (
+                    p.bounding_rect().expect("bbox"),
+                    q.bounding_rect().expect("bbox"),
+                );
+                if !a.intersects(&b) {
+                    continue;
+                }
+                let both = MultiPolygon::new(vec![p.clone()])
+                    .intersection(&MultiPolygon::new(vec![q.clone()]));
+                assert!(both.unsigned_area() < 1e-6, "{id} overlaps");
+            }
+        }
+    }
 }
