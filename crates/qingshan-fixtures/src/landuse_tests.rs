@@ -329,6 +329,22 @@ fn the_gbk_shapefile_holds_gbk_and_reads_back() {
         );
     }
     assert!(shp.iter().any(|r| r.dlmc == "旱地") && shp.iter().any(|r| r.dlmc == "乔木林地"));
+    // The DBF has no language driver id: GDAL decodes through the .cpg, and
+    // without it returns other text.
+    assert_eq!(dbf[29], 0);
+    let bare = tempfile::tempdir().expect("temp dir");
+    for ext in ["shp", "shx", "dbf", "prj"] {
+        let name = format!("dltb_2019_gbk.{ext}");
+        std::fs::copy(dir.join(&name), bare.path().join(&name)).expect("copy");
+    }
+    let ds = Dataset::open(bare.path().join("dltb_2019_gbk.shp")).expect("open");
+    let mut layer = ds.layer(0).expect("layer");
+    let f = layer.features().next().expect("a feature");
+    let raw = f.field_as_string(f.field_index("DLMC").expect("DLMC"));
+    assert!(
+        !matches!(raw, Ok(Some(t)) if t == gpkg[0].dlmc),
+        "read right without the .cpg"
+    );
 }
 
 #[test]
