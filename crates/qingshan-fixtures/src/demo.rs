@@ -14,7 +14,7 @@ use crate::raster_io::{Grid, TiffSpec, VrtTile, rel, write_tiff, write_vrt};
 use crate::readme::{ReadmeInput, readme_text};
 use crate::stats::histogram;
 use crate::vector_io::{Feat, Field, Prop, srs, write_geojson, write_ogr};
-use crate::{YearFiles, clcd_class};
+use crate::{LanduseSummary, YearFiles, clcd_class};
 
 /// The demo raster grid (EPSG:4545, 30 m, 800 × 600).
 pub(crate) const DEMO_GRID: Grid = Grid {
@@ -42,9 +42,9 @@ const LONLAT_RES: f64 = 1.0 / 4000.0;
 /// The years of the demo.
 pub(crate) const DEMO_YEARS: [u16; 2] = [2019, 2024];
 /// Fixed timestamp written into the GeoPackage (for byte-identical output).
-const GPKG_DATE: &str = "2024-06-30T00:00:00Z";
+pub(crate) const GPKG_DATE: &str = "2024-06-30T00:00:00Z";
 /// Fixed date written into the DBF header.
-const DBF_DATE: &str = "2024-06-30";
+pub(crate) const DBF_DATE: &str = "2024-06-30";
 
 /// Forest share of one town in one year (centre-in-polygon cell counts).
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +107,9 @@ pub struct DemoManifest {
     pub ndvi: Vec<PathBuf>,
     /// Land cover of the years between the two (2020–2023), one file each.
     pub series: Vec<PathBuf>,
+    /// The land-survey (三调 DLTB) layers of both towns, 2019 and 2024,
+    /// in `landuse/`, and what they hold.
+    pub landuse: LanduseSummary,
 }
 
 impl DemoManifest {
@@ -126,6 +129,7 @@ impl DemoManifest {
         v.push(self.parcels.clone());
         v.extend(self.ndvi.iter().cloned());
         v.extend(self.series.iter().cloned());
+        v.extend(self.landuse.files.iter().cloned());
         v.push(self.readme.clone());
         v
     }
@@ -278,6 +282,7 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     written_parcels?;
     let ndvi = crate::vegetation::write_ndvi(&out_dir.join("ndvi"), &classes, &DEMO_YEARS)?;
     let series = crate::vegetation::write_series(&lc_dir.join("series"), &classes[0], &classes[1])?;
+    let landuse = crate::landuse_files::write_landuse(&out_dir.join("landuse"), &towns)?;
     // Measurements for the manifest and the README.
     let forest = town_forest(&towns, &classes);
     let redlines = redline_areas(&rl19, &rl24);
@@ -294,6 +299,7 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
     written.push(&parcels);
     written.extend(ndvi.iter());
     written.extend(series.iter());
+    written.extend(landuse.files.iter());
     for p in written {
         let n = io(std::fs::metadata(p), p)?.len();
         sizes.push((rel(p, out_dir), n));
@@ -307,6 +313,7 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
         rl19: &rl19,
         rl24: &rl24,
         lonlat_grid: &lonlat_grid,
+        landuse: &landuse,
     });
     io(std::fs::write(&readme, text), &readme)?;
 
@@ -324,6 +331,7 @@ pub(crate) fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
         parcels,
         ndvi,
         series,
+        landuse,
     })
 }
 
@@ -387,18 +395,9 @@ fn write_towns(out_dir: &Path, towns: &[Town]) -> Result<(PathBuf, Vec<PathBuf>)
             "SPATIAL_INDEX=NO",
         ],
         &[
-            Field {
-                name: "code",
-                width: 9,
-            },
-            Field {
-                name: "name",
-                width: 32,
-            },
-            Field {
-                name: "name_en",
-                width: 32,
-            },
+            Field::str("code", 9),
+            Field::str("name", 32),
+            Field::str("name_en", 32),
         ],
         &town_feats(towns),
         None,
@@ -426,22 +425,10 @@ fn write_redlines(
     write_geojson(&redlines_2019, "redlines_2019", &redline_feats(rl19.iter()))?;
     let redlines_2024 = out_dir.join("redlines_2024.gpkg");
     let rl_fields = [
-        Field {
-            name: "hx_id",
-            width: 16,
-        },
-        Field {
-            name: "name",
-            width: 64,
-        },
-        Field {
-            name: "town",
-            width: 16,
-        },
-        Field {
-            name: "function",
-            width: 16,
-        },
+        Field::str("hx_id", 16),
+        Field::str("name", 64),
+        Field::str("town", 16),
+        Field::str("function", 16),
     ];
     gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", GPKG_DATE)
         .ctx(|| "setting OGR_CURRENT_DATE".into())?;

@@ -27,6 +27,15 @@ pub enum Error {
     /// The options are inconsistent (e.g. zero width, more tiles than cells).
     #[error("invalid options: {0}")]
     Options(String),
+    /// A field name is longer than a DBF can hold (10 bytes); GDAL would
+    /// truncate it silently.
+    #[error("cannot write {path}: field name {name:?} is longer than the 10 bytes a DBF holds")]
+    FieldName {
+        /// The Shapefile.
+        path: PathBuf,
+        /// The field name.
+        name: String,
+    },
     /// A generated geometry broke one of the generator's invariants (a bug).
     #[error("generated geometry is invalid: {0}")]
     Geometry(String),

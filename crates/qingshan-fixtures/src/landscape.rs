@@ -583,6 +583,15 @@ pub(crate) fn classes_local(p: (f64, f64), years: &[u16], out: &mut [u8]) {
     }
 }
 
+/// The land cover of 2019 and of 2024 at p (metres relative to [`CENTRE`])
+/// without the cloud gaps: the ground a field survey sees (the land-survey
+/// layers are drawn from it).
+pub(crate) fn classes_cloudless(p: (f64, f64)) -> (u8, u8) {
+    let t = terrain(p);
+    let c19 = class_2019(p, &t);
+    (c19, class_2024(p, &t, c19))
+}
+
 /// Land-cover class (CLCD codes 1..=9; 0 = nodata) at projected EPSG:4545
 /// coordinate (x, y) for a year.
 ///

@@ -9,7 +9,9 @@
 //!   coordinate (EPSG:4545 metres) and the year, in CLCD codes.
 //! - [`write_demo`]: the small committed set in `fixtures/` (two towns, land
 //!   cover 2019 and 2024 as tiles + VRT, a geographic copy, red lines 2019
-//!   and 2024, GBK Shapefile, README).
+//!   and 2024, GBK Shapefile, land-survey (三调 DLTB) layers 2019 and 2024,
+//!   README).
+//! - [`write_landuse_bench`]: a large land-survey (DLTB) benchmark set.
 //! - [`write_synthetic`]: a large benchmark set (e.g. 12 000 × 9 000 cells in
 //!   tiles + VRT per year, and hundreds of irregular zones).
 //!
@@ -19,9 +21,18 @@
 #![deny(missing_docs)]
 
 mod demo;
+mod ellipsoid;
 mod error;
 mod geom;
 mod landscape;
+mod landuse_bench;
+mod landuse_codes;
+mod landuse_files;
+mod landuse_io;
+mod landuse_lattice;
+mod landuse_readme;
+#[cfg(test)]
+mod landuse_tests;
 mod noise;
 mod raster_io;
 mod readme;
@@ -39,6 +50,8 @@ use std::path::{Path, PathBuf};
 pub use demo::{DemoManifest, RedLineArea, TownForest};
 pub use error::{Error, Result};
 pub use landscape::clcd_class;
+pub use landuse_bench::{LanduseBenchManifest, LanduseBenchOptions};
+pub use landuse_files::{ClassTally, DirtyPatch, LanduseSummary, PerturbedArea};
 pub use synthetic::{SyntheticManifest, SyntheticOptions};
 
 /// The land-cover files of one year.
@@ -98,6 +111,34 @@ pub fn write_demo(out_dir: &Path) -> Result<DemoManifest> {
 /// ```
 pub fn write_synthetic(opts: &SyntheticOptions, out_dir: &Path) -> Result<SyntheticManifest> {
     synthetic::write_synthetic(opts, out_dir)
+}
+
+/// Writes a large land-survey benchmark set into `out_dir`: `dltb.gpkg`
+/// (layer `DLTB`, the demo's DLTB fields: a planar partition of about
+/// `opts.polygons` polygons of 50–500 coordinates, one per jittered 100 m
+/// lattice cell with long, wiggly, densified edges), `towns.gpkg` (layer
+/// `towns`: two large zones, `zone_id`, `name`) and `redlines.gpkg` (layer
+/// `redlines`: 150 irregular zones, `zone_id`), all in EPSG:4545.
+///
+/// Classes come from the demo landscape mirrored over the larger extent
+/// (shifted by the seed); TBMJ is the ellipsoidal area (GRS80), as in the
+/// demo's layers. Rows are computed in parallel chunks and written in order
+/// inside one transaction, so the output does not depend on scheduling.
+///
+/// # Examples
+///
+/// ```no_run
+/// use qingshan_fixtures::{LanduseBenchOptions, write_landuse_bench};
+/// let opts = LanduseBenchOptions { polygons: 20_000, ..Default::default() };
+/// let m = write_landuse_bench(&opts, std::path::Path::new("/tmp/landuse-bench"))?;
+/// println!("{} polygons, {} coordinates", m.polygons, m.vertices);
+/// # Ok::<(), qingshan_fixtures::Error>(())
+/// ```
+pub fn write_landuse_bench(
+    opts: &LanduseBenchOptions,
+    out_dir: &Path,
+) -> Result<LanduseBenchManifest> {
+    landuse_bench::write_landuse_bench(opts, out_dir)
 }
 
 /// Writes a DEM on the grid [`write_synthetic`] uses with the same

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use qingshan_fixtures::{SyntheticOptions, write_demo, write_synthetic, write_synthetic_dem};
+use qingshan_fixtures::{
+    LanduseBenchOptions, SyntheticOptions, write_demo, write_landuse_bench, write_synthetic,
+    write_synthetic_dem,
+};
 
 /// Deterministic generator of qingshan's synthetic fixtures.
 #[derive(Debug, Parser)]
@@ -22,6 +25,19 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "fixtures")]
         out: PathBuf,
+    },
+    /// Write a large land-survey benchmark set: dltb.gpkg (a planar partition,
+    /// DLTB fields), towns.gpkg (2 zones), redlines.gpkg (150 zones).
+    LanduseBench {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// About how many survey polygons.
+        #[arg(long, default_value_t = LanduseBenchOptions::default().polygons)]
+        polygons: usize,
+        /// Seed.
+        #[arg(long, default_value_t = LanduseBenchOptions::default().seed)]
+        seed: u64,
     },
     /// Write a large synthetic benchmark set (tiles + VRT per year, zones).
     Synthetic {
@@ -89,6 +105,22 @@ fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
                     f.nodata_cells
                 );
             }
+            let l = &m.landuse;
+            for (k, year) in [2019, 2024].into_iter().enumerate() {
+                println!(
+                    "land survey {year}: {} polygons, {} coordinates (at most {} in one)",
+                    l.polygons[k], l.vertices[k], l.max_vertices[k]
+                );
+            }
+            println!(
+                "land survey 2019 → 2024: {} polygons kept, {} new; gap {:.2} m² ({}), overlap {:.2} m² ({})",
+                l.kept,
+                l.polygons[1] - l.kept,
+                l.gap.area_m2,
+                l.gap.bsm,
+                l.overlap.area_m2,
+                l.overlap.bsm
+            );
             for r in &m.redlines {
                 let ha = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.1}", a / 1e4));
                 println!(
@@ -100,6 +132,25 @@ fn run(cli: Cli) -> Result<(), qingshan_fixtures::Error> {
                     r.change
                 );
             }
+        }
+        Command::LanduseBench {
+            out,
+            polygons,
+            seed,
+        } => {
+            let m = write_landuse_bench(&LanduseBenchOptions { polygons, seed }, &out)?;
+            print_sizes(&m.files());
+            println!(
+                "{} polygons, {} coordinates ({}–{} per polygon), x {:.0}–{:.0}, y {:.0}–{:.0}, EPSG:4545",
+                m.polygons,
+                m.vertices,
+                m.vertices_range.0,
+                m.vertices_range.1,
+                m.rect[0],
+                m.rect[1],
+                m.rect[2],
+                m.rect[3]
+            );
         }
         Command::Synthetic {
             out,

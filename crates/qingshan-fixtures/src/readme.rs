@@ -24,6 +24,7 @@ pub(crate) struct ReadmeInput<'a> {
     pub(crate) rl19: &'a [RedLine],
     pub(crate) rl24: &'a [(RedLine, Change)],
     pub(crate) lonlat_grid: &'a Grid,
+    pub(crate) landuse: &'a crate::LanduseSummary,
 }
 
 /// 5th and 95th percentile of the synthetic elevation over the cells whose
@@ -103,7 +104,10 @@ elevation, slope, aspect and vegetation noise, plus hand-placed features\n\
 | `dem/dem_25m_c{0,1}.tif` | elevation (DEM), 2 tiles, Int16 metres | EPSG:4545 |\n\
 | `dltb.gpkg`, layer `DLTB` | land-survey parcels (三调-like), classes `DLBM`/`DLMC` | EPSG:4545 |\n\
 | `ndvi/ndvi_2019.tif`, `ndvi/ndvi_2024.tif` | NDVI, Int16 × 10000 (scale 0.0001 in the file) | EPSG:4545 |\n\
-| `landcover/series/clcd_{2020..2023}.tif` | land cover of the years between, one file each | EPSG:4545 |\n\n",
+| `landcover/series/clcd_{2020..2023}.tif` | land cover of the years between, one file each | EPSG:4545 |\n\
+| `landuse/dltb_2019.gpkg`, `landuse/dltb_2024.gpkg`, layer `DLTB` | land-survey polygons (三调 DLTB) of both towns, 2019 and 2024 | EPSG:4545 |\n\
+| `landuse/dltb_2019_gbk.shp` (+ `.shx .dbf .prj .cpg`) | the 2019 survey layer, DBF encoded in GBK | EPSG:4545 |\n\
+| `landuse/dltb_2019_dirty.gpkg`, layer `DLTB` | the 2019 survey layer with one gap and one overlap | EPSG:4545 |\n\n",
     );
     let _ = write!(
         s,
@@ -143,7 +147,8 @@ SRTM/ASTER), nodata {}, PREDICTOR=2. Two tiles side by side, columns {:?}, so a\
 ({:.0}, {:.0}) is nodata, as SRTM voids are. Its cells do not line up with the\n\
 30 m land cover: each land-cover cell takes the slope of the DEM cell under\n\
 its centre.\n\n\
-Land survey: a jittered lattice of parcels ({} × {} m, {} × {}) over the\n\
+Land survey (`dltb.gpkg`; the larger survey layers are in `landuse/`, see\n\
+below): a jittered lattice of parcels ({} × {} m, {} × {}) over the\n\
 Azhuang loess; each parcel takes the 2019 land cover at its centre as its\n\
 class: `DLBM` 0102 水浇地 (valley floors) / 0103 旱地 (cropland), 0301\n\
 乔木林地, 0305 灌木林地, 0404 其他草地, 1101 河流水面, 0702 农村宅基地,\n\
@@ -403,5 +408,6 @@ cropland on plateau tops and valley floors, grassland, shrub and forest on\n\
 gully walls, the town seat east of the road, more villages, an old coal mine.\n",
         ej.0, ej.1, ea.0, ea.1
     );
+    s.push_str(&crate::landuse_readme::landuse_section(inp.landuse));
     s
 }

@@ -146,18 +146,9 @@ pub(crate) fn parcels() -> Vec<Feat> {
 /// Writes the parcels as a GeoPackage, layer `DLTB`, EPSG:4545.
 pub(crate) fn write_parcels(path: &Path) -> Result<()> {
     let fields = [
-        Field {
-            name: "BSM",
-            width: 18,
-        },
-        Field {
-            name: "DLBM",
-            width: 5,
-        },
-        Field {
-            name: "DLMC",
-            width: 30,
-        },
+        Field::str("BSM", 18),
+        Field::str("DLBM", 5),
+        Field::str("DLMC", 30),
     ];
     write_ogr(
         path,
@@ -169,4 +160,31 @@ pub(crate) fn write_parcels(path: &Path) -> Result<()> {
         None,
         true,
     )
+}
+
+/// Slope (as its tangent) of the DEM at a point (EPSG:4545): Horn's 3 × 3
+/// method on the DEM cell under the point, from the heights the DEM file
+/// holds; where the window touches the void, the landscape's own gradient.
+pub(crate) fn dem_slope(p: (f64, f64)) -> f64 {
+    let g = DEM_GRID;
+    let col = ((p.0 - g.x0) / g.dx).floor() as isize;
+    let row = ((g.y0 - p.1) / g.dy).floor() as isize;
+    let mut z = [[0.0f64; 3]; 3];
+    for (dr, zr) in z.iter_mut().enumerate() {
+        for (dc, zc) in zr.iter_mut().enumerate() {
+            let (c, r) = (col + dc as isize - 1, row + dr as isize - 1);
+            let x = g.x0 + (c as f64 + 0.5) * g.dx;
+            let y = g.y0 - (r as f64 + 0.5) * g.dy;
+            let h = height((x, y));
+            if h == DEM_NODATA {
+                return terrain((p.0 - CENTRE.0, p.1 - CENTRE.1)).elev.grad_norm();
+            }
+            *zc = f64::from(h);
+        }
+    }
+    let dzdx =
+        ((z[0][2] + 2.0 * z[1][2] + z[2][2]) - (z[0][0] + 2.0 * z[1][0] + z[2][0])) / (8.0 * g.dx);
+    let dzdy =
+        ((z[2][0] + 2.0 * z[2][1] + z[2][2]) - (z[0][0] + 2.0 * z[0][1] + z[0][2])) / (8.0 * g.dy);
+    (dzdx * dzdx + dzdy * dzdy).sqrt()
 }

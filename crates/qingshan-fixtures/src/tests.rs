@@ -13,7 +13,7 @@ use crate::landscape::{CENTRE, classes_local};
 use crate::{DemoManifest, SyntheticOptions, clcd_class, write_demo, write_synthetic};
 
 /// One demo set shared by the tests (generated once).
-fn demo() -> &'static (tempfile::TempDir, DemoManifest) {
+pub(crate) fn demo() -> &'static (tempfile::TempDir, DemoManifest) {
     static DEMO: OnceLock<(tempfile::TempDir, DemoManifest)> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -23,7 +23,7 @@ fn demo() -> &'static (tempfile::TempDir, DemoManifest) {
 }
 
 /// The repository's committed `fixtures/` directory.
-fn repo_fixtures() -> PathBuf {
+pub(crate) fn repo_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
