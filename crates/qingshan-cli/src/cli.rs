@@ -159,6 +159,8 @@ pub struct MergeArgs {
     pub qa: Option<PathBuf>,
 }
 
+// Parsed once per run: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum RedlineCommand {
     /// Compares two versions of the red-line layer: totals, lost and gained area, per polygon and per town.
@@ -214,11 +216,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub redlines: PathBuf,
     /// Land cover of the first date.
-    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "before_landuse", conflicts_with = "before_landuse")]
     pub before: Vec<String>,
     /// Land cover of the second date, on the same grid.
-    #[arg(long, value_name = "RASTER", num_args = 1.., required = true)]
+    #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "after_landuse", conflicts_with = "after_landuse")]
     pub after: Vec<String>,
+    #[command(flatten)]
+    pub landuse: LandUseVersions,
     #[command(flatten)]
     pub layer: LayerArgs,
     #[command(flatten)]
@@ -229,7 +233,7 @@ pub struct CheckArgs {
     /// Largest allowed drop of the vegetated share (fraction: 0.01 = one percentage point).
     #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
     pub max_vegetation_loss: f64,
-    /// Write each connected converted patch as a polygon (GeoJSON) with its red-line id, type and area.
+    /// Write each connected converted patch as a polygon (GeoJSON) with its red-line id, type and area; with land use, every converted piece (.gpkg, .shp, .geojson, .csv, .xlsx, as --change-list).
     #[arg(long, value_name = "PATCHES.geojson")]
     pub patches: Option<PathBuf>,
     #[command(flatten)]
@@ -246,21 +250,8 @@ pub struct ChangeArgs {
     /// Land cover of the second date, on the same grid.
     #[arg(long, value_name = "RASTER", num_args = 1.., required_unless_present = "after_landuse", conflicts_with = "after_landuse")]
     pub after: Vec<String>,
-    /// Land-use polygons of the first date (三调 DLTB) instead of --before.
-    #[arg(long, value_name = "FILE", requires = "after_landuse")]
-    pub before_landuse: Option<PathBuf>,
-    /// Land-use polygons of the second date instead of --after.
-    #[arg(long, value_name = "FILE", requires = "before_landuse")]
-    pub after_landuse: Option<PathBuf>,
-    /// The land-use field of class codes (e.g. DLBM), in both versions.
-    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
-    pub class_field: Option<String>,
-    /// The land-use layer (default: the first), in both versions.
-    #[arg(long, value_name = "NAME", requires = "before_landuse")]
-    pub landuse_layer: Option<String>,
-    /// The land-use field of polygon ids (default: BSM when present, else the FID).
-    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
-    pub landuse_id_field: Option<String>,
+    #[command(flatten)]
+    pub landuse: LandUseVersions,
     /// Write every piece whose class changed (zone, ids, codes and names before and after, m², ha, mu, centroid): .gpkg, .shp (GBK), .geojson, .csv or .xlsx.
     #[arg(long, value_name = "FILE", requires = "before_landuse")]
     pub change_list: Option<PathBuf>,
@@ -488,6 +479,52 @@ pub struct RunArgs {
     /// No progress bar, no summary line on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Two versions of a land-use layer instead of two land-cover rasters.
+#[derive(Args, Debug, Clone)]
+pub struct LandUseVersions {
+    /// Land-use polygons of the first date (三调 DLTB) instead of --before.
+    #[arg(long, value_name = "FILE", requires = "after_landuse")]
+    pub before_landuse: Option<PathBuf>,
+    /// Land-use polygons of the second date instead of --after.
+    #[arg(long, value_name = "FILE", requires = "before_landuse")]
+    pub after_landuse: Option<PathBuf>,
+    /// The land-use field of class codes (e.g. DLBM), in both versions.
+    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
+    pub class_field: Option<String>,
+    /// The land-use layer (default: the first), in both versions.
+    #[arg(long, value_name = "NAME", requires = "before_landuse")]
+    pub landuse_layer: Option<String>,
+    /// The land-use field of polygon ids (default: BSM when present, else the FID).
+    #[arg(long, value_name = "FIELD", requires = "before_landuse")]
+    pub landuse_id_field: Option<String>,
+}
+
+impl LandUseVersions {
+    /// The library's sources of both versions, when given.
+    pub fn sources(
+        &self,
+        encoding: Option<String>,
+    ) -> Option<(
+        qingshan::commands::LandUseSource,
+        qingshan::commands::LandUseSource,
+    )> {
+        let source = |path: &PathBuf| qingshan::commands::LandUseSource {
+            path: path.clone(),
+            options: qingshan::landuse::LandUseOptions {
+                class_field: self.class_field.clone().unwrap_or_default(),
+                layer: self.landuse_layer.clone(),
+                area_field: None,
+                id_field: self.landuse_id_field.clone(),
+                encoding: encoding.clone(),
+            },
+        };
+        Some((
+            source(self.before_landuse.as_ref()?),
+            source(self.after_landuse.as_ref()?),
+        ))
+    }
 }
 
 /// Land use as polygons (the survey's DLTB) instead of a land-cover raster.

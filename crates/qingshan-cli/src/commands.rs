@@ -296,22 +296,15 @@ fn series(a: SeriesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn landuse_change(a: ChangeArgs, before: PathBuf, after: PathBuf) -> Result<ExitCode> {
+fn landuse_change(
+    a: ChangeArgs,
+    (before, after): (lib::LandUseSource, lib::LandUseSource),
+) -> Result<ExitCode> {
     let bar = Bar::new(a.run.quiet, "change");
-    let source = |path: PathBuf| lib::LandUseSource {
-        path,
-        options: qingshan::landuse::LandUseOptions {
-            class_field: a.class_field.clone().unwrap_or_default(),
-            layer: a.landuse_layer.clone(),
-            area_field: None,
-            id_field: a.landuse_id_field.clone(),
-            encoding: a.zones.layer.encoding.clone(),
-        },
-    };
     let run = lib::landuse_change(
         &lib::LandUseChangeArgs {
-            before: source(before),
-            after: source(after),
+            before,
+            after,
             zones: a.zones.source(),
             legend: a.classes.legend_or("sandiao"),
             area: a.classes.area,
@@ -340,8 +333,8 @@ fn landuse_change(a: ChangeArgs, before: PathBuf, after: PathBuf) -> Result<Exit
 }
 
 fn change(a: ChangeArgs) -> Result<ExitCode> {
-    if let (Some(b), Some(af)) = (a.before_landuse.clone(), a.after_landuse.clone()) {
-        return landuse_change(a, b, af);
+    if let Some(sources) = a.landuse.sources(a.zones.layer.encoding.clone()) {
+        return landuse_change(a, sources);
     }
     let bar = Bar::new(a.run.quiet, "change");
     let run = lib::change(
@@ -408,6 +401,9 @@ fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
 
 fn redline_check(a: CheckArgs) -> Result<ExitCode> {
     let bar = Bar::new(a.run.quiet, "check");
+    let landuse = a.landuse.sources(a.layer.encoding.clone());
+    let from_landuse = landuse.is_some();
+    let default_legend = if from_landuse { "sandiao" } else { "clcd" };
     let run = lib::check(
         &lib::CheckArgs {
             redlines: ZoneSource {
@@ -417,7 +413,7 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
             before: a.before,
             after: a.after,
             band: a.classes.band,
-            legend: a.classes.legend_or("clcd"),
+            legend: a.classes.legend_or(default_legend),
             limits: CheckLimits {
                 max_conversion_m2: a.max_conversion_m2,
                 max_vegetation_loss: a.max_vegetation_loss,
@@ -425,10 +421,14 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
             area: a.classes.area,
             patches: a.patches.clone(),
             output: a.out.output.clone(),
+            landuse,
         },
         &a.run.options(&bar),
     )?;
     warn(&run.check.warnings);
+    if let (Some(path), true) = (&a.patches, from_landuse) {
+        bar.summary(&format!("check: converted pieces → {}", path.display()));
+    }
     write(&a.out.path(), a.out.format(), &run.export())?;
     if let (Some(path), Some(patches)) = (&a.patches, run.patches()) {
         write(path, Format::GeoJson, &patches)?;

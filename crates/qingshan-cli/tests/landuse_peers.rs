@@ -77,3 +77,75 @@ fn survey_class_areas_equal_a_geopandas_overlay_with_geodesic_areas() {
         assert_eq!(code, 1, "a 1e-6 change passed: {text}");
     }
 }
+
+#[test]
+fn survey_versions_change_equals_a_geopandas_overlay_and_lists_every_changed_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (fx("landuse/dltb_2019.gpkg"), fx("landuse/dltb_2024.gpkg"));
+    let towns = fx("towns.geojson");
+    let (json, csv, shp, xlsx) = (
+        dir.path().join("c.json"),
+        dir.path().join("list.csv"),
+        dir.path().join("list.shp"),
+        dir.path().join("list.xlsx"),
+    );
+    for list in [&csv, &shp, &xlsx] {
+        let o = qingshan(&[
+            "change",
+            "-q",
+            "--before-landuse",
+            &a,
+            "--after-landuse",
+            &b,
+            "--class-field",
+            "DLBM",
+            "--zones",
+            &towns,
+            "--change-list",
+            &list.display().to_string(),
+            "-o",
+            &json.display().to_string(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (code, text) = peer_check(
+        "landuse_change_check.py",
+        &[
+            "--before",
+            &a,
+            "--after",
+            &b,
+            "--class-field",
+            "DLBM",
+            "--zones",
+            &towns,
+            "--qingshan",
+            &json.display().to_string(),
+            "--change-list",
+            &csv.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    let listed = std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
+    assert!(listed > 50, "{listed} changed pieces");
+    // The Shapefile says GBK in its .cpg, holds GBK bytes, and GDAL reads
+    // the Chinese names back through it; the XLSX holds the same rows.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("list.cpg"))
+            .unwrap()
+            .trim(),
+        "GBK"
+    );
+    let dbf = std::fs::read(dir.path().join("list.dbf")).unwrap();
+    let gbk_lin = [0xC1u8, 0xD6]; // 林
+    assert!(dbf.windows(2).any(|w| w == gbk_lin));
+    let (code, text) = peer_check(
+        "landuse_list_check.py",
+        &[
+            &shp.display().to_string(),
+            &xlsx.display().to_string(),
+            &csv.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+}

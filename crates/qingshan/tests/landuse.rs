@@ -186,7 +186,11 @@ fn bad_land_use_layers_are_refused_with_the_file_and_feature() {
 
 /// The squares of [`layer`] without the gap and the overlap; `edit` may
 /// change a square's code or drop it.
-fn partition(dir: &Path, name: &str, edit: impl Fn(usize, usize) -> Option<&'static str>) -> LandUse {
+fn partition(
+    dir: &Path,
+    name: &str,
+    edit: impl Fn(usize, usize) -> Option<&'static str>,
+) -> LandUse {
     let codes = ["0301", "0301K", "0103", "0305"];
     let mut feats = Vec::new();
     for row in 0..3 {
@@ -230,7 +234,13 @@ fn two_versions_give_hand_computed_transitions_and_change_list() {
     )
     .unwrap();
     let z = &ch.report.zones[0];
-    let t = |f: &str, to: &str| z.transitions.get(&code(f)).and_then(|r| r.get(&code(to))).copied().unwrap_or(0.0);
+    let t = |f: &str, to: &str| {
+        z.transitions
+            .get(&code(f))
+            .and_then(|r| r.get(&code(to)))
+            .copied()
+            .unwrap_or(0.0)
+    };
     let want = [
         ("0301", "0103", 75.0 * 190.0),
         ("0301", "0301", 75.0 * 90.0),
@@ -242,15 +252,31 @@ fn two_versions_give_hand_computed_transitions_and_change_list() {
     let total: f64 = z.transitions.values().flat_map(|r| r.values()).sum();
     assert!((total - 350.0 * 280.0).abs() < 1e-6, "{total}");
     for (f, to, a) in want {
-        assert!((t(f, to) - a).abs() < 1e-6, "{f} → {to}: {} vs {a}", t(f, to));
+        assert!(
+            (t(f, to) - a).abs() < 1e-6,
+            "{f} → {to}: {} vs {a}",
+            t(f, to)
+        );
     }
-    assert!(z.nodata_area_m2 == 0.0 && ch.report.warnings.is_empty(), "{:?}", ch.report.warnings);
+    assert!(
+        z.nodata_area_m2 == 0.0 && ch.report.warnings.is_empty(),
+        "{:?}",
+        ch.report.warnings
+    );
     // Forest (0301, 0301K) lost 14,250 m² to dry land.
     assert!((z.forest_loss_m2 - 75.0 * 190.0).abs() < 1e-6);
     let mut list: Vec<(String, String, String, String, f64)> = ch
         .changed
         .iter()
-        .map(|p| (p.before_id.clone(), p.after_id.clone(), p.from.to_string(), p.to.to_string(), p.area_m2))
+        .map(|p| {
+            (
+                p.before_id.clone(),
+                p.after_id.clone(),
+                p.from.to_string(),
+                p.to.to_string(),
+                p.area_m2,
+            )
+        })
         .collect();
     list.sort_by(|a, b| a.0.cmp(&b.0));
     let want = [
@@ -260,7 +286,15 @@ fn two_versions_give_hand_computed_transitions_and_change_list() {
     ];
     assert_eq!(list.len(), want.len(), "{list:?}");
     for (got, w) in list.iter().zip(want) {
-        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str(), got.3.as_str()), (w.0, w.1, w.2, w.3));
+        assert_eq!(
+            (
+                got.0.as_str(),
+                got.1.as_str(),
+                got.2.as_str(),
+                got.3.as_str()
+            ),
+            (w.0, w.1, w.2, w.3)
+        );
         assert!((got.4 - w.4).abs() < 1e-6, "{got:?}");
     }
     // Each piece's geometry is its part of the zone.

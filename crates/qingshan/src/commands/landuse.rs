@@ -145,6 +145,50 @@ impl LandUseChangeRun {
     }
 }
 
+/// `redline check` from two land-use versions: the red lines' transitions
+/// by polygon overlay, checked as from rasters; `--patches` gets every
+/// natural → artificial piece as a change list.
+pub(super) fn landuse_check(
+    a: &super::CheckArgs,
+    (before, after): &(LandUseSource, LandUseSource),
+    run: &RunOptions<'_>,
+) -> Result<super::CheckRun> {
+    a.limits.validate()?;
+    let changed = landuse_change(
+        &LandUseChangeArgs {
+            before: before.clone(),
+            after: after.clone(),
+            zones: a.redlines.clone(),
+            legend: a.legend.clone(),
+            area: a.area,
+            change_list: None,
+            output: a.output.clone(),
+        },
+        run,
+    )?;
+    if let Some(p) = &a.patches {
+        let mut conversions = changed.change.clone();
+        conversions
+            .changed
+            .retain(|c| changed.legend.is_natural(c.from) && changed.legend.is_artificial(c.to));
+        export::ChangeList {
+            change: &conversions,
+            legend: &changed.legend,
+            zones: &changed.zones,
+        }
+        .write(p)?;
+    }
+    crate::redline::refuse_unknown_codes(&changed.change.report, &changed.legend)?;
+    let check =
+        crate::redline::check_from_change(&changed.change.report, &changed.legend, &a.limits);
+    Ok(super::CheckRun {
+        check,
+        legend: changed.legend,
+        redlines: changed.zones,
+        patches: None,
+    })
+}
+
 /// Transitions between two land-use versions per zone, and the change
 /// list written to `change_list` when given
 /// ([`crate::landuse::landuse_change`]).

@@ -415,6 +415,10 @@ pub struct CheckArgs {
     pub patches: Option<PathBuf>,
     /// Where the result will be written (`-o`).
     pub output: Option<PathBuf>,
+    /// Two versions of a land-use layer instead of `before`/`after`
+    /// rasters (the patches are then the converted pieces, written as a
+    /// change list).
+    pub landuse: Option<(LandUseSource, LandUseSource)>,
 }
 
 /// Conversion patches and the CRS of their geometries.
@@ -472,6 +476,9 @@ impl CheckRun {
 /// the conversion patches from the same pass when asked for.
 pub fn check(a: &CheckArgs, run: &RunOptions<'_>) -> Result<CheckRun> {
     run.check()?;
+    if let Some(sources) = &a.landuse {
+        return landuse::landuse_check(a, sources, run);
+    }
     let legend = Legend::load(&a.legend)?;
     let after = LandCover::open(&a.after, a.band)?.with_area(a.area);
     let (before, redlines) = open_both(&a.before, a.band, &a.redlines)?;

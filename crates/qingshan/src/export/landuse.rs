@@ -70,7 +70,10 @@ impl ChangeList<'_> {
             .map(|p| {
                 let mut m = Map::new();
                 let name = |c| Value::from(class_name_zh(self.legend, c));
-                m.insert("zone_id".into(), Value::from(self.zones.zones[p.zone].id.clone()));
+                m.insert(
+                    "zone_id".into(),
+                    Value::from(self.zones.zones[p.zone].id.clone()),
+                );
                 m.insert("bsm_from".into(), Value::from(p.before_id.clone()));
                 m.insert("bsm_to".into(), Value::from(p.after_id.clone()));
                 m.insert("dlbm_from".into(), Value::from(p.from.to_string()));

@@ -17,9 +17,9 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+use super::LandUse;
 use super::measure::Measure;
 use super::overlay::{self, Piece};
-use super::LandUse;
 use crate::legend::ClassCode;
 
 /// One pair of polygons that overlap: `geometry` `None` when the two are
@@ -47,7 +47,11 @@ fn bits(mp: &MultiPolygon<f64>) -> u64 {
 /// The overlapping pairs of the two layers, in (before, after) order.
 /// `clean_after[j]`: the second layer's polygon `j` overlaps no other
 /// polygon of its layer (so a twin of it pairs with nothing else).
-fn pairs(before: &[MultiPolygon<f64>], after: &[MultiPolygon<f64>], clean_after: &[bool]) -> Vec<Pair> {
+fn pairs(
+    before: &[MultiPolygon<f64>],
+    after: &[MultiPolygon<f64>],
+    clean_after: &[bool],
+) -> Vec<Pair> {
     let items: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = after
         .iter()
         .enumerate()
@@ -71,10 +75,11 @@ fn pairs(before: &[MultiPolygon<f64>], after: &[MultiPolygon<f64>], clean_after:
             let mut out = Vec::new();
             for (k, a) in chunk.iter().enumerate() {
                 let i = c * 256 + k;
-                if let Some(j) = twins
-                    .get(&bits(a))
-                    .and_then(|js| js.iter().copied().find(|&j| clean_after[j] && after[j] == *a))
-                {
+                if let Some(j) = twins.get(&bits(a)).and_then(|js| {
+                    js.iter()
+                        .copied()
+                        .find(|&j| clean_after[j] && after[j] == *a)
+                }) {
                     out.push(Pair {
                         before: i,
                         after: j,
@@ -84,7 +89,10 @@ fn pairs(before: &[MultiPolygon<f64>], after: &[MultiPolygon<f64>], clean_after:
                 }
                 let Some(r) = a.bounding_rect() else { continue };
                 let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-                let mut js: Vec<usize> = tree.locate_in_envelope_intersecting(&env).map(|o| o.data).collect();
+                let mut js: Vec<usize> = tree
+                    .locate_in_envelope_intersecting(&env)
+                    .map(|o| o.data)
+                    .collect();
                 js.sort_unstable();
                 for j in js {
                     let piece = a.intersection(&after[j]);
@@ -180,7 +188,10 @@ pub(crate) fn transitions(
         .map(|(p, s, from, to)| {
             let g = p.geometry.as_ref().unwrap_or(&before.polygons[p.before]);
             let geometry = overlay::clip_to_zone(g, tree, s.zone);
-            let centroid = geometry.centroid().map(|c| (c.x(), c.y())).unwrap_or((f64::NAN, f64::NAN));
+            let centroid = geometry
+                .centroid()
+                .map(|c| (c.x(), c.y()))
+                .unwrap_or((f64::NAN, f64::NAN));
             ChangedPiece {
                 zone: s.zone,
                 before_id: before.ids[p.before].clone(),

@@ -102,7 +102,8 @@ pub(crate) fn overlaps(
     if suspects.is_empty() {
         return Vec::new();
     }
-    let items: Vec<GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = (0..polygons.len())
+    let items: Vec<GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = (0..polygons
+        .len())
         .filter_map(|i| {
             let r = polygons[i].bounding_rect()?;
             Some(GeomWithData::new(

@@ -44,15 +44,15 @@ use std::path::{Path, PathBuf};
 use geo::MultiPolygon;
 
 use crate::area::AreaMode;
+use crate::change::{ChangeReport, ChangeSources, TransitionAccum, finish_change};
 use crate::engine::{RunOptions, Runner};
 use crate::grid::Crs;
 use crate::legend::{ClassCode, Legend};
-use crate::change::{ChangeReport, ChangeSources, TransitionAccum, finish_change};
 use crate::zonal::{StatsReport, ZoneAccum, finish_stats};
 
-pub use change::ChangedPiece;
 use crate::zones::{ZoneLayer, segment_length};
 use crate::{Error, Result};
+pub use change::ChangedPiece;
 
 /// What to read from a land-use layer.
 #[derive(Clone, Debug, Default)]
@@ -149,15 +149,10 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
     let extent = measure::extent(lu.polygons.iter().chain(geoms.iter()))
         .ok_or_else(|| Error::zones(&lu.path, "has no extent"))?;
     let measure = measure::Measure::new(&lu.crs, mode, extent)?;
-    let tree = overlay::pieces(&geoms);
+    let tree = overlay::pieces(&geoms, overlay::cell_size(&lu.polygons));
     let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
     let shares = overlay::shares(&lu.polygons, &tree, &measure);
-    let quantum = if lu.crs.geographic {
-        1e-8
-    } else {
-        1e-3 / lu.crs.linear_unit_m
-    };
-    let suspects = edges::unmatched(&lu.polygons, quantum);
+    let suspects = edges::unmatched(&lu.polygons, quantum(&lu.crs));
     let overlaps = edges::overlaps(&lu.polygons, &suspects);
     let shapes: Vec<MultiPolygon<f64>> = overlaps.into_iter().map(|o| o.2).collect();
     let mut overlap = vec![0.0; geoms.len()];
@@ -310,7 +305,7 @@ pub fn landuse_change(
         let extent = measure::extent(before.polygons.iter().chain(after_polygons).chain(geoms.iter()))
             .ok_or_else(|| Error::zones(&before.path, "has no extent"))?;
         let measure = measure::Measure::new(&before.crs, mode, extent)?;
-        let tree = overlay::pieces(&geoms);
+        let tree = overlay::pieces(&geoms, overlay::cell_size(&before.polygons));
         let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
         let mut clean_after = vec![true; after_polygons.len()];
         for (lu, polygons) in [(before, &before.polygons[..]), (after, after_polygons)] {

@@ -52,15 +52,27 @@ fn quad(r: &Rect<f64>) -> [Rect<f64>; 4] {
     ]
 }
 
-/// Cuts a zone into pieces (see the module docs).
-fn cut(zone: usize, part: MultiPolygon<f64>, rect: Rect<f64>, depth: u32, out: &mut Vec<Piece>) {
+/// Cuts a zone into pieces (see the module docs): boundary cells are cut
+/// until they hold at most [`MAX_PIECE_VERTICES`] vertices and are no
+/// wider than `cell` (about twice a typical polygon), so that most
+/// polygons lie in whole cells.
+fn cut(
+    zone: usize,
+    part: MultiPolygon<f64>,
+    rect: Rect<f64>,
+    cell: f64,
+    depth: u32,
+    out: &mut Vec<Piece>,
+) {
     let n = part.coords_count();
     if n == 0 {
         return;
     }
-    let cell = geo::Area::unsigned_area(&rect);
+    let cell_area = geo::Area::unsigned_area(&rect);
     let area = geo::Area::unsigned_area(&part);
-    if n <= 5 && part.0.len() == 1 && (area - cell).abs() <= 1e-12 * cell {
+    // A cell wholly inside the zone comes back as its four corners, moved
+    // by the clipping's rounding (about 1e-9 of the cell's size).
+    if n <= 5 && part.0.len() == 1 && (area - cell_area).abs() <= 1e-6 * cell_area {
         out.push(Piece {
             zone,
             rect,
@@ -68,7 +80,8 @@ fn cut(zone: usize, part: MultiPolygon<f64>, rect: Rect<f64>, depth: u32, out: &
         });
         return;
     }
-    if n <= MAX_PIECE_VERTICES || depth >= 24 {
+    let small = rect.width().max(rect.height()) <= cell;
+    if (n <= MAX_PIECE_VERTICES && small) || depth >= 24 {
         out.push(Piece {
             zone,
             rect,
@@ -78,19 +91,38 @@ fn cut(zone: usize, part: MultiPolygon<f64>, rect: Rect<f64>, depth: u32, out: &
     }
     for q in quad(&rect) {
         let sub = part.intersection(&MultiPolygon(vec![q.to_polygon()]));
-        cut(zone, sub, q, depth + 1, out);
+        cut(zone, sub, q, cell, depth + 1, out);
     }
 }
 
-/// The pieces of every zone, in an R-tree.
-pub(crate) fn pieces(zones: &[MultiPolygon<f64>]) -> RTree<Piece> {
+/// Twice the median width of the polygons' boxes (a sample of them): the
+/// largest boundary cell worth keeping whole.
+pub(crate) fn cell_size(polygons: &[MultiPolygon<f64>]) -> f64 {
+    let step = (polygons.len() / 4096).max(1);
+    let mut sizes: Vec<f64> = polygons
+        .iter()
+        .step_by(step)
+        .filter_map(|p| p.bounding_rect())
+        .map(|r| r.width().max(r.height()))
+        .collect();
+    if sizes.is_empty() {
+        return f64::INFINITY;
+    }
+    let mid = sizes.len() / 2;
+    sizes.select_nth_unstable_by(mid, f64::total_cmp);
+    2.0 * sizes[mid]
+}
+
+/// The pieces of every zone, in an R-tree (boundary cells no wider than
+/// `cell`).
+pub(crate) fn pieces(zones: &[MultiPolygon<f64>], cell: f64) -> RTree<Piece> {
     let per_zone: Vec<Vec<Piece>> = zones
         .par_iter()
         .enumerate()
         .map(|(z, g)| {
             let mut out = Vec::new();
             if let Some(r) = g.bounding_rect() {
-                cut(z, g.clone(), r, 0, &mut out);
+                cut(z, g.clone(), r, cell, 0, &mut out);
             }
             out
         })
@@ -233,7 +265,11 @@ pub(crate) fn zone_areas(tree: &RTree<Piece>, zones: usize, measure: &Measure) -
 
 /// The part of `mp` inside zone `zone`: its intersections with the zone's
 /// pieces, joined.
-pub(crate) fn clip_to_zone(mp: &MultiPolygon<f64>, tree: &RTree<Piece>, zone: usize) -> MultiPolygon<f64> {
+pub(crate) fn clip_to_zone(
+    mp: &MultiPolygon<f64>,
+    tree: &RTree<Piece>,
+    zone: usize,
+) -> MultiPolygon<f64> {
     let Some(bbox) = mp.bounding_rect() else {
         return MultiPolygon(vec![]);
     };
@@ -242,8 +278,14 @@ pub(crate) fn clip_to_zone(mp: &MultiPolygon<f64>, tree: &RTree<Piece>, zone: us
         .locate_in_envelope_intersecting(&env)
         .filter(|p| p.zone == zone && rect_overlap(&p.rect, &bbox) > 0.0)
         .collect();
-    let inside: f64 = hits.iter().filter(|p| p.part.is_none()).map(|p| rect_overlap(&p.rect, &bbox)).sum();
-    if hits.iter().all(|p| p.part.is_none()) && inside >= bbox.width() * bbox.height() * (1.0 - 1e-12) {
+    let inside: f64 = hits
+        .iter()
+        .filter(|p| p.part.is_none())
+        .map(|p| rect_overlap(&p.rect, &bbox))
+        .sum();
+    if hits.iter().all(|p| p.part.is_none())
+        && inside >= bbox.width() * bbox.height() * (1.0 - 1e-12)
+    {
         // Wholly inside: the polygon as it is, not rounded by clipping.
         return mp.clone();
     }
@@ -260,7 +302,11 @@ pub(crate) fn clip_to_zone(mp: &MultiPolygon<f64>, tree: &RTree<Piece>, zone: us
             None => mp.intersection(&MultiPolygon(vec![p.rect.to_polygon()])),
             Some(z) => mp.intersection(z),
         };
-        out = if out.0.is_empty() { part } else { out.union(&part) };
+        out = if out.0.is_empty() {
+            part
+        } else {
+            out.union(&part)
+        };
     }
     out
 }

@@ -30,7 +30,7 @@ pub struct CheckLimits {
 impl CheckLimits {
     /// Both limits must be numbers ≥ 0, the vegetation loss a fraction
     /// (at most 1: `5` would mean 500 percentage points).
-    pub(super) fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         non_negative(
             self.max_conversion_m2,
             "the conversion limit (--max-conversion-m2)",
