@@ -139,12 +139,24 @@ fn audit_numbers_equal_the_commands_numbers() {
         checked += 1;
     }
     assert!(checked > 10);
-    // The forest-land total: Σ forest area / (2000/3).
-    let total: f64 = a["stats"]["zones"]
+    // Forest land comes from the survey's polygons ([landuse]): the
+    // numbers of `stats --landuse`, and the total is Σ forest land / (2000/3).
+    let landuse = json_out(&[
+        "stats",
+        "--landuse",
+        &fx("landuse/dltb_2024.gpkg"),
+        "--class-field",
+        "DLBM",
+        "--zones",
+        &fx("towns.geojson"),
+        "-q",
+    ]);
+    assert_eq!(a["landuse"], landuse);
+    let total: f64 = a["landuse"]["zones"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|z| z["forest_area_m2"].as_f64().unwrap())
+        .map(|z| z["forest_land_area_m2"].as_f64().unwrap())
         .sum();
     let t = a["targets"]
         .as_array()

@@ -383,7 +383,13 @@ fn settings_that_match_nothing_are_errors() {
             vec!["override #1", "\"name_en\" = 7 matches no zone"],
         ),
         (
-            config.replace("forest_land_classes = [2]", "forest_land_classes = [42]"),
+            // Raster classes as forest land (an audit without [landuse]).
+            format!(
+                "{}{}",
+                &config[..config.find("[landuse]").unwrap()],
+                &config[config.find("[targets]").unwrap()..]
+            )
+            .replace("[targets]\n", "[targets]\nforest_land_classes = [42]\n"),
             vec!["forest_land_classes: 42 is not a class of the legend clcd"],
         ),
     ];

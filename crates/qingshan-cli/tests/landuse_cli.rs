@@ -183,3 +183,23 @@ fn land_use_mistakes_are_refused_with_the_file_named() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn an_audit_with_landuse_refuses_raster_forest_land_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = support::audit_config_absolute(&std::fs::read_to_string(fx("audit.toml")).unwrap())
+        .replace("[targets]\n", "[targets]\nforest_land_classes = [2]\n");
+    let cfg = dir.path().join("a.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    let o = qingshan(&[
+        "audit",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_user_error(&o, &["a.toml", "forest_land_classes", "[landuse]"]);
+    assert!(!out.exists());
+}

@@ -68,6 +68,7 @@ pub fn audit_config_absolute(text: &str) -> String {
         .replace("\"dem\"", &format!("\"{f}/dem\""))
         .replace("\"dltb.gpkg\"", &format!("\"{f}/dltb.gpkg\""))
         .replace("\"ndvi/", &format!("\"{f}/ndvi/"))
+        .replace("\"landuse/", &format!("\"{f}/landuse/"))
 }
 
 /// Runs a tool of gdal-bin (`args[0]`, e.g. `gdalwarp`) and asserts it

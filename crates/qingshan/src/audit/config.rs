@@ -260,6 +260,9 @@ pub struct AuditConfig {
     /// A land-cover series for the trend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesConfig>,
+    /// The land survey's polygons of the audited date (forest land from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landuse: Option<super::landuse::LandUseConfig>,
     /// Targets.
     #[serde(default)]
     pub targets: Targets,
@@ -503,6 +506,12 @@ impl AuditConfig {
             return Err(Error::document(
                 path,
                 format!("override #{}: {what}", k + 1),
+            ));
+        }
+        if self.landuse.is_some() && self.targets.forest_land_classes.is_some() {
+            return Err(Error::document(
+                path,
+                "targets.forest_land_classes picks raster classes, but with [landuse] forest land is the survey's (03xx in sandiao); remove one of them",
             ));
         }
         if let Some(cs) = &self.targets.forest_land_classes

@@ -64,6 +64,7 @@
 //! ```
 
 mod config;
+mod landuse;
 mod targets;
 mod terrain;
 mod vegetation;
@@ -88,6 +89,7 @@ pub use config::{
     AuditConfig, IndexConfig, LandCoverConfig, Override, RedlinesConfig, SeriesConfig, Targets,
     TerrainConfig, ZonesConfig,
 };
+pub use landuse::LandUseConfig;
 pub use vegetation::IndexReport;
 
 /// Schema tag of the audit JSON.
@@ -124,6 +126,9 @@ pub struct AuditInputs {
     /// The land-cover series (paths absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesConfig>,
+    /// The land-use layer (path absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landuse: Option<LandUseConfig>,
 }
 
 /// One target, measured.
@@ -205,6 +210,10 @@ pub struct AuditReport {
     /// Forest cover of the zones at every date of `[series]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<crate::series::SeriesReport>,
+    /// Class areas, forest land and forest cover of the zones from the
+    /// land survey's polygons (`[landuse]`; `qingshan stats --landuse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landuse: Option<StatsReport>,
     /// Per zone: the red lines in it and their conversions.
     pub zone_summaries: Vec<ZoneSummary>,
     /// Things the user should know.
@@ -374,6 +383,55 @@ fn zone_summaries(inp: &Opened, check: Option<&RedlineCheck>) -> Result<Vec<Zone
     Ok(out)
 }
 
+/// Every part's warnings, once each (the same one can come from stats and
+/// change: the first is kept).
+fn all_warnings(
+    config: &AuditConfig,
+    m: &Measurements,
+    terrain: Option<&terrain::TerrainMeasured>,
+    index: Option<&IndexReport>,
+    series: Option<&crate::series::SeriesReport>,
+    landuse: Option<&StatsReport>,
+) -> Vec<String> {
+    let mut warnings = m.stats.warnings.clone();
+    warnings.extend(m.change.warnings.iter().cloned());
+    if let Some(d) = &m.redline_diff {
+        warnings.extend(d.warnings.iter().cloned());
+    }
+    if let Some(tm) = terrain {
+        warnings.extend(tm.after.warnings.iter().cloned());
+        warnings.extend(tm.before.warnings.iter().cloned());
+    }
+    if let Some(ix) = index {
+        let (b, a) = (
+            &config.landcover.before_label,
+            &config.landcover.after_label,
+        );
+        warnings.extend(
+            ix.before
+                .warnings
+                .iter()
+                .map(|w| format!("{} {b}: {w}", ix.name)),
+        );
+        warnings.extend(
+            ix.after
+                .warnings
+                .iter()
+                .map(|w| format!("{} {a}: {w}", ix.name)),
+        );
+    }
+    if let Some(s) = series {
+        warnings.extend(s.warnings.iter().map(|w| format!("series {w}")));
+    }
+    if let Some(l) = landuse {
+        warnings.extend(l.warnings.iter().cloned());
+    }
+    // The same warning can come from stats and change: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    warnings
+}
+
 /// Runs an audit: stats of the zones on the after date, change of the
 /// zones and the red lines between the dates (one pass over both), the
 /// red-line diff, and every target.
@@ -390,6 +448,7 @@ pub fn run_audit(
         max_vegetation_loss: t.redline_max_vegetation_loss.unwrap_or(0.0),
     };
     let m = measure(&inp, config, &limits, opts)?;
+    let landuse = landuse::measure_landuse(config, &inp.zones, opts)?;
     let terrain = terrain::measure(
         config,
         &inp.zones,
@@ -402,6 +461,7 @@ pub fn run_audit(
         &targets::Measured {
             zones: &inp.zones,
             stats: &m.stats,
+            landuse: landuse.as_ref(),
             diff: m.redline_diff.as_ref(),
             check: m.redline_check.as_ref(),
             limits: &limits,
@@ -426,39 +486,14 @@ pub fn run_audit(
     }
     let zone_summaries = zone_summaries(&inp, m.redline_check.as_ref())?;
     let missed = targets.iter().filter(|t| !t.passed).count();
-    let mut warnings = m.stats.warnings.clone();
-    warnings.extend(m.change.warnings.iter().cloned());
-    if let Some(d) = &m.redline_diff {
-        warnings.extend(d.warnings.iter().cloned());
-    }
-    if let Some(tm) = &terrain {
-        warnings.extend(tm.after.warnings.iter().cloned());
-        warnings.extend(tm.before.warnings.iter().cloned());
-    }
-    if let Some(ix) = &index {
-        let (b, a) = (
-            &config.landcover.before_label,
-            &config.landcover.after_label,
-        );
-        warnings.extend(
-            ix.before
-                .warnings
-                .iter()
-                .map(|w| format!("{} {b}: {w}", ix.name)),
-        );
-        warnings.extend(
-            ix.after
-                .warnings
-                .iter()
-                .map(|w| format!("{} {a}: {w}", ix.name)),
-        );
-    }
-    if let Some(s) = &series {
-        warnings.extend(s.warnings.iter().map(|w| format!("series {w}")));
-    }
-    // The same warning can come from stats and change: keep the first.
-    let mut seen = std::collections::HashSet::new();
-    warnings.retain(|w| seen.insert(w.clone()));
+    let warnings = all_warnings(
+        config,
+        &m,
+        terrain.as_ref(),
+        index.as_ref(),
+        series.as_ref(),
+        landuse.as_ref(),
+    );
     let lc = &config.landcover;
     Ok(AuditReport {
         schema: AUDIT_SCHEMA.to_string(),
@@ -503,6 +538,10 @@ pub fn run_audit(
                     .map(|(d, p)| (d.clone(), config.resolve(p).display().to_string()))
                     .collect(),
             }),
+            landuse: config.landuse.as_ref().map(|l| LandUseConfig {
+                path: config.resolve(&l.path).display().to_string(),
+                ..l.clone()
+            }),
         },
         passed: missed == 0,
         missed,
@@ -515,6 +554,7 @@ pub fn run_audit(
         slope_before: terrain.map(|t| t.before),
         index,
         series,
+        landuse,
         zone_summaries,
         warnings,
     })

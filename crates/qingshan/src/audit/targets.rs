@@ -18,6 +18,7 @@ use crate::zones::ZoneLayer;
 pub(super) struct Measured<'a> {
     pub(super) zones: &'a ZoneLayer,
     pub(super) stats: &'a StatsReport,
+    pub(super) landuse: Option<&'a StatsReport>,
     pub(super) diff: Option<&'a RedlineDiff>,
     pub(super) check: Option<&'a RedlineCheck>,
     pub(super) limits: &'a CheckLimits,
@@ -27,8 +28,12 @@ pub(super) struct Measured<'a> {
 /// forest land), forest land in total, red-line area per zone and in
 /// total, then per red-line polygon (nature, function).
 pub(super) fn evaluate(config: &AuditConfig, m: &Measured<'_>) -> Vec<TargetResult> {
-    let land = ForestLand {
-        classes: config.targets.forest_land_classes.as_deref(),
+    let land = match m.landuse {
+        Some(stats) => ForestLand::Survey { stats },
+        None => ForestLand::Raster {
+            stats: m.stats,
+            classes: config.targets.forest_land_classes.as_deref(),
+        },
     };
     let mut out = Vec::new();
     zone_targets(config, m, &land, &mut out);
@@ -53,32 +58,64 @@ fn verdict(ok: bool, zh: &str, en: &str) -> String {
     )
 }
 
-/// What counts as forest land: the legend's forest classes, or the
+/// What counts as forest land: the survey's forest-land classes when the
+/// audit has `[landuse]`; else the raster legend's forest classes, or the
 /// classes the config names.
-struct ForestLand<'a> {
-    classes: Option<&'a [ClassCode]>,
+enum ForestLand<'a> {
+    Raster {
+        stats: &'a StatsReport,
+        classes: Option<&'a [ClassCode]>,
+    },
+    Survey {
+        stats: &'a StatsReport,
+    },
 }
 
 impl ForestLand<'_> {
-    /// Forest land of a zone (m²).
-    fn area(&self, s: &ZoneStats) -> f64 {
-        match self.classes {
-            None => s.forest_area_m2,
-            Some(cs) => sum_m2(cs.iter().map(|c| s.classes.get(c).copied().unwrap_or(0.0))),
+    /// Forest land of zone `i` (m²).
+    fn area(&self, i: usize) -> f64 {
+        match self {
+            ForestLand::Raster { stats, classes } => {
+                let s: &ZoneStats = &stats.zones[i];
+                match classes {
+                    None => s.forest_area_m2,
+                    Some(cs) => sum_m2(cs.iter().map(|c| s.classes.get(c).copied().unwrap_or(0.0))),
+                }
+            }
+            ForestLand::Survey { stats } => stats.zones[i].forest_land_area_m2.unwrap_or(0.0),
         }
+    }
+
+    /// Where the sum over the zones comes from.
+    fn total_source(&self) -> String {
+        let doc = match self {
+            ForestLand::Raster { .. } => "stats",
+            ForestLand::Survey { .. } => "landuse",
+        };
+        format!(
+            "Σ over {doc}.zones of {}",
+            self.source(0).replace(&format!("{doc}.zones[0]"), "zone")
+        )
     }
 
     /// Where zone `i`'s forest land comes from in the document.
     fn source(&self, i: usize) -> String {
-        match self.classes {
-            None => format!("stats.zones[{i}].forest_area_m2 / (2000/3)"),
-            Some(cs) => format!(
+        match self {
+            ForestLand::Raster { classes: None, .. } => {
+                format!("stats.zones[{i}].forest_area_m2 / (2000/3)")
+            }
+            ForestLand::Raster {
+                classes: Some(cs), ..
+            } => format!(
                 "Σ stats.zones[{i}].classes[{}] / (2000/3)",
                 cs.iter()
                     .map(|c| c.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            ForestLand::Survey { .. } => {
+                format!("landuse.zones[{i}].forest_land_area_m2 / (2000/3)")
+            }
         }
     }
 }
@@ -134,7 +171,7 @@ fn zone_targets(
             },
         );
         if let Some(min) = each_min {
-            let mu = land.area(s) / M2_PER_MU;
+            let mu = land.area(i) / M2_PER_MU;
             let ok = mu >= min;
             out.push(TargetResult {
                 target: "forest_area_min_mu".into(),
@@ -170,7 +207,7 @@ fn total_forest_land(
     if t.forest_area_scope.as_deref().unwrap_or("total") != "total" {
         return;
     }
-    let mu = sum_m2(stats.zones.iter().map(|s| land.area(s))) / M2_PER_MU;
+    let mu = sum_m2((0..stats.zones.len()).map(|i| land.area(i))) / M2_PER_MU;
     let ok = mu >= min;
     out.push(TargetResult {
         target: "forest_area_min_mu".into(),
@@ -181,10 +218,7 @@ fn total_forest_land(
         limit: min,
         unit: "mu".into(),
         passed: ok,
-        source: format!(
-            "Σ over stats.zones of {}",
-            land.source(0).replace("stats.zones[0]", "zone")
-        ),
+        source: land.total_source(),
         verdict: verdict(
             ok,
             &format!("林地合计 {mu:.0} 亩，目标 ≥ {min:.0} 亩"),

@@ -716,6 +716,12 @@ pub fn audit(
         &crate::raster::input_files(&cfg.resolve(&cfg.zones.path)),
         "zones.path",
     );
+    if let Some(l) = &cfg.landuse {
+        check.inputs(
+            &crate::raster::input_files(&cfg.resolve(&l.path)),
+            "landuse.path",
+        );
+    }
     if let Some(r) = &cfg.redlines {
         check.inputs(
             &crate::raster::input_files(&cfg.resolve(&r.old)),

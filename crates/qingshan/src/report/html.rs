@@ -165,6 +165,7 @@ pub fn render_html(audit: &AuditReport, maps: &Maps, lang: Lang) -> Result<Strin
     targets(&mut p, audit);
     maps_section(&mut p, audit, maps);
     land_cover_tables(&mut p, audit);
+    super::landuse::section(&mut p, audit);
     if let Some(d) = &audit.redline_diff {
         redline_area(&mut p, d);
     }

@@ -13,6 +13,7 @@
 pub mod bundle;
 pub mod chart;
 pub mod html;
+mod landuse;
 pub mod map;
 mod terrain;
 mod trend;
