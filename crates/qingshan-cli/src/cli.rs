@@ -518,6 +518,7 @@ impl LandUseVersions {
                 area_field: None,
                 id_field: self.landuse_id_field.clone(),
                 encoding: encoding.clone(),
+                forest_flag_field: None,
             },
         };
         Some((
@@ -545,6 +546,9 @@ pub struct LandUseArgs {
     /// The land-use field of polygon ids (default: BSM when present, else the FID).
     #[arg(long, value_name = "FIELD", requires = "landuse")]
     pub landuse_id_field: Option<String>,
+    /// A field flagging 国家特别规定灌木林地 (non-zero, Y, true, 是): flagged shrub forest land (0305) counts as forest.
+    #[arg(long, value_name = "FIELD", requires = "landuse")]
+    pub shrub_forest_field: Option<String>,
 }
 
 impl LandUseArgs {
@@ -559,6 +563,7 @@ impl LandUseArgs {
                 area_field: self.area_field.clone(),
                 id_field: self.landuse_id_field.clone(),
                 encoding,
+                forest_flag_field: self.shrub_forest_field.clone(),
             },
         })
     }

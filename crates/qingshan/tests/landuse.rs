@@ -40,8 +40,10 @@ fn layer(dir: &Path) -> std::path::PathBuf {
                 continue;
             }
             let rec = if *code == "0103" { 20_000.0 } else { 10_000.0 };
+            // 国家特别规定灌木林地: only the bottom 0305 square.
+            let flag = if (col, row) == (3, 0) { "是" } else { "否" };
             feats.push(serde_json::json!({"type": "Feature",
-                "properties": {"BSM": format!("{col}-{row}"), "DLBM": code, "TBDLMJ": rec},
+                "properties": {"BSM": format!("{col}-{row}"), "DLBM": code, "TBDLMJ": rec, "TG": flag},
                 "geometry": square(100.0 * col as f64, 100.0 * row as f64, 100.0, 100.0)}));
         }
     }
@@ -149,6 +151,33 @@ fn recorded_areas_are_split_in_proportion_and_their_difference_reported() {
 }
 
 #[test]
+fn flagged_shrub_forest_land_counts_as_forest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = LandUseOptions::new("DLBM");
+    opts.forest_flag_field = Some("TG".into());
+    let lu = LandUse::read(&layer(dir.path()), &opts).unwrap();
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    // 0301 and 0301K (49,000 m²) plus the flagged 0305 square's 75 × 90.
+    assert!(
+        (z.forest_area_m2 - 49_000.0 - 75.0 * 90.0).abs() < 1e-6,
+        "{}",
+        z.forest_area_m2
+    );
+    assert!((z.forest_cover.unwrap() - z.forest_area_m2 / z.valid_area_m2).abs() < 1e-15);
+    // Forest land does not change: 0305 is forest land either way.
+    assert!((z.forest_land_area_m2.unwrap() - 49_000.0 - 75.0 * 190.0).abs() < 1e-6);
+}
+
+#[test]
 fn bad_land_use_layers_are_refused_with_the_file_and_feature() {
     let dir = tempfile::tempdir().unwrap();
     let path = layer(dir.path());
@@ -158,7 +187,7 @@ fn bad_land_use_layers_are_refused_with_the_file_and_feature() {
     assert!(
         e.contains("dltb.geojson")
             && e.contains("no field \"DLMC\"")
-            && e.contains("BSM, DLBM, TBDLMJ"),
+            && e.contains("BSM, DLBM, TBDLMJ, TG"),
         "{e}"
     );
     let mut opts = LandUseOptions::new("DLBM");

@@ -7,7 +7,8 @@
 //! [landuse]
 //! path = "landuse/dltb_2024.gpkg"
 //! class_field = "DLBM"
-//! # layer = "DLTB"; area_field = "TBDLMJ"; legend = "sandiao" (default)
+//! # layer = "DLTB"; area_field = "TBDLMJ"; legend = "sandiao" (default);
+//! # forest_flag_field = "TGGMBZ" (国家特别规定灌木林地 counts as forest)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,10 @@ pub struct LandUseConfig {
     /// the computed ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area_field: Option<String>,
+    /// A field flagging 国家特别规定灌木林地 (flagged shrub forest land
+    /// counts as forest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest_flag_field: Option<String>,
     /// Its legend (default `sandiao`).
     #[serde(default = "default_landuse_legend")]
     pub legend: String,
@@ -67,6 +72,7 @@ pub(super) fn measure_landuse(
             class_field: c.class_field.clone(),
             layer: c.layer.clone(),
             area_field: c.area_field.clone(),
+            forest_flag_field: c.forest_flag_field.clone(),
             ..Default::default()
         },
     )?;

@@ -70,6 +70,9 @@ pub struct LandUseOptions {
     /// Text encoding of a shapefile's attributes (default: its `.cpg`, or
     /// GBK when the text is not UTF-8).
     pub encoding: Option<String>,
+    /// A field flagging 国家特别规定灌木林地: flagged polygons of a
+    /// forest-land class that is not forest (灌木林地 0305) count as forest.
+    pub forest_flag_field: Option<String>,
 }
 
 impl LandUseOptions {
@@ -103,6 +106,9 @@ pub struct LandUse {
     pub polygons: Vec<MultiPolygon<f64>>,
     /// Recorded areas (m²) from the area field, when one was given.
     pub recorded: Option<Vec<f64>>,
+    /// The 国家特别规定灌木林地 flag of each polygon, when a flag field was
+    /// given.
+    pub forest_flags: Option<Vec<bool>>,
     /// Notes on how the layer was read (e.g. decoded as GBK).
     pub notes: Vec<String>,
 }
@@ -135,6 +141,8 @@ impl LandUse {
 /// Per-zone results of one overlay, before they become a report.
 struct Overlay {
     accums: Vec<ZoneAccum>,
+    /// Flagged shrub forest land (counts as forest), per zone.
+    flagged_forest: Vec<f64>,
     zone_areas: Vec<f64>,
     overlap: Vec<f64>,
     recorded_minus_computed: Option<Vec<f64>>,
@@ -144,7 +152,7 @@ struct Overlay {
 /// gaps or overlaps.
 const NOISE_SHARE: f64 = 1e-9;
 
-fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
+fn overlay(lu: &LandUse, zones: &ZoneLayer, legend: &Legend, mode: AreaMode) -> Result<Overlay> {
     let geoms = zones.project(&lu.crs, Some(segment_length(&zones.crs, 100.0)))?;
     let extent = measure::extent(lu.polygons.iter().chain(geoms.iter()))
         .ok_or_else(|| Error::zones(&lu.path, "has no extent"))?;
@@ -162,6 +170,7 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
     let mut accums = vec![ZoneAccum::default(); geoms.len()];
     let mut covered = vec![0.0; geoms.len()];
     let mut diff = lu.recorded.as_ref().map(|_| vec![0.0; geoms.len()]);
+    let mut flagged_forest = vec![0.0; geoms.len()];
     for s in &shares {
         let code = lu.codes[s.polygon];
         let area = match &lu.recorded {
@@ -176,6 +185,12 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
         };
         *accums[s.zone].classes.entry(code).or_insert(0.0) += area;
         covered[s.zone] += s.area;
+        if lu.forest_flags.as_ref().is_some_and(|f| f[s.polygon])
+            && legend.is_forest_land(code)
+            && !legend.is_forest(code)
+        {
+            flagged_forest[s.zone] += area;
+        }
     }
     for z in 0..geoms.len() {
         let noise = NOISE_SHARE * zone_areas[z];
@@ -187,6 +202,7 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, mode: AreaMode) -> Result<Overlay> {
     }
     Ok(Overlay {
         accums,
+        flagged_forest,
         zone_areas,
         overlap,
         recorded_minus_computed: diff,
@@ -213,7 +229,7 @@ pub fn landuse_stats(
     opts: &RunOptions<'_>,
 ) -> Result<StatsReport> {
     let runner = Runner::new(opts)?;
-    let o = runner.install(|| overlay(lu, zones, mode))?;
+    let o = runner.install(|| overlay(lu, zones, legend, mode))?;
     let mut report = finish_stats(
         zones,
         legend,
@@ -224,6 +240,10 @@ pub fn landuse_stats(
         &lu.label(),
     );
     for (k, z) in report.zones.iter_mut().enumerate() {
+        if lu.forest_flags.is_some() {
+            z.forest_area_m2 += o.flagged_forest[k];
+            z.forest_cover = (z.valid_area_m2 > 0.0).then(|| z.forest_area_m2 / z.valid_area_m2);
+        }
         z.overlap_area_m2 = Some(o.overlap[k]);
         z.recorded_minus_computed_m2 = o.recorded_minus_computed.as_ref().map(|d| d[k]);
         if z.nodata_area_m2 > 0.0 && z.valid_area_m2 > 0.0 {

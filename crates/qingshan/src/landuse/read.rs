@@ -78,8 +78,15 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         None => None,
     };
     let id = match &opts.id_field {
-        Some(f) => Some(find(f, "the id field, --id-field")?),
+        Some(f) => Some(find(f, "the id field, --landuse-id-field")?),
         None => find("BSM", "").ok(),
+    };
+    let flag = match &opts.forest_flag_field {
+        Some(f) => Some(find(
+            f,
+            "the 国家特别规定灌木林地 flag, --shrub-forest-field",
+        )?),
+        None => None,
     };
     let numeric = |t: OGRFieldType::Type| {
         matches!(
@@ -108,9 +115,15 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         codes: Vec::new(),
         polygons: Vec::new(),
         recorded: area.map(|_| Vec::new()),
+        forest_flags: flag.map(|_| Vec::new()),
         notes: Vec::new(),
     };
-    let columns = Columns { class, area, id };
+    let columns = Columns {
+        class,
+        area,
+        id,
+        flag,
+    };
     for (k, feature) in layer.features().enumerate() {
         read_feature(path, &feature, k, &columns, &fields, &mut out)?;
     }
@@ -125,6 +138,24 @@ struct Columns {
     class: (usize, OGRFieldType::Type),
     area: Option<(usize, OGRFieldType::Type)>,
     id: Option<(usize, OGRFieldType::Type)>,
+    flag: Option<(usize, OGRFieldType::Type)>,
+}
+
+/// Whether a flag field's value says yes: a non-zero number, or text such
+/// as `1`, `Y`, `true`, `是`.
+fn truthy(feature: &gdal::vector::Feature<'_>, i: usize) -> bool {
+    match feature.field_as_string(i).ok().flatten() {
+        None => false,
+        Some(s) => {
+            let t = s.trim();
+            t.parse::<f64>().map(|v| v != 0.0).unwrap_or_else(|_| {
+                matches!(
+                    t.to_ascii_lowercase().as_str(),
+                    "y" | "yes" | "t" | "true" | "是"
+                )
+            })
+        }
+    }
 }
 
 /// Reads one feature into `out`, or says what is wrong with it.
@@ -156,6 +187,9 @@ fn read_feature(
             .unwrap_or_else(|| fid.clone()),
         None => fid.clone(),
     };
+    if let (Some((i, _)), Some(flags)) = (columns.flag, out.forest_flags.as_mut()) {
+        flags.push(truthy(feature, i));
+    }
     if let (Some((i, _)), Some(rec)) = (columns.area, out.recorded.as_mut()) {
         let v = feature
             .field_as_double(i)
