@@ -203,3 +203,64 @@ fn an_audit_with_landuse_refuses_raster_forest_land_classes() {
     assert_user_error(&o, &["a.toml", "forest_land_classes", "[landuse]"]);
     assert!(!out.exists());
 }
+
+#[test]
+fn land_use_outputs_are_the_same_bytes_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, towns) = (
+        fx("landuse/dltb_2019_dirty.gpkg"),
+        fx("landuse/dltb_2024.gpkg"),
+        fx("towns.geojson"),
+    );
+    let mut seen: Vec<Vec<Vec<u8>>> = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let p = |n: &str| {
+            dir.path()
+                .join(format!("{threads}_{n}"))
+                .display()
+                .to_string()
+        };
+        let (s, c, l) = (p("s.json"), p("c.json"), p("l.csv"));
+        let o = qingshan(&[
+            "stats",
+            "-q",
+            "--landuse",
+            &a,
+            "--class-field",
+            "DLBM",
+            "--zones",
+            &towns,
+            "--threads",
+            threads,
+            "-o",
+            &s,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = qingshan(&[
+            "change",
+            "-q",
+            "--before-landuse",
+            &a,
+            "--after-landuse",
+            &b,
+            "--class-field",
+            "DLBM",
+            "--zones",
+            &towns,
+            "--threads",
+            threads,
+            "--change-list",
+            &l,
+            "-o",
+            &c,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        seen.push(
+            [s, c, l]
+                .iter()
+                .map(|f| std::fs::read(f).unwrap())
+                .collect(),
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
