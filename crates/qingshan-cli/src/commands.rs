@@ -106,48 +106,53 @@ impl RunArgs {
 
 fn stats(a: StatsArgs) -> Result<ExitCode> {
     let bar = Bar::new(a.run.quiet, "stats");
-    if let Some(source) = a.landuse.source(a.zones.layer.encoding.clone()) {
-        let run = lib::landuse_stats(
-            &lib::LandUseStatsArgs {
-                landuse: source,
-                zones: a.zones.source(),
-                legend: a.classes.legend_or("sandiao"),
-                area: a.classes.area,
-                output: a.out.output.clone(),
-            },
-            &a.run.options(&bar),
-        )?;
-        warn(&run.report.warnings);
-        let path = a.out.path();
-        write(&path, a.out.format(), &run.export())?;
-        bar.summary(&format!(
-            "stats: {} zones, {} land-use polygons in {:.2} s{}",
-            run.report.zones.len(),
-            run.landuse.polygons.len(),
-            bar.elapsed(),
-            arrow(&path)
-        ));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let run = lib::stats(
-        &lib::StatsArgs {
-            landcover: a.landcover,
-            band: a.classes.band,
-            zones: a.zones.source(),
-            legend: a.classes.legend_or("clcd"),
-            area: a.classes.area,
-            output: a.out.output.clone(),
-        },
-        &a.run.options(&bar),
-    )?;
-    warn(&run.report.warnings);
+    let (report, export, what) = match a.landuse.source(a.zones.layer.encoding.clone()) {
+        Some(source) => {
+            let run = lib::landuse_stats(
+                &lib::LandUseStatsArgs {
+                    landuse: source,
+                    zones: a.zones.source(),
+                    legend: a.classes.legend_or("sandiao"),
+                    area: a.classes.area,
+                    output: a.out.output.clone(),
+                },
+                &a.run.options(&bar),
+            )?;
+            let what = format!("{} land-use polygons", run.landuse.polygons.len());
+            (run.report, (run.legend, run.zones), what)
+        }
+        None => {
+            let run = lib::stats(
+                &lib::StatsArgs {
+                    landcover: a.landcover,
+                    band: a.classes.band,
+                    zones: a.zones.source(),
+                    legend: a.classes.legend_or("clcd"),
+                    area: a.classes.area,
+                    output: a.out.output.clone(),
+                },
+                &a.run.options(&bar),
+            )?;
+            let what = format!(
+                "{} tile(s), {:.1} Mpixel",
+                run.land_cover.tiles.len(),
+                run.land_cover.cells() as f64 / 1e6
+            );
+            (run.report, (run.legend, run.zones), what)
+        }
+    };
+    warn(&report.warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
+    let (legend, zones) = export;
+    let out = qingshan::export::Stats {
+        report: &report,
+        legend: &legend,
+        zones: Some(&zones),
+    };
+    write(&path, a.out.format(), &out)?;
     bar.summary(&format!(
-        "stats: {} zones, {} tile(s), {:.1} Mpixel in {:.2} s{}",
-        run.report.zones.len(),
-        run.land_cover.tiles.len(),
-        run.land_cover.cells() as f64 / 1e6,
+        "stats: {} zones, {what} in {:.2} s{}",
+        report.zones.len(),
         bar.elapsed(),
         arrow(&path)
     ));

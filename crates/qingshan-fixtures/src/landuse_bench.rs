@@ -251,18 +251,7 @@ fn bench_cell(
     } else {
         0.0
     };
-    let area_m2 = ea.polygon(&rings)?;
-    let mut a = Attrs {
-        bsm: String::new(),
-        tbbh: String::new(),
-        zldwdm,
-        area_m2,
-        tbmj: 0.0,
-        kcxs,
-        kcmj: 0.0,
-        tbdlmj: 0.0,
-    };
-    a.set_tbmj(area_m2);
+    let a = Attrs::new(zldwdm, ea.polygon(&rings)?, kcxs);
     Ok((class, a, rings))
 }
 

@@ -193,6 +193,23 @@ pub(crate) struct Attrs {
 
 impl Attrs {
     /// Sets TBMJ (rounded to 0.01 m²) and the deduction that follows.
+    /// The attributes of a polygon of `area_m2` (its TBMJ, and the
+    /// deduction from `kcxs`); BSM and TBBH are set later.
+    pub(crate) fn new(zldwdm: &'static str, area_m2: f64, kcxs: f64) -> Attrs {
+        let mut a = Attrs {
+            bsm: String::new(),
+            tbbh: String::new(),
+            zldwdm,
+            area_m2,
+            tbmj: 0.0,
+            kcxs,
+            kcmj: 0.0,
+            tbdlmj: 0.0,
+        };
+        a.set_tbmj(area_m2);
+        a
+    }
+
     pub(crate) fn set_tbmj(&mut self, tbmj: f64) {
         self.tbmj = round2(tbmj);
         self.kcmj = round2(self.tbmj * self.kcxs);
@@ -260,19 +277,7 @@ fn measure_one(ea: &mut EllipsoidArea, towns: &[Town], p: &Parcel) -> Result<Att
     } else {
         0.0
     };
-    let area_m2 = ea.polygon(&p.rings)?;
-    let mut a = Attrs {
-        bsm: String::new(),
-        tbbh: String::new(),
-        zldwdm,
-        area_m2,
-        tbmj: 0.0,
-        kcxs,
-        kcmj: 0.0,
-        tbdlmj: 0.0,
-    };
-    a.set_tbmj(area_m2);
-    Ok(a)
+    Ok(Attrs::new(zldwdm, ea.polygon(&p.rings)?, kcxs))
 }
 
 /// BSM of the n-th polygon (1-based).

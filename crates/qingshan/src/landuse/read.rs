@@ -4,53 +4,19 @@
 use std::path::Path;
 
 use gdal::vector::{LayerAccess, OGRFieldType};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::{Coord, MultiPolygon};
 
 use super::{LandUse, LandUseOptions};
-use crate::error::gdal_msg;
 use crate::legend::ClassCode;
-use crate::zones::{CHINESE_ENCODING, ansi_without_cpg};
-use crate::{Error, Result, srs};
+use crate::zones::{CHINESE_ENCODING, ansi_without_cpg, open_vector, pick_layer};
+use crate::{Error, Result};
 
 /// One pass over the layer with text read in `encoding` (`None`: as the
 /// file says; `Some("")`: the raw bytes).
 fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Result<LandUse> {
-    let encoding_option = encoding.map(|e| format!("ENCODING={e}"));
-    let open_options: Vec<&str> = encoding_option.iter().map(|s| s.as_str()).collect();
-    let ds = Dataset::open_ex(
-        path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            open_options: (!open_options.is_empty()).then_some(&open_options[..]),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| {
-        Error::open(
-            path,
-            format!("not a vector file GDAL can open ({})", gdal_msg(&e)),
-        )
-    })?;
-    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-    let mut layer = match &opts.layer {
-        Some(n) => ds.layer_by_name(n).map_err(|_| {
-            Error::zones(
-                path,
-                format!("has no layer {n:?}; its layers are: {}", names.join(", ")),
-            )
-        })?,
-        None if names.is_empty() => return Err(Error::zones(path, "has no vector layers")),
-        None => ds.layer(0).map_err(|e| Error::open(path, gdal_msg(&e)))?,
-    };
+    let ds = open_vector(path, encoding)?;
+    let (mut layer, crs) = pick_layer(&ds, path, opts.layer.as_deref())?;
     let layer_name = layer.name();
-    let srs = layer.spatial_ref().ok_or_else(|| {
-        Error::zones(
-            path,
-            "has no CRS (for a shapefile: the .prj file is missing); assign one with `ogr2ogr -a_srs EPSG:XXXX`",
-        )
-    })?;
-    let crs = srs::crs_of(&srs, &path.display().to_string())?;
     let fields: Vec<(String, OGRFieldType::Type)> = layer
         .defn()
         .fields()

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 
 mod read;
 pub mod write;
-pub(crate) use read::{CHINESE_ENCODING, ansi_without_cpg};
+pub(crate) use read::{CHINESE_ENCODING, ansi_without_cpg, open_vector, pick_layer};
 use read::{read_geojson, read_ogr_text};
 
 /// A zone identifier (the `--id-field` value, the feature id, or the index).

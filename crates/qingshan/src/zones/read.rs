@@ -304,14 +304,12 @@ pub(super) fn read_ogr_text(
     Ok((crs, raw, driver, Some(note)))
 }
 
-fn read_ogr(
-    path: &Path,
-    layer_name: Option<&str>,
-    encoding: Option<&str>,
-) -> Result<(Crs, Vec<RawFeature>, String)> {
+/// Opens a vector file read-only (text in `encoding`: `None` as the file
+/// says, `Some("")` the raw bytes).
+pub(crate) fn open_vector(path: &Path, encoding: Option<&str>) -> Result<Dataset> {
     let encoding_option = encoding.map(|e| format!("ENCODING={e}"));
     let open_options: Vec<&str> = encoding_option.iter().map(|s| s.as_str()).collect();
-    let ds = Dataset::open_ex(
+    Dataset::open_ex(
         path,
         DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
@@ -324,11 +322,20 @@ fn read_ogr(
             path,
             format!("not a vector file GDAL can open ({})", gdal_msg(&e)),
         )
-    })?;
+    })
+}
+
+/// The layer named `name` (default: the first) of an opened file, with
+/// its CRS; errors list the layers there are, or say how to give a CRS.
+pub(crate) fn pick_layer<'a>(
+    ds: &'a Dataset,
+    path: &Path,
+    name: Option<&str>,
+) -> Result<(gdal::vector::Layer<'a>, Crs)> {
     if ds.layer_count() == 0 {
         return Err(Error::zones(path, "has no vector layers"));
     }
-    let mut layer = match layer_name {
+    let layer = match name {
         Some(n) => ds.layer_by_name(n).map_err(|_| {
             let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
             Error::zones(
@@ -345,6 +352,16 @@ fn read_ogr(
         )
     })?;
     let crs = srs::crs_of(&srs, &path.display().to_string())?;
+    Ok((layer, crs))
+}
+
+fn read_ogr(
+    path: &Path,
+    layer_name: Option<&str>,
+    encoding: Option<&str>,
+) -> Result<(Crs, Vec<RawFeature>, String)> {
+    let ds = open_vector(path, encoding)?;
+    let (mut layer, crs) = pick_layer(&ds, path, layer_name)?;
     let mut raw = Vec::new();
     for (i, feature) in layer.features().enumerate() {
         let fid = feature.fid().map(|f| f.to_string());
