@@ -259,8 +259,8 @@ pub struct ChangeArgs {
     pub zones: ZoneArgs,
     #[command(flatten)]
     pub classes: ClassArgs,
-    /// Also write a GeoTIFF coding each cell's transition as from × 10ⁿ + to.
-    #[arg(long, value_name = "OUT.tif")]
+    /// Also write a GeoTIFF coding each cell's transition as from × 10ⁿ + to (rasters only; with land use, --change-list).
+    #[arg(long, value_name = "OUT.tif", conflicts_with = "before_landuse")]
     pub change_raster: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,

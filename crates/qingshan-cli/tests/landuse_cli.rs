@@ -264,3 +264,84 @@ fn land_use_outputs_are_the_same_bytes_at_any_thread_count() {
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
 }
+
+#[test]
+fn a_survey_redelivered_in_lon_lat_is_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fx("landuse/dltb_2019.gpkg");
+    let ll = dir.path().join("dltb_4490.gpkg");
+    support::tool(&["ogr2ogr", "-t_srs", "EPSG:4490", ll.to_str().unwrap(), &a]);
+    let (red, list) = (fx("redlines_2019.geojson"), dir.path().join("l.csv"));
+    let o = qingshan(&[
+        "change",
+        "-q",
+        "--before-landuse",
+        &a,
+        "--after-landuse",
+        ll.to_str().unwrap(),
+        "--class-field",
+        "DLBM",
+        "--zones",
+        &fx("towns.geojson"),
+        "--change-list",
+        list.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&list).unwrap().lines().count(),
+        1,
+        "only the header"
+    );
+    assert!(
+        stderr(&o).contains("reprojected") && stderr(&o).contains("boundary noise"),
+        "{}",
+        stderr(&o)
+    );
+    let o = qingshan(&[
+        "redline",
+        "check",
+        "-q",
+        "--redlines",
+        &red,
+        "--id-field",
+        "hx_id",
+        "--before-landuse",
+        &a,
+        "--after-landuse",
+        ll.to_str().unwrap(),
+        "--class-field",
+        "DLBM",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn patches_never_overwrite_an_input_or_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.gpkg");
+    std::fs::copy(fx("landuse/dltb_2019.gpkg"), &a).unwrap();
+    let before = std::fs::read(&a).unwrap();
+    let (a_s, b) = (a.display().to_string(), fx("landuse/dltb_2024.gpkg"));
+    let red = fx("redlines_2019.geojson");
+    let common = [
+        "redline",
+        "check",
+        "-q",
+        "--redlines",
+        &red,
+        "--before-landuse",
+        &a_s,
+        "--after-landuse",
+        &b,
+        "--class-field",
+        "DLBM",
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--patches", &a_s]);
+    assert_user_error(&qingshan(&args), &["a.gpkg", "input of this run"]);
+    assert_eq!(std::fs::read(&a).unwrap(), before);
+    let p = dir.path().join("p.json").display().to_string();
+    let mut args = common.to_vec();
+    args.extend(["--patches", &p, "-o", &p]);
+    assert_user_error(&qingshan(&args), &["p.json"]);
+}

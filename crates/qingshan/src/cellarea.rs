@@ -161,7 +161,12 @@ impl AreaField {
     /// The interpolated factor at the pixel-space point `(u, v)`.
     pub(crate) fn factor_at(&self, u: f64, v: f64) -> f64 {
         let p = self.patch as f64;
-        let (pc, pr) = ((u / p).floor().max(0.0), (v / p).floor().max(0.0));
+        // Points past the field's last patch use it (extrapolated).
+        let down = (self.coef.len() / self.across.max(1)).max(1);
+        let (pc, pr) = (
+            (u / p).floor().clamp(0.0, (self.across - 1) as f64),
+            (v / p).floor().clamp(0.0, (down - 1) as f64),
+        );
         let c = &self.coef[pr as usize * self.across + pc as usize];
         let su = (u - pc * p) * 3.0 / p;
         let sv = (v - pr * p) * 3.0 / p;

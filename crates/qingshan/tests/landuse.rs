@@ -331,3 +331,96 @@ fn two_versions_give_hand_computed_transitions_and_change_list() {
         assert!((geo::Area::unsigned_area(&p.geometry) - p.area_m2).abs() < 1e-6);
     }
 }
+
+fn one_zone_layer(dir: &Path, name: &str, feats: Vec<serde_json::Value>) -> LandUse {
+    let path = dir.join(format!("{name}.geojson"));
+    write_layer(&path, feats);
+    LandUse::read(&path, &LandUseOptions::new("DLBM")).unwrap()
+}
+
+#[test]
+fn a_bow_tie_polygon_is_refused_with_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let bow = serde_json::json!({"type": "Polygon", "coordinates": [[
+        [X0, Y0], [X0 + 100.0, Y0 + 100.0], [X0 + 100.0, Y0], [X0, Y0 + 101.0], [X0, Y0]
+    ]]});
+    let path = dir.path().join("bow.geojson");
+    write_layer(
+        &path,
+        vec![
+            serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": square(200.0, 0.0, 10.0, 10.0)}),
+            serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": bow}),
+        ],
+    );
+    let e = LandUse::read(&path, &LandUseOptions::new("DLBM"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bow.geojson") && e.contains("FID 1") && e.contains("edges cross"),
+        "{e}"
+    );
+}
+
+#[test]
+fn three_copies_of_a_square_overlap_by_twice_its_area() {
+    let dir = tempfile::tempdir().unwrap();
+    let sq = |id: &str| {
+        serde_json::json!({"type": "Feature", "properties": {"BSM": id, "DLBM": "0301"},
+            "geometry": square(25.0, 10.0, 350.0, 280.0)})
+    };
+    let lu = one_zone_layer(dir.path(), "tri", vec![sq("a"), sq("b"), sq("c")]);
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    let a = 350.0 * 280.0;
+    assert!((z.classes[&code("0301")] - 3.0 * a).abs() < 1e-6);
+    assert!(
+        (z.overlap_area_m2.unwrap() - 2.0 * a).abs() < 1e-6,
+        "{:?}",
+        z.overlap_area_m2
+    );
+    assert_eq!(z.nodata_area_m2, 0.0);
+}
+
+#[test]
+fn net_recorded_areas_credit_their_deduction_to_its_class() {
+    let dir = tempfile::tempdir().unwrap();
+    // Dry land: TBMJ 10,000 recorded as TBDLMJ 9,000 + KCMJ 1,000 of 田坎.
+    let feats = (0..4)
+        .map(|col| {
+            serde_json::json!({"type": "Feature",
+                "properties": {"DLBM": "0103", "TBDLMJ": 9_000.0, "KCDLBM": "1203", "KCMJ": 1_000.0},
+                "geometry": square(100.0 * col as f64, 0.0, 100.0, 300.0)})
+        })
+        .collect();
+    let path = dir.path().join("net.geojson");
+    write_layer(&path, feats);
+    let mut opts = LandUseOptions::new("DLBM");
+    opts.area_field = Some("TBDLMJ".into());
+    let lu = LandUse::read(&path, &opts).unwrap();
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    // The zone takes 75/100, 1, 1, 75/100 of the columns' 100 × 300 m, 280 m of it:
+    // shares of each polygon's 30,000 m² = 0.7, 0.9333, 0.9333, 0.7 → 3.2667 polygons.
+    let polygons = (75.0 * 280.0 * 2.0 + 100.0 * 280.0 * 2.0) / 30_000.0;
+    assert!((z.classes[&code("0103")] - 9_000.0 * polygons).abs() < 1e-6);
+    assert!((z.classes[&code("1203")] - 1_000.0 * polygons).abs() < 1e-6);
+    // 10,000 recorded per 30,000 m² polygon: 20,000 short each.
+    assert!((z.recorded_minus_computed_m2.unwrap() + 20_000.0 * polygons).abs() < 1e-6);
+    assert!(rep.warnings.iter().any(|w| w.contains("KCMJ")));
+}

@@ -154,31 +154,20 @@ pub(super) fn landuse_check(
     run: &RunOptions<'_>,
 ) -> Result<super::CheckRun> {
     a.limits.validate()?;
-    let changed = landuse_change(
+    let changed = landuse_change_with(
         &LandUseChangeArgs {
             before: before.clone(),
             after: after.clone(),
             zones: a.redlines.clone(),
             legend: a.legend.clone(),
             area: a.area,
-            change_list: None,
+            // Checked against the inputs and -o with the change list's rules.
+            change_list: a.patches.clone(),
             output: a.output.clone(),
         },
+        &ChangeListFilter::Conversions,
         run,
     )?;
-    if let Some(p) = &a.patches {
-        let mut conversions = changed.change.clone();
-        conversions
-            .changed
-            .retain(|c| changed.legend.is_natural(c.from) && changed.legend.is_artificial(c.to));
-        export::ChangeList {
-            change: &conversions,
-            legend: &changed.legend,
-            zones: &changed.zones,
-        }
-        .write(p)?;
-    }
-    crate::redline::refuse_unknown_codes(&changed.change.report, &changed.legend)?;
     let check =
         crate::redline::check_from_change(&changed.change.report, &changed.legend, &a.limits);
     Ok(super::CheckRun {
@@ -189,10 +178,27 @@ pub(super) fn landuse_check(
     })
 }
 
+/// Which changed pieces a change list holds.
+pub(super) enum ChangeListFilter {
+    /// Every piece whose class changed.
+    All,
+    /// Natural → artificial pieces (a red-line check's patches), written
+    /// only when the legend knows every code.
+    Conversions,
+}
+
 /// Transitions between two land-use versions per zone, and the change
 /// list written to `change_list` when given
 /// ([`crate::landuse::landuse_change`]).
 pub fn landuse_change(a: &LandUseChangeArgs, run: &RunOptions<'_>) -> Result<LandUseChangeRun> {
+    landuse_change_with(a, &ChangeListFilter::All, run)
+}
+
+fn landuse_change_with(
+    a: &LandUseChangeArgs,
+    filter: &ChangeListFilter,
+    run: &RunOptions<'_>,
+) -> Result<LandUseChangeRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
     let (before, after, zones) = std::thread::scope(|s| {
@@ -214,7 +220,13 @@ pub fn landuse_change(a: &LandUseChangeArgs, run: &RunOptions<'_>) -> Result<Lan
     check_outputs(
         &mut check,
         &[
-            (a.change_list.as_ref(), "--change-list"),
+            (
+                a.change_list.as_ref(),
+                match filter {
+                    ChangeListFilter::All => "--change-list",
+                    ChangeListFilter::Conversions => "--patches",
+                },
+            ),
             (a.output.as_ref(), "-o"),
         ],
     )?;
@@ -226,8 +238,25 @@ pub fn landuse_change(a: &LandUseChangeArgs, run: &RunOptions<'_>) -> Result<Lan
         before_polygons: before.polygons.len(),
         after_polygons: after.polygons.len(),
     };
+    if matches!(filter, ChangeListFilter::Conversions) {
+        crate::redline::refuse_unknown_codes(&out.change.report, &out.legend)?;
+    }
     if let Some(p) = &a.change_list {
-        out.change_list().write(p)?;
+        match filter {
+            ChangeListFilter::All => out.change_list().write(p)?,
+            ChangeListFilter::Conversions => {
+                let mut conversions = out.change.clone();
+                conversions
+                    .changed
+                    .retain(|c| out.legend.is_natural(c.from) && out.legend.is_artificial(c.to));
+                export::ChangeList {
+                    change: &conversions,
+                    legend: &out.legend,
+                    zones: &out.zones,
+                }
+                .write(p)?;
+            }
+        }
     }
     Ok(out)
 }

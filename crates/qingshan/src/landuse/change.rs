@@ -28,6 +28,24 @@ struct Pair {
     before: usize,
     after: usize,
     geometry: Option<MultiPolygon<f64>>,
+    /// Thinner than the sliver width: boundary noise, not a change.
+    sliver: bool,
+}
+
+/// Mean width of a shape: 2 × area / perimeter (a strip of width w and
+/// length L ≫ w gives w).
+fn mean_width(mp: &MultiPolygon<f64>) -> f64 {
+    let perimeter: f64 =
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.0.windows(2))
+            .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+            .sum();
+    if perimeter > 0.0 {
+        2.0 * geo::Area::unsigned_area(mp) / perimeter
+    } else {
+        0.0
+    }
 }
 
 fn bits(mp: &MultiPolygon<f64>) -> u64 {
@@ -44,13 +62,15 @@ fn bits(mp: &MultiPolygon<f64>) -> u64 {
     h
 }
 
-/// The overlapping pairs of the two layers, in (before, after) order.
+/// The overlapping pairs of the two layers, in (before, after) order;
+/// pieces narrower than `sliver` (map units) are marked.
 /// `clean_after[j]`: the second layer's polygon `j` overlaps no other
 /// polygon of its layer (so a twin of it pairs with nothing else).
 fn pairs(
     before: &[MultiPolygon<f64>],
     after: &[MultiPolygon<f64>],
     clean_after: &[bool],
+    sliver: f64,
 ) -> Vec<Pair> {
     let items: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = after
         .iter()
@@ -84,6 +104,7 @@ fn pairs(
                         before: i,
                         after: j,
                         geometry: None,
+                        sliver: false,
                     });
                     continue;
                 }
@@ -100,6 +121,7 @@ fn pairs(
                         out.push(Pair {
                             before: i,
                             after: j,
+                            sliver: mean_width(&piece) < sliver,
                             geometry: Some(piece),
                         });
                     }
@@ -137,6 +159,9 @@ pub(crate) struct Transitions {
     pub(crate) pairs: Vec<Vec<(ClassCode, ClassCode, f64)>>,
     pub(crate) covered: Vec<f64>,
     pub(crate) changed: Vec<ChangedPiece>,
+    /// Slivers between classes that differ (counted as unchanged): how
+    /// many, and their area.
+    pub(crate) slivers: (usize, f64),
 }
 
 /// Overlays the two layers (the second already in the first's CRS)
@@ -146,11 +171,11 @@ pub(crate) fn transitions(
     after: &LandUse,
     after_polygons: &[MultiPolygon<f64>],
     clean_after: &[bool],
-    tree: &RTree<Piece>,
+    (tree, sliver): (&RTree<Piece>, f64),
     zones: usize,
     measure: &Measure,
 ) -> Transitions {
-    let pairs = pairs(&before.polygons, after_polygons, clean_after);
+    let pairs = pairs(&before.polygons, after_polygons, clean_after, sliver);
     // Each pair's share of each zone, in pair order.
     let shares: Vec<Vec<overlay::Share>> = pairs
         .par_chunks(256)
@@ -171,10 +196,17 @@ pub(crate) fn transitions(
         pairs: vec![Vec::new(); zones],
         covered: vec![0.0; zones],
         changed: Vec::new(),
+        slivers: (0, 0.0),
     };
     let mut changed_shares = Vec::new();
     for (p, ss) in pairs.iter().zip(&shares) {
-        let (from, to) = (before.codes[p.before], after.codes[p.after]);
+        let (from, mut to) = (before.codes[p.before], after.codes[p.after]);
+        if p.sliver && from != to {
+            // A boundary drawn a hair apart (e.g. after reprojection).
+            t.slivers.0 += usize::from(!ss.is_empty());
+            t.slivers.1 += ss.iter().map(|s| s.area).sum::<f64>();
+            to = from;
+        }
         for s in ss {
             t.pairs[s.zone].push((from, to, s.area));
             t.covered[s.zone] += s.area;

@@ -91,16 +91,28 @@ pub(crate) fn unmatched(polygons: &[MultiPolygon<f64>], quantum: f64) -> Vec<usi
     flagged
 }
 
-/// The overlaps of the suspects with any polygon (pairs whose interiors
-/// meet: a polygon drawn over a neighbour leaves that neighbour's edges
-/// matched when they only touch at a corner, so every polygon is a
-/// candidate partner), each as `(first, second, shape)`, in pair order.
-pub(crate) fn overlaps(
-    polygons: &[MultiPolygon<f64>],
-    suspects: &[usize],
-) -> Vec<(usize, usize, MultiPolygon<f64>)> {
+/// The overlaps of a layer: the excess coverage (area covered by k
+/// polygons counts k − 1 times) as shapes, and the polygons involved.
+pub(crate) struct Overlaps {
+    /// Shapes whose areas sum to the excess coverage.
+    pub(crate) shapes: Vec<MultiPolygon<f64>>,
+    /// Polygons that overlap another, ascending.
+    pub(crate) involved: Vec<usize>,
+}
+
+/// The overlaps of the suspects with any polygon (a polygon drawn over a
+/// neighbour leaves that neighbour's edges matched when they only touch at
+/// a corner, so every polygon is a candidate partner). Polygons that
+/// overlap form clusters; in each, every polygon after the first adds its
+/// intersection with the union of those before it, so three copies of a
+/// square give twice its area, as the classes over-count it.
+pub(crate) fn overlaps(polygons: &[MultiPolygon<f64>], suspects: &[usize]) -> Overlaps {
+    let mut out = Overlaps {
+        shapes: Vec::new(),
+        involved: Vec::new(),
+    };
     if suspects.is_empty() {
-        return Vec::new();
+        return out;
     }
     let items: Vec<GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = (0..polygons
         .len())
@@ -130,14 +142,54 @@ pub(crate) fn overlaps(
         .collect();
     pairs.sort_unstable();
     pairs.dedup();
-    pairs
+    // Shared edges intersect in nothing; rounding leaves slivers of no width.
+    let meeting: Vec<(usize, usize)> = pairs
         .par_iter()
-        .filter_map(|&(i, j)| {
-            let shape = polygons[i].intersection(&polygons[j]);
-            let area = geo::Area::unsigned_area(&shape);
-            // Shared edges intersect in nothing; rounding leaves slivers of
-            // no width.
-            (area > 0.0 && !shape.0.is_empty()).then_some((i, j, shape))
+        .copied()
+        .filter(|&(i, j)| geo::Area::unsigned_area(&polygons[i].intersection(&polygons[j])) > 0.0)
+        .collect();
+    // Clusters of overlapping polygons (union-find), members ascending.
+    let mut parent: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    fn root(parent: &mut std::collections::BTreeMap<usize, usize>, i: usize) -> usize {
+        let p = *parent.entry(i).or_insert(i);
+        if p == i {
+            return i;
+        }
+        let r = root(parent, p);
+        parent.insert(i, r);
+        r
+    }
+    for &(i, j) in &meeting {
+        let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+        if a != b {
+            parent.insert(a.max(b), a.min(b));
+        }
+    }
+    let members: Vec<usize> = parent.keys().copied().collect();
+    let mut clusters: std::collections::BTreeMap<usize, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for i in members {
+        let r = root(&mut parent, i);
+        clusters.entry(r).or_default().push(i);
+    }
+    out.involved = parent.keys().copied().collect();
+    let per_cluster: Vec<Vec<MultiPolygon<f64>>> = clusters
+        .into_values()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|members| {
+            let mut union = polygons[members[0]].clone();
+            let mut shapes = Vec::new();
+            for &m in &members[1..] {
+                let extra = polygons[m].intersection(&union);
+                if geo::Area::unsigned_area(&extra) > 0.0 {
+                    shapes.push(extra);
+                }
+                union = union.union(&polygons[m]);
+            }
+            shapes
         })
-        .collect()
+        .collect();
+    out.shapes = per_cluster.into_iter().flatten().collect();
+    out
 }

@@ -105,9 +105,11 @@ impl Measure {
     /// The measure for polygons of a layer in `crs` within `extent`.
     pub(crate) fn new(crs: &Crs, mode: AreaMode, extent: Rect<f64>) -> Result<Measure> {
         if crs.geographic {
+            // Edges are straight in lon/lat; at 10 m, geodesic chords
+            // follow them (a 1 km chord along a parallel is off by ~1e-7).
             return Ok(Measure::Geographic {
                 ellipsoid: crs.ellipsoid,
-                segment: crate::zones::segment_length(crs, 1000.0),
+                segment: crate::zones::segment_length(crs, 10.0),
             });
         }
         let unit2 = crs.linear_unit_m * crs.linear_unit_m;

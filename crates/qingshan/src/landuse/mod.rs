@@ -109,6 +109,9 @@ pub struct LandUse {
     /// The 国家特别规定灌木林地 flag of each polygon, when a flag field was
     /// given.
     pub forest_flags: Option<Vec<bool>>,
+    /// With recorded areas net of deductions (`TBDLMJ`): each polygon's
+    /// deducted class and area (`KCDLBM`, `KCMJ`), credited to that class.
+    pub deductions: Option<Vec<Option<(ClassCode, f64)>>>,
     /// Notes on how the layer was read (e.g. decoded as GBK).
     pub notes: Vec<String>,
 }
@@ -148,6 +151,9 @@ struct Overlay {
     recorded_minus_computed: Option<Vec<f64>>,
 }
 
+/// Pieces of a change narrower than this (m, mean width) are boundary noise.
+const SLIVER_M: f64 = 0.01;
+
 /// Areas below this share of a zone are rounding of the clipping, not
 /// gaps or overlaps.
 const NOISE_SHARE: f64 = 1e-9;
@@ -162,9 +168,8 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, legend: &Legend, mode: AreaMode) -> 
     let shares = overlay::shares(&lu.polygons, &tree, &measure);
     let suspects = edges::unmatched(&lu.polygons, quantum(&lu.crs));
     let overlaps = edges::overlaps(&lu.polygons, &suspects);
-    let shapes: Vec<MultiPolygon<f64>> = overlaps.into_iter().map(|o| o.2).collect();
     let mut overlap = vec![0.0; geoms.len()];
-    for s in overlay::shares(&shapes, &tree, &measure) {
+    for s in overlay::shares(&overlaps.shapes, &tree, &measure) {
         overlap[s.zone] += s.area;
     }
     let mut accums = vec![ZoneAccum::default(); geoms.len()];
@@ -175,9 +180,17 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, legend: &Legend, mode: AreaMode) -> 
         let code = lu.codes[s.polygon];
         let area = match &lu.recorded {
             Some(rec) if s.whole > 0.0 => {
-                let part = rec[s.polygon] * (s.area / s.whole);
+                let share = s.area / s.whole;
+                let part = rec[s.polygon] * share;
+                let deducted = match lu.deductions.as_ref().and_then(|d| d[s.polygon]) {
+                    Some((kc, kcmj)) => {
+                        *accums[s.zone].classes.entry(kc).or_insert(0.0) += kcmj * share;
+                        kcmj * share
+                    }
+                    None => 0.0,
+                };
                 if let Some(d) = diff.as_mut() {
-                    d[s.zone] += part - s.area;
+                    d[s.zone] += part + deducted - s.area;
                 }
                 part
             }
@@ -329,15 +342,14 @@ pub fn landuse_change(
         let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
         let mut clean_after = vec![true; after_polygons.len()];
         for (lu, polygons) in [(before, &before.polygons[..]), (after, after_polygons)] {
-            let suspects = edges::unmatched(polygons, quantum(&lu.crs));
+            let suspects = edges::unmatched(polygons, quantum(&before.crs));
             let overlaps = edges::overlaps(polygons, &suspects);
             if std::ptr::eq(lu, after) {
-                for o in &overlaps {
-                    clean_after[o.0] = false;
-                    clean_after[o.1] = false;
+                for &j in &overlaps.involved {
+                    clean_after[j] = false;
                 }
             }
-            let overlap = crate::area::sum_m2(overlaps.iter().map(|o| measure.multipolygon(&o.2)));
+            let overlap = crate::area::sum_m2(overlaps.shapes.iter().map(|o| measure.multipolygon(o)));
             if overlap > 0.0 {
                 warnings.push(format!(
                     "{}: {overlap:.2} m² is covered by more than one polygon (overlaps): both polygons' transitions count it; `qingshan stats --landuse` shows where",
@@ -350,10 +362,18 @@ pub fn landuse_change(
             after,
             after_polygons,
             &clean_after,
-            &tree,
+            (&tree, segment_length(&before.crs, SLIVER_M)),
             geoms.len(),
             &measure,
         );
+        if t.slivers.0 > 0 {
+            warnings.push(format!(
+                "{} pieces narrower than {} cm between polygons of different classes ({:.2} m² in all) are boundary noise (a boundary drawn a hair apart, e.g. after reprojection) and count as unchanged",
+                t.slivers.0,
+                SLIVER_M * 100.0,
+                t.slivers.1
+            ));
+        }
         let accums: Vec<TransitionAccum> = t
             .pairs
             .iter()

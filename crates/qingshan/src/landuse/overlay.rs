@@ -52,15 +52,40 @@ fn quad(r: &Rect<f64>) -> [Rect<f64>; 4] {
     ]
 }
 
+/// Whether the zone's part in a cell is the whole cell: one ring of four
+/// vertices, each within `tol` (the clipping's rounding) of its own corner
+/// of the cell.
+fn is_whole_cell(part: &MultiPolygon<f64>, rect: &Rect<f64>, tol: f64) -> bool {
+    let [p] = &part.0[..] else {
+        return false;
+    };
+    let ring = &p.exterior().0;
+    if !p.interiors().is_empty() || ring.len() != 5 {
+        return false;
+    }
+    let (lo, hi) = (rect.min(), rect.max());
+    let corners = [
+        Coord { x: lo.x, y: lo.y },
+        Coord { x: hi.x, y: lo.y },
+        Coord { x: hi.x, y: hi.y },
+        Coord { x: lo.x, y: hi.y },
+    ];
+    corners.iter().all(|c| {
+        ring[..4]
+            .iter()
+            .any(|v| (v.x - c.x).abs() <= tol && (v.y - c.y).abs() <= tol)
+    })
+}
+
 /// Cuts a zone into pieces (see the module docs): boundary cells are cut
 /// until they hold at most [`MAX_PIECE_VERTICES`] vertices and are no
 /// wider than `cell` (about twice a typical polygon), so that most
-/// polygons lie in whole cells.
+/// polygons lie in whole cells; `tol` is the clipping's rounding.
 fn cut(
     zone: usize,
     part: MultiPolygon<f64>,
     rect: Rect<f64>,
-    cell: f64,
+    (cell, tol): (f64, f64),
     depth: u32,
     out: &mut Vec<Piece>,
 ) {
@@ -68,11 +93,7 @@ fn cut(
     if n == 0 {
         return;
     }
-    let cell_area = geo::Area::unsigned_area(&rect);
-    let area = geo::Area::unsigned_area(&part);
-    // A cell wholly inside the zone comes back as its four corners, moved
-    // by the clipping's rounding (about 1e-9 of the cell's size).
-    if n <= 5 && part.0.len() == 1 && (area - cell_area).abs() <= 1e-6 * cell_area {
+    if is_whole_cell(&part, &rect, tol) {
         out.push(Piece {
             zone,
             rect,
@@ -91,7 +112,7 @@ fn cut(
     }
     for q in quad(&rect) {
         let sub = part.intersection(&MultiPolygon(vec![q.to_polygon()]));
-        cut(zone, sub, q, cell, depth + 1, out);
+        cut(zone, sub, q, (cell, tol), depth + 1, out);
     }
 }
 
@@ -122,7 +143,9 @@ pub(crate) fn pieces(zones: &[MultiPolygon<f64>], cell: f64) -> RTree<Piece> {
         .map(|(z, g)| {
             let mut out = Vec::new();
             if let Some(r) = g.bounding_rect() {
-                cut(z, g.clone(), r, cell, 0, &mut out);
+                // The clipping rounds to about 2⁻³⁰ of the operands' extent.
+                let tol = r.width().max(r.height()) * (-28f64).exp2();
+                cut(z, g.clone(), r, (cell, tol), 0, &mut out);
             }
             out
         })

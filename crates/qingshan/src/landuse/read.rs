@@ -47,6 +47,12 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         Some(f) => Some(find(f, "the id field, --landuse-id-field")?),
         None => find("BSM", "").ok(),
     };
+    // Recorded areas net of deductions (TBDLMJ) come with the deducted
+    // class and area (田坎 KCDLBM / KCMJ), credited to that class.
+    let deduction = match (&opts.area_field, find("KCDLBM", ""), find("KCMJ", "")) {
+        (Some(f), Ok(code), Ok(area)) if f.eq_ignore_ascii_case("TBDLMJ") => Some((code, area)),
+        _ => None,
+    };
     let flag = match &opts.forest_flag_field {
         Some(f) => Some(find(
             f,
@@ -82,13 +88,21 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         polygons: Vec::new(),
         recorded: area.map(|_| Vec::new()),
         forest_flags: flag.map(|_| Vec::new()),
+        deductions: deduction.map(|_| Vec::new()),
         notes: Vec::new(),
     };
+    if deduction.is_some() {
+        out.notes.push(format!(
+            "{}: TBDLMJ is net of deductions: each polygon's KCMJ is added to its KCDLBM class (田坎 1203), so a zone's land stays whole",
+            path.display()
+        ));
+    }
     let columns = Columns {
         class,
         area,
         id,
         flag,
+        deduction,
     };
     for (k, feature) in layer.features().enumerate() {
         read_feature(path, &feature, k, &columns, &fields, &mut out)?;
@@ -105,6 +119,7 @@ struct Columns {
     area: Option<(usize, OGRFieldType::Type)>,
     id: Option<(usize, OGRFieldType::Type)>,
     flag: Option<(usize, OGRFieldType::Type)>,
+    deduction: Option<((usize, OGRFieldType::Type), (usize, OGRFieldType::Type))>,
 }
 
 /// Whether a flag field's value says yes: a non-zero number, or text such
@@ -153,6 +168,14 @@ fn read_feature(
             .unwrap_or_else(|| fid.clone()),
         None => fid.clone(),
     };
+    if let (Some(((c, ct), (a, _))), Some(d)) = (columns.deduction, out.deductions.as_mut()) {
+        let area = feature.field_as_double(a).ok().flatten().unwrap_or(0.0);
+        let code = read_code(feature, c, ct).ok();
+        d.push(match code {
+            Some(code) if area.is_finite() && area > 0.0 => Some((code, area)),
+            _ => None,
+        });
+    }
     if let (Some((i, _)), Some(flags)) = (columns.flag, out.forest_flags.as_mut()) {
         flags.push(truthy(feature, i));
     }
@@ -161,10 +184,10 @@ fn read_feature(
             .field_as_double(i)
             .ok()
             .flatten()
-            .filter(|v| v.is_finite());
+            .filter(|v| v.is_finite() && *v >= 0.0);
         let v = v.ok_or_else(|| {
             fail(format!(
-                "{} is empty or not a number; --area-field needs an area for every polygon",
+                "{} is empty, negative or not a number; --area-field needs an area (m²) for every polygon",
                 fields[i].0
             ))
         })?;
@@ -184,6 +207,12 @@ fn read_feature(
     let mp = crate::zones::polygons_of(g)
         .map_err(|kind| fail(format!("is a {kind} where a land-use layer holds polygons")))?;
     check_rings(&mp).map_err(fail)?;
+    if let Some(c) = crossing(&mp) {
+        return Err(fail(format!(
+            "is not a valid polygon: two of its edges cross near ({:.3}, {:.3}), so its area is undefined; repair the layer (e.g. `ogr2ogr -makevalid`) and run again",
+            c.x, c.y
+        )));
+    }
     out.codes.push(code);
     out.ids.push(id);
     out.polygons.push(mp);
@@ -234,6 +263,61 @@ fn check_rings(mp: &MultiPolygon<f64>) -> std::result::Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// One edge of a polygon's rings, for [`crossing`].
+struct Edge {
+    ring: usize,
+    i: usize,
+    n: usize,
+    a: Coord<f64>,
+    b: Coord<f64>,
+}
+
+/// A point where two edges of the polygon's rings cross (a bow-tie, a hole
+/// crossing its exterior, two parts overlapping), if any: a sweep over the
+/// edges sorted by their left end. Edges that only touch are allowed.
+fn crossing(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+    let mut edges = Vec::new();
+    let rings =
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
+    for (ring, r) in rings.enumerate() {
+        let n = r.0.len() - 1;
+        edges.extend(r.0.windows(2).enumerate().map(|(i, w)| Edge {
+            ring,
+            i,
+            n,
+            a: w[0],
+            b: w[1],
+        }));
+    }
+    edges.sort_by(|e, f| e.a.x.min(e.b.x).total_cmp(&f.a.x.min(f.b.x)));
+    // −1, 0 or 1 (f64::signum would give 1 for 0).
+    let orient = |p: Coord<f64>, q: Coord<f64>, r: Coord<f64>| {
+        let v = (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
+        (v > 0.0) as i8 - (v < 0.0) as i8
+    };
+    for (k, e) in edges.iter().enumerate() {
+        let xmax = e.a.x.max(e.b.x);
+        let (ylo, yhi) = (e.a.y.min(e.b.y), e.a.y.max(e.b.y));
+        for f in &edges[k + 1..] {
+            if f.a.x.min(f.b.x) > xmax {
+                break;
+            }
+            let adjacent =
+                e.ring == f.ring && (e.i.abs_diff(f.i) == 1 || e.i.abs_diff(f.i) == e.n - 1);
+            if adjacent || f.a.y.max(f.b.y) < ylo || f.a.y.min(f.b.y) > yhi {
+                continue;
+            }
+            if orient(e.a, e.b, f.a) * orient(e.a, e.b, f.b) < 0
+                && orient(f.a, f.b, e.a) * orient(f.a, f.b, e.b) < 0
+            {
+                return Some(f.a);
+            }
+        }
+    }
+    None
 }
 
 /// Reads the layer; a GBK shapefile without `.cpg` (text not valid UTF-8)

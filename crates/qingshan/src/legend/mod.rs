@@ -391,12 +391,30 @@ impl Legend {
                     d
                 }
                 None => {
+                    // A survey code written as a number lost its zero.
+                    let hint = legend
+                        .classes
+                        .keys()
+                        .find(|k| {
+                            c.code.as_int().is_some()
+                                && k.as_text()
+                                    .and_then(|t| t.parse::<i64>().ok())
+                                    == c.code.as_int()
+                        })
+                        .map(|k| format!(" (did you mean \"{k}\"? write codes with a leading zero as strings)"))
+                        .unwrap_or_default();
                     let kind = c.kind.ok_or_else(|| {
                         err(format!(
-                            "class {} is new, so it needs `kind` (one of cropland, forest, shrub, grassland, water, wetland, snow, barren, built, other)",
+                            "class {} is new, so it needs `kind` (one of cropland, forest, shrub, grassland, water, wetland, snow, barren, built, other){hint}",
                             c.code
                         ))
                     })?;
+                    if !hint.is_empty() {
+                        return Err(err(format!(
+                            "class {} is not a code of the legend{hint}",
+                            c.code
+                        )));
+                    }
                     let name = c
                         .name
                         .clone()
@@ -536,7 +554,13 @@ impl Legend {
                 if base.len() == t.len() || base.is_empty() {
                     return None;
                 }
-                base.to_string()
+                // `301K` from a field that lost its zero is `0301K`.
+                match base.parse::<i64>() {
+                    Ok(n) if (100..1000).contains(&n) && !base.starts_with('0') => {
+                        format!("{n:04}")
+                    }
+                    _ => base.to_string(),
+                }
             }
             (None, Some(n)) if (1..10).contains(&n) => format!("{n:02}"),
             (None, Some(n)) if (100..1000).contains(&n) => format!("{n:04}"),
@@ -716,6 +740,7 @@ mod tests {
         assert_eq!(l.class(103).unwrap().name_zh, "旱地");
         assert_eq!(l.class(3).unwrap().name_zh, "林地");
         assert!(l.class(code("0399")).is_none() && l.class(code("K")).is_none());
+        assert_eq!(l.class(code("301K")).unwrap().name_zh, "乔木林地");
         let mut areas = BTreeMap::new();
         areas.insert(code("0301K"), 1.0);
         areas.insert(code("9999"), 2.0);
