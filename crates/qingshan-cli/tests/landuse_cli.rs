@@ -345,3 +345,39 @@ fn patches_never_overwrite_an_input_or_the_result() {
     args.extend(["--patches", &p, "-o", &p]);
     assert_user_error(&qingshan(&args), &["p.json"]);
 }
+
+#[test]
+fn shapefile_outputs_keep_their_sidecars_to_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, towns) = (
+        fx("landuse/dltb_2019.gpkg"),
+        fx("landuse/dltb_2024.gpkg"),
+        fx("towns.geojson"),
+    );
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let run = |list: &str, out: &str| {
+        qingshan(&[
+            "change",
+            "-q",
+            "--before-landuse",
+            &a,
+            "--after-landuse",
+            &b,
+            "--class-field",
+            "DLBM",
+            "--zones",
+            &towns,
+            "--change-list",
+            list,
+            "-o",
+            out,
+        ])
+    };
+    assert_user_error(&run(&p("l.shp"), &p("l.dbf")), &["l.dbf", "same file"]);
+    std::fs::write(p("u.SHP"), "precious").unwrap();
+    assert_user_error(
+        &run(&p("u.SHP"), &p("o.json")),
+        &["u.SHP", "lowercase .shp"],
+    );
+    assert_eq!(std::fs::read_to_string(p("u.SHP")).unwrap(), "precious");
+}

@@ -251,22 +251,34 @@ impl OutputCheck {
         if path.as_os_str() == "-" {
             return Ok(());
         }
-        let Some(out) = canonical(&write_target(path)) else {
-            return Ok(());
-        };
-        if let Some((_, input)) = self.inputs.iter().find(|(i, _)| *i == out) {
-            return Err(Error::write(
-                path,
-                format!("it is an input of this run ({input}); choose another output"),
-            ));
+        // A Shapefile is written with its sidecars: each must be free too.
+        let is_shp = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+        let mut files = vec![path.to_path_buf()];
+        if is_shp {
+            files.extend(["shx", "dbf", "prj", "cpg"].map(|e| path.with_extension(e)));
         }
-        if let Some((_, other)) = self.outputs.iter().find(|(o, _)| *o == out) {
-            return Err(Error::write(
-                path,
-                format!("{other} and {what} name the same file; give each its own"),
-            ));
+        let mut mine = Vec::new();
+        for file in &files {
+            let Some(out) = canonical(&write_target(file)) else {
+                continue;
+            };
+            if let Some((_, input)) = self.inputs.iter().find(|(i, _)| *i == out) {
+                return Err(Error::write(
+                    file,
+                    format!("it is an input of this run ({input}); choose another output"),
+                ));
+            }
+            if let Some((_, other)) = self.outputs.iter().find(|(o, _)| *o == out) {
+                return Err(Error::write(
+                    file,
+                    format!("{other} and {what} name the same file; give each its own"),
+                ));
+            }
+            mine.push((out, what.to_string()));
         }
-        self.outputs.push((out, what.to_string()));
+        self.outputs.extend(mine);
         Ok(())
     }
 }

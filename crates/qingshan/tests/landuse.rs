@@ -424,3 +424,72 @@ fn net_recorded_areas_credit_their_deduction_to_its_class() {
     assert!((z.recorded_minus_computed_m2.unwrap() + 20_000.0 * polygons).abs() < 1e-6);
     assert!(rep.warnings.iter().any(|w| w.contains("KCMJ")));
 }
+
+#[test]
+fn null_and_far_off_geometries_are_refused_with_their_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": square(0.0, 0.0, 10.0, 10.0)});
+    let null =
+        serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": null});
+    let path = dir.path().join("null.geojson");
+    write_layer(&path, vec![ok.clone(), null]);
+    let e = LandUse::read(&path, &LandUseOptions::new("DLBM"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("null.geojson") && e.contains("FID 1") && e.contains("no geometry"),
+        "{e}"
+    );
+    let far = serde_json::json!({"type": "Feature", "properties": {"BSM": "far", "DLBM": "0301"},
+        "geometry": {"type": "Polygon", "coordinates": [[[X0, Y0], [1e12, Y0], [X0, Y0 + 10.0], [X0, Y0]]]}});
+    let path = dir.path().join("far.geojson");
+    write_layer(&path, vec![ok, far]);
+    let e = LandUse::read(&path, &LandUseOptions::new("DLBM"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("far.geojson") && e.contains("far"), "{e}");
+}
+
+#[test]
+fn numeric_survey_codes_are_the_legends_codes_and_a_zone_off_the_layer_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let feats = vec![
+        serde_json::json!({"type": "Feature", "properties": {"DLBM": 301}, "geometry": square(0.0, 0.0, 200.0, 300.0)}),
+        serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": square(200.0, 0.0, 200.0, 300.0)}),
+    ];
+    let lu = one_zone_layer(dir.path(), "num", feats);
+    assert_eq!(lu.codes[0], ClassCode::int(301));
+    let survey = Legend::builtin("sandiao").unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zone(dir.path()),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
+    let z = &rep.zones[0];
+    assert_eq!(
+        z.classes.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+        ["0301"]
+    );
+    assert!((z.classes[&code("0301")] - 350.0 * 280.0).abs() < 1e-6);
+    // A zone the layer does not reach.
+    let far = dir.path().join("far_zone.geojson");
+    let ring = vec![
+        (X0 + 5e4, Y0),
+        (X0 + 5e4 + 10.0, Y0),
+        (X0 + 5e4 + 10.0, Y0 + 10.0),
+        (X0 + 5e4, Y0 + 10.0),
+    ];
+    std::fs::write(&far, common::geojson(Some(4545), &[("off", vec![ring])])).unwrap();
+    let zones = ZoneLayer::read(&far, &ZoneOptions::default()).unwrap();
+    let rep = landuse_stats(&lu, &zones, &survey, AreaMode::Planar, &Default::default()).unwrap();
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("\"off\"") && w.contains("no polygon")),
+        "{:?}",
+        rep.warnings
+    );
+}

@@ -58,8 +58,10 @@ pub(super) fn measure_landuse(
     let Some(c) = &config.landuse else {
         return Ok(None);
     };
-    let legend = Legend::load(&config.resolve(&c.legend).display().to_string())
-        .or_else(|_| Legend::load(&c.legend))?;
+    let legend = match Legend::builtin(&c.legend) {
+        Some(l) => l,
+        None => Legend::load(&config.resolve(&c.legend).display().to_string())?,
+    };
     if !legend.has_forest_land() {
         return Err(Error::Invalid(format!(
             "[landuse] legend {:?} has no forest-land classes: use \"sandiao\" or a TOML legend with forest_land = true",

@@ -165,10 +165,11 @@ pub(crate) struct Transitions {
 }
 
 /// Overlays the two layers (the second already in the first's CRS)
-/// inside the zones' pieces.
+/// inside the zones' pieces; classes are the layers' codes as the legend
+/// writes them.
 pub(crate) fn transitions(
-    before: &LandUse,
-    after: &LandUse,
+    (before, before_codes): (&LandUse, &[ClassCode]),
+    (after, after_codes): (&LandUse, &[ClassCode]),
     after_polygons: &[MultiPolygon<f64>],
     clean_after: &[bool],
     (tree, sliver): (&RTree<Piece>, f64),
@@ -200,7 +201,7 @@ pub(crate) fn transitions(
     };
     let mut changed_shares = Vec::new();
     for (p, ss) in pairs.iter().zip(&shares) {
-        let (from, mut to) = (before.codes[p.before], after.codes[p.after]);
+        let (from, mut to) = (before_codes[p.before], after_codes[p.after]);
         if p.sliver && from != to {
             // A boundary drawn a hair apart (e.g. after reprojection).
             t.slivers.0 += usize::from(!ss.is_empty());

@@ -177,7 +177,7 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, legend: &Legend, mode: AreaMode) -> 
     let mut diff = lu.recorded.as_ref().map(|_| vec![0.0; geoms.len()]);
     let mut flagged_forest = vec![0.0; geoms.len()];
     for s in &shares {
-        let code = lu.codes[s.polygon];
+        let code = legend.canonical(lu.codes[s.polygon]);
         let area = match &lu.recorded {
             Some(rec) if s.whole > 0.0 => {
                 let share = s.area / s.whole;
@@ -259,7 +259,13 @@ pub fn landuse_stats(
         }
         z.overlap_area_m2 = Some(o.overlap[k]);
         z.recorded_minus_computed_m2 = o.recorded_minus_computed.as_ref().map(|d| d[k]);
-        if z.nodata_area_m2 > 0.0 && z.valid_area_m2 > 0.0 {
+        if z.valid_area_m2 == 0.0 {
+            report.warnings.push(format!(
+                "zone {:?}: no polygon of {} covers it: its areas are zero (is the zone off the layer, or is one of them in another CRS than its file says?)",
+                z.id,
+                lu.label()
+            ));
+        } else if z.nodata_area_m2 > 0.0 {
             report.warnings.push(format!(
                 "zone {:?}: {:.2} m² of it has no land-use polygon (a gap in {}, or the zone reaches past the layer)",
                 z.id,
@@ -357,9 +363,12 @@ pub fn landuse_change(
                 ));
             }
         }
+        let canonical = |lu: &LandUse| -> Vec<ClassCode> {
+            lu.codes.iter().map(|c| legend.canonical(*c)).collect()
+        };
         let t = change::transitions(
-            before,
-            after,
+            (before, &canonical(before)),
+            (after, &canonical(after)),
             after_polygons,
             &clean_after,
             (&tree, segment_length(&before.crs, SLIVER_M)),
@@ -395,7 +404,19 @@ pub fn landuse_change(
             before: vec![before.label()],
             after: vec![after.label()],
         };
-        let report = finish_change(zones, legend, sources, accums, &zone_areas, warnings);
+        let mut report = finish_change(zones, legend, sources, accums, &zone_areas, warnings);
+        let gaps: Vec<String> = report
+            .zones
+            .iter()
+            .filter(|z| z.nodata_area_m2 > 0.0 && z.valid_area_m2 > 0.0)
+            .map(|z| {
+                format!(
+                    "zone {:?}: {:.2} m² of it is not covered by polygons of both versions (a gap in a layer, or the zone reaches past one); those areas are nodata",
+                    z.id, z.nodata_area_m2
+                )
+            })
+            .collect();
+        report.warnings.extend(gaps);
         Ok(LandUseChange {
             report,
             changed: t.changed,

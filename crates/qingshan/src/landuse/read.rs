@@ -110,6 +110,7 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
     if out.polygons.is_empty() {
         return Err(Error::zones(path, "has no polygons"));
     }
+    check_domain(&out)?;
     Ok(out)
 }
 
@@ -193,9 +194,12 @@ fn read_feature(
         })?;
         rec.push(v);
     }
+    // A feature without geometry comes back as a null handle, which GDAL
+    // reports as empty.
     let geometry = feature
         .geometry()
-        .ok_or_else(|| fail("has no geometry".into()))?;
+        .filter(|g| !g.is_empty())
+        .ok_or_else(|| fail("has no geometry (or an empty one); every polygon of a land-use layer needs its shape".into()))?;
     let mut g = geometry.clone();
     g.flatten_to_2d();
     let g = g.to_geo().map_err(|e| {
@@ -216,6 +220,28 @@ fn read_feature(
     out.codes.push(code);
     out.ids.push(id);
     out.polygons.push(mp);
+    Ok(())
+}
+
+/// Every polygon within the CRS's area of use (a vertex kilometres off
+/// is a typing or unit error): the layer's extent is checked at once, and
+/// only when it fails is the polygon that breaks it looked for.
+fn check_domain(lu: &LandUse) -> Result<()> {
+    let domain = crate::srs::Domain::new(&lu.crs)?;
+    let Some(extent) = super::measure::extent(&lu.polygons) else {
+        return Ok(());
+    };
+    if domain
+        .check(&MultiPolygon(vec![extent.to_polygon()]))
+        .is_ok()
+    {
+        return Ok(());
+    }
+    for (mp, id) in lu.polygons.iter().zip(&lu.ids) {
+        if let Err(why) = domain.check(mp) {
+            return Err(Error::feature(&lu.path, id, why));
+        }
+    }
     Ok(())
 }
 

@@ -569,6 +569,45 @@ impl Legend {
         self.classes.get(&ClassCode::parse(&alias).ok()?)
     }
 
+    /// The code as this legend writes it: a survey code read from a numeric
+    /// field that lost its leading zero (`301`, `301K`) becomes the
+    /// legend's (`0301`, `0301K`), so both spellings are one class in
+    /// outputs; any other code is returned as it is.
+    ///
+    /// # Examples
+    /// ```
+    /// use qingshan::legend::{ClassCode, Legend};
+    /// let survey = Legend::builtin("sandiao").unwrap();
+    /// assert_eq!(survey.canonical(ClassCode::int(301)).to_string(), "0301");
+    /// assert_eq!(survey.canonical(ClassCode::parse("301K").unwrap()).to_string(), "0301K");
+    /// assert_eq!(survey.canonical(ClassCode::int(1203)).to_string(), "1203");
+    /// ```
+    pub fn canonical(&self, code: ClassCode) -> ClassCode {
+        if self.classes.contains_key(&code) {
+            return code;
+        }
+        let padded = match (code.as_text(), code.as_int()) {
+            (None, Some(n)) if (1..10).contains(&n) => (format!("{n:02}"), String::new()),
+            (None, Some(n)) if (100..1000).contains(&n) => (format!("{n:04}"), String::new()),
+            (Some(t), _) => {
+                let base = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                match base.parse::<i64>() {
+                    Ok(n) if (100..1000).contains(&n) && !base.starts_with('0') => {
+                        (format!("{n:04}"), t[base.len()..].to_string())
+                    }
+                    _ => return code,
+                }
+            }
+            _ => return code,
+        };
+        match ClassCode::parse(&padded.0) {
+            Ok(base) if self.classes.contains_key(&base) => {
+                ClassCode::parse(&format!("{}{}", padded.0, padded.1)).unwrap_or(code)
+            }
+            _ => code,
+        }
+    }
+
     /// Whether the code counts as forest land (林地).
     pub fn is_forest_land(&self, code: impl Into<ClassCode>) -> bool {
         self.class(code).is_some_and(|c| c.forest_land)

@@ -101,6 +101,12 @@ pub fn write_polygons(
             out.commit()
         }
         VectorFormat::Shapefile => {
+            if path.extension().is_some_and(|e| e != "shp") {
+                return Err(Error::write(
+                    path,
+                    "name a Shapefile output with a lowercase .shp: GDAL writes its .shx, .dbf and .prj in lowercase",
+                ));
+            }
             crate::fsio::write_with_sidecars(path, &SHAPEFILE_SIDECARS, |tmp| {
                 write_ogr(
                     tmp,
