@@ -9,7 +9,8 @@ CRS, ``geopandas.overlay(how="intersection", keep_geom_type=True)``, every
 piece reprojected to lon/lat on the layer's datum and measured with
 ``pyproj.Geod(ellps=...).geometry_area_perimeter`` (Karney), summed per zone
 and class. With ``--area-field`` each piece carries the polygon's recorded
-area times piece / polygon area. Exit 0 when every zone × class agrees
+area times piece / polygon area (and, for ``TBDLMJ``, the polygon's KCMJ
+goes to its KCDLBM class the same way). Exit 0 when every zone × class agrees
 within ``--rtol`` (relative to the class area, or to ``--floor`` m²
 for smaller classes) and no class is missing on
 either side; 1 otherwise, listing the differences.
@@ -51,6 +52,8 @@ def reference(landuse, class_field, zones, id_field, area_field, layer=None):
     lu["_code"] = lu[class_field].astype(str)
     lu["_poly"] = range(len(lu))
     whole = lu.geometry.segmentize(10.0).to_crs(lonlat).apply(lambda g: geod_area(geod, g))
+    # TBDLMJ is net of deductions: the deducted area KCMJ goes to KCDLBM.
+    deduct = (area_field or "").upper() == "TBDLMJ" and {"KCDLBM", "KCMJ"} <= set(lu.columns)
     cols = ["_code", "_poly", "geometry"] + ([area_field] if area_field else [])
     pieces = gpd.overlay(lu[cols], z, how="intersection", keep_geom_type=True)
     # Edges are straight in the layer's CRS: densify to 10 m before going to
@@ -60,7 +63,12 @@ def reference(landuse, class_field, zones, id_field, area_field, layer=None):
     out = {}
     for (zone, code, poly), a in zip(zip(pieces["_zone"], pieces["_code"], pieces["_poly"]), areas):
         if area_field:
-            a = lu[area_field].iloc[poly] * a / whole.iloc[poly]
+            share = a / whole.iloc[poly]
+            a = lu[area_field].iloc[poly] * share
+            kc, kcmj = (lu["KCDLBM"].iloc[poly], lu["KCMJ"].iloc[poly]) if deduct else (None, 0)
+            if kc and kcmj and kcmj > 0:
+                out.setdefault(zone, {}).setdefault(str(kc), 0.0)
+                out[zone][str(kc)] += kcmj * share
         out.setdefault(zone, {}).setdefault(code, 0.0)
         out[zone][code] += a
     zone_areas = dict(zip(z["_zone"], z.geometry.segmentize(10.0).to_crs(lonlat).apply(lambda g: geod_area(geod, g))))

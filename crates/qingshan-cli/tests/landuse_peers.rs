@@ -45,16 +45,32 @@ fn check(landuse: &str, zones: &str, q: &Path, extra: &[&str]) -> (i32, String) 
 #[test]
 fn survey_class_areas_equal_a_geopandas_overlay_with_geodesic_areas() {
     let dir = tempfile::tempdir().unwrap();
-    let dltb = fx("dltb.gpkg");
-    for (zones, id) in [
-        ("towns.geojson", None),
-        ("redlines_2019.geojson", Some("hx_id")),
-    ] {
-        let zones = fx(zones);
+    // Old small fixture, both survey versions of the towns' fixture, and
+    // recorded areas (TBDLMJ, with KCMJ credited to KCDLBM).
+    let cases: [(&str, &str, &[&str]); 5] = [
+        ("dltb.gpkg", "towns.geojson", &[]),
+        (
+            "dltb.gpkg",
+            "redlines_2019.geojson",
+            &["--id-field", "hx_id"],
+        ),
+        ("landuse/dltb_2019.gpkg", "towns.geojson", &[]),
+        (
+            "landuse/dltb_2024.gpkg",
+            "redlines_2019.geojson",
+            &["--id-field", "hx_id"],
+        ),
+        (
+            "landuse/dltb_2019.gpkg",
+            "towns.geojson",
+            &["--area-field", "TBDLMJ"],
+        ),
+    ];
+    for (landuse, zones, ids) in cases {
+        let (dltb, zones) = (fx(landuse), fx(zones));
         let out = dir.path().join("lu.json");
-        let ids: Vec<&str> = id.map(|f| vec!["--id-field", f]).unwrap_or_default();
-        stats(&dltb, &zones, &ids, &out);
-        let (code, text) = check(&dltb, &zones, &out, &ids);
+        stats(&dltb, &zones, ids, &out);
+        let (code, text) = check(&dltb, &zones, &out, ids);
         assert_eq!(code, 0, "{text}");
         // The check fails on a class moved by 1e-6.
         let mut doc: serde_json::Value =
@@ -73,7 +89,7 @@ fn survey_class_areas_equal_a_geopandas_overlay_with_geodesic_areas() {
             .unwrap();
         classes.insert(k, (v * (1.0 + 1e-6)).into());
         std::fs::write(&out, doc.to_string()).unwrap();
-        let (code, text) = check(&dltb, &zones, &out, &ids);
+        let (code, text) = check(&dltb, &zones, &out, ids);
         assert_eq!(code, 1, "a 1e-6 change passed: {text}");
     }
 }

@@ -132,26 +132,13 @@ pub fn slope(a: &SlopeArgs, run: &RunOptions<'_>) -> Result<SlopeRun> {
     let steep_csv = a.steep_cropland.as_ref().map(|p| p.with_extension("csv"));
     // A Shapefile's sidecars are outputs too (written, or removed when
     // stale): none may be an input's file.
-    let sidecars: Vec<PathBuf> = match &a.steep_cropland {
-        Some(p) if VectorFormat::from_path(p).ok() == Some(VectorFormat::Shapefile) => {
-            crate::zones::write::SHAPEFILE_SIDECARS
-                .iter()
-                .map(|ext| p.with_extension(ext))
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    let mut outputs = vec![
+    // A Shapefile's sidecars are checked by `OutputCheck::output`.
+    let outputs = [
         (a.slope_raster.as_ref(), "--slope-raster"),
         (a.steep_cropland.as_ref(), "--steep-cropland"),
         (steep_csv.as_ref(), "--steep-cropland (its CSV list)"),
         (a.output.as_ref(), "-o"),
     ];
-    outputs.extend(
-        sidecars
-            .iter()
-            .map(|p| (Some(p), "--steep-cropland (a Shapefile sidecar)")),
-    );
     check_outputs(&mut check, &outputs)?;
     // An output that cannot be written (a directory of that name, a
     // directory that does not exist) fails now, not after the run has

@@ -16,10 +16,6 @@ use crate::error::gdal_msg;
 use crate::grid::Crs;
 use crate::{Error, Result, srs};
 
-/// The files a Shapefile output writes beside its `.shp` (or removes when
-/// an earlier output of the same name left them).
-pub const SHAPEFILE_SIDECARS: [&str; 7] = ["shx", "dbf", "prj", "cpg", "qix", "sbn", "sbx"];
-
 /// The type of an attribute written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldKind {
@@ -107,7 +103,7 @@ pub fn write_polygons(
                     "name a Shapefile output with a lowercase .shp: GDAL writes its .shx, .dbf and .prj in lowercase",
                 ));
             }
-            crate::fsio::write_with_sidecars(path, &SHAPEFILE_SIDECARS, |tmp| {
+            crate::fsio::write_with_sidecars(path, &crate::fsio::SHAPEFILE_SIDECARS, |tmp| {
                 write_ogr(
                     tmp,
                     path,
