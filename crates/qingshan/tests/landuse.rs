@@ -361,6 +361,46 @@ fn a_bow_tie_polygon_is_refused_with_its_feature() {
     );
 }
 
+/// Polygons are checked a chunk at a time while the layer is read: with
+/// bow-ties in two later chunks (and a later one in the same chunk), the
+/// first in the layer's order is the one named, at any thread count.
+#[test]
+fn the_first_invalid_polygon_of_a_large_layer_is_the_one_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let bow = |x: f64| {
+        serde_json::json!({"type": "Polygon", "coordinates": [[
+            [X0 + x, Y0], [X0 + x + 5.0, Y0 + 5.0], [X0 + x + 5.0, Y0], [X0 + x, Y0 + 6.0], [X0 + x, Y0]
+        ]]})
+    };
+    let feats: Vec<serde_json::Value> = (0..9000)
+        .map(|i| {
+            let x = 10.0 * i as f64;
+            let g = if [5000, 5001, 8500].contains(&i) {
+                bow(x)
+            } else {
+                square(x, 0.0, 5.0, 5.0)
+            };
+            serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": g})
+        })
+        .collect();
+    let path = dir.path().join("many.geojson");
+    write_layer(&path, feats);
+    for threads in [1, 2, 4] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let e = pool
+            .install(|| LandUse::read(&path, &LandUseOptions::new("DLBM")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("FID 5000:") || e.contains("FID 5000 "),
+            "{threads} threads: {e}"
+        );
+    }
+}
+
 #[test]
 fn three_copies_of_a_square_overlap_by_twice_its_area() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,15 +4,15 @@
 use std::path::PathBuf;
 
 use super::{ZoneSource, check_outputs, legend_file};
+use crate::Result;
 use crate::area::AreaMode;
-use crate::engine::RunOptions;
+use crate::engine::{RunOptions, Runner};
 use crate::export;
 use crate::fsio::OutputCheck;
 use crate::landuse::{LandUse, LandUseOptions};
 use crate::legend::Legend;
 use crate::zonal::StatsReport;
 use crate::zones::ZoneLayer;
-use crate::{Error, Result};
 
 /// A land-use layer to read ([`crate::landuse::LandUse::read`]).
 #[derive(Clone, Debug)]
@@ -66,14 +66,15 @@ impl LandUseStatsRun {
 pub fn landuse_stats(a: &LandUseStatsArgs, run: &RunOptions<'_>) -> Result<LandUseStatsRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
-    let (landuse, zones) = std::thread::scope(|s| {
-        let z = s.spawn(|| a.zones.read());
-        let lu = LandUse::read(&a.landuse.path, &a.landuse.options);
-        let z = z
-            .join()
-            .map_err(|_| Error::Invalid("reading the zones failed".into()))?;
-        Ok::<_, Error>((lu?, z?))
-    })?;
+    // Read side by side on the run's pool (the validity sweep of a layer
+    // runs on it too).
+    let (lu, z) = Runner::new(run)?.install(|| {
+        rayon::join(
+            || LandUse::read(&a.landuse.path, &a.landuse.options),
+            || a.zones.read(),
+        )
+    });
+    let (landuse, zones) = (lu?, z?);
     let mut check = OutputCheck::new();
     check.inputs(&landuse.files(), "--landuse");
     check.inputs(&zones.files(), "--zones");
@@ -201,15 +202,18 @@ fn landuse_change_with(
 ) -> Result<LandUseChangeRun> {
     run.check()?;
     let legend = Legend::load(&a.legend)?;
-    let (before, after, zones) = std::thread::scope(|s| {
-        let z = s.spawn(|| a.zones.read());
-        let b = s.spawn(|| LandUse::read(&a.before.path, &a.before.options));
-        let after = LandUse::read(&a.after.path, &a.after.options);
-        let join = |what: &str| Error::Invalid(format!("reading {what} failed"));
-        let z = z.join().map_err(|_| join("the zones"))?;
-        let b = b.join().map_err(|_| join("the first land-use layer"))?;
-        Ok::<_, Error>((b?, after?, z?))
-    })?;
+    let ((b, after), z) = Runner::new(run)?.install(|| {
+        rayon::join(
+            || {
+                rayon::join(
+                    || LandUse::read(&a.before.path, &a.before.options),
+                    || LandUse::read(&a.after.path, &a.after.options),
+                )
+            },
+            || a.zones.read(),
+        )
+    });
+    let (before, after, zones) = (b?, after?, z?);
     let mut check = OutputCheck::new();
     check.inputs(&before.files(), "--before-landuse");
     check.inputs(&after.files(), "--after-landuse");

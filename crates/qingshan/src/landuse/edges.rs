@@ -23,43 +23,70 @@ fn mix(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
-fn point_key(x: f64, y: f64, q: f64) -> (i64, i64) {
-    ((x / q).round() as i64, (y / q).round() as i64)
+/// A vertex snapped to the quantum grid. Any rounding does, as long as it
+/// is the same for the same coordinates: `+ ½` towards the sign and a
+/// truncating cast, one instruction each (`f64::round` is a library call).
+fn point_key(x: f64, y: f64, inv_q: f64) -> (i64, i64) {
+    let snap = |v: f64| {
+        let v = v * inv_q;
+        (v + 0.5f64.copysign(v)) as i64
+    };
+    (snap(x), snap(y))
 }
 
 /// (undirected edge hash with the direction in the lowest bit, polygon).
-fn edges_of(i: usize, mp: &MultiPolygon<f64>, q: f64, out: &mut Vec<(u64, u32)>) {
+fn edges_of(i: usize, mp: &MultiPolygon<f64>, inv_q: f64, out: &mut Vec<(u64, u32)>) {
     for p in &mp.0 {
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-            for w in ring.0.windows(2) {
-                let a = point_key(w[0].x, w[0].y, q);
-                let b = point_key(w[1].x, w[1].y, q);
-                if a == b {
-                    continue;
+            let Some(first) = ring.0.first() else {
+                continue;
+            };
+            let mut a = point_key(first.x, first.y, inv_q);
+            for c in &ring.0[1..] {
+                let b = point_key(c.x, c.y, inv_q);
+                if a != b {
+                    let (lo, hi, dir) = if a < b { (a, b, 0) } else { (b, a, 1) };
+                    let h =
+                        mix(mix(mix(mix(lo.0 as u64) ^ lo.1 as u64) ^ hi.0 as u64) ^ hi.1 as u64);
+                    out.push(((h & !1) | dir, i as u32));
                 }
-                let (lo, hi, dir) = if a < b { (a, b, 0) } else { (b, a, 1) };
-                let h = mix(mix(mix(mix(lo.0 as u64) ^ lo.1 as u64) ^ hi.0 as u64) ^ hi.1 as u64);
-                out.push(((h & !1) | dir, i as u32));
+                a = b;
             }
         }
     }
 }
 
+/// A chunk's edges grouped by bucket, and where each bucket starts.
+type Grouped = (Vec<(u64, u32)>, Vec<usize>);
+
 /// The polygons with at least one edge no other polygon writes in reverse.
 pub(crate) fn unmatched(polygons: &[MultiPolygon<f64>], quantum: f64) -> Vec<usize> {
-    let per_chunk: Vec<Vec<Vec<(u64, u32)>>> = polygons
+    // Each chunk's edges, grouped by bucket (a counting sort: one vector
+    // and the start of each bucket in it, not thousands of small vectors).
+    let bucket = |h: u64| (h >> (64 - BUCKETS.trailing_zeros())) as usize;
+    let per_chunk: Vec<Grouped> = polygons
         .par_chunks(4096)
         .enumerate()
         .map(|(c, chunk)| {
             let mut edges = Vec::new();
             for (k, mp) in chunk.iter().enumerate() {
-                edges_of(c * 4096 + k, mp, quantum, &mut edges);
+                edges_of(c * 4096 + k, mp, 1.0 / quantum, &mut edges);
             }
-            let mut buckets = vec![Vec::new(); BUCKETS];
+            let mut starts = vec![0usize; BUCKETS + 1];
+            for e in &edges {
+                starts[bucket(e.0) + 1] += 1;
+            }
+            for b in 0..BUCKETS {
+                starts[b + 1] += starts[b];
+            }
+            let mut next = starts.clone();
+            let mut grouped = vec![(0u64, 0u32); edges.len()];
             for e in edges {
-                buckets[(e.0 >> 52) as usize % BUCKETS].push(e);
+                let b = bucket(e.0);
+                grouped[next[b]] = e;
+                next[b] += 1;
             }
-            buckets
+            (grouped, starts)
         })
         .collect();
     let mut flagged: Vec<usize> = (0..BUCKETS)
@@ -67,7 +94,7 @@ pub(crate) fn unmatched(polygons: &[MultiPolygon<f64>], quantum: f64) -> Vec<usi
         .map(|b| {
             let mut v: Vec<(u64, u32)> = per_chunk
                 .iter()
-                .flat_map(|c| c[b].iter().copied())
+                .flat_map(|(edges, starts)| edges[starts[b]..starts[b + 1]].iter().copied())
                 .collect();
             v.sort_unstable();
             let mut out = Vec::new();

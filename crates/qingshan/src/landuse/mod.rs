@@ -165,9 +165,18 @@ fn overlay(lu: &LandUse, zones: &ZoneLayer, legend: &Legend, mode: AreaMode) -> 
     let measure = measure::Measure::new(&lu.crs, mode, extent)?;
     let tree = overlay::pieces(&geoms, overlay::cell_size(&lu.polygons));
     let zone_areas = overlay::zone_areas(&tree, geoms.len(), &measure);
-    let shares = overlay::shares(&lu.polygons, &tree, &measure);
-    let suspects = edges::unmatched(&lu.polygons, quantum(&lu.crs));
-    let overlaps = edges::overlaps(&lu.polygons, &suspects);
+    // The overlaps are looked for while the polygons are cut (both are
+    // parallel; together they keep every thread busy through each one's
+    // serial tail).
+    let (shares, overlaps) = rayon::join(
+        || overlay::shares(&lu.polygons, &tree, &measure),
+        || {
+            edges::overlaps(
+                &lu.polygons,
+                &edges::unmatched(&lu.polygons, quantum(&lu.crs)),
+            )
+        },
+    );
     let mut overlap = vec![0.0; geoms.len()];
     for s in overlay::shares(&overlaps.shapes, &tree, &measure) {
         overlap[s.zone] += s.area;

@@ -2,6 +2,7 @@
 //! id), every feature checked, text decoded right or refused.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use gdal::vector::{LayerAccess, OGRFieldType};
 use geo::{Coord, MultiPolygon};
@@ -104,11 +105,63 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         flag,
         deduction,
     };
-    for (k, feature) in layer.features().enumerate() {
-        read_feature(path, &feature, k, &columns, &fields, &mut out)?;
-    }
+    let mut fids = Vec::new();
+    // Crossing edges are looked for on the caller's pool while the layer
+    // is still being read (most of the reading's time on a large layer
+    // otherwise), a chunk of polygons at a time; the first invalid polygon
+    // in the layer's order is the one named.
+    const CHUNK: usize = 4096;
+    let first_bad: Mutex<Option<(usize, Coord<f64>)>> = Mutex::new(None);
+    let mut chunks: Vec<Arc<Vec<MultiPolygon<f64>>>> = Vec::new();
+    rayon::in_place_scope(|s| {
+        let mut check = |polygons: Vec<MultiPolygon<f64>>, start: usize| {
+            let chunk = Arc::new(polygons);
+            chunks.push(Arc::clone(&chunk));
+            let first_bad = &first_bad;
+            s.spawn(move |_| {
+                if let Some((k, c)) = chunk
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, mp)| crossing(mp).map(|c| (k, c)))
+                {
+                    let mut bad = first_bad.lock().unwrap_or_else(|e| e.into_inner());
+                    if bad.is_none_or(|(j, _)| start + k < j) {
+                        *bad = Some((start + k, c));
+                    }
+                }
+            });
+        };
+        for (k, feature) in layer.features().enumerate() {
+            read_feature(path, &feature, k, &columns, &fields, &mut out)?;
+            fids.push(feature.fid());
+            if out.polygons.len() == CHUNK {
+                check(std::mem::take(&mut out.polygons), k + 1 - CHUNK);
+            }
+        }
+        let rest = out.polygons.len();
+        if rest > 0 {
+            check(std::mem::take(&mut out.polygons), fids.len() - rest);
+        }
+        Ok::<_, Error>(())
+    })?;
+    out.polygons = chunks
+        .into_iter()
+        .flat_map(|c| Arc::try_unwrap(c).unwrap_or_else(|c| c.as_ref().clone()))
+        .collect();
     if out.polygons.is_empty() {
         return Err(Error::zones(path, "has no polygons"));
+    }
+    let bad = first_bad.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, c)) = bad {
+        let fid = fids[k].map(|f| f.to_string()).unwrap_or(format!("#{k}"));
+        return Err(Error::feature(
+            path,
+            format!("FID {fid}"),
+            format!(
+                "is not a valid polygon: two of its edges cross near ({:.3}, {:.3}), so its area is undefined; repair the layer (e.g. `ogr2ogr -makevalid`) and run again",
+                c.x, c.y
+            ),
+        ));
     }
     check_domain(&out)?;
     Ok(out)
@@ -200,9 +253,16 @@ fn read_feature(
         .geometry()
         .filter(|g| !g.is_empty())
         .ok_or_else(|| fail("has no geometry (or an empty one); every polygon of a land-use layer needs its shape".into()))?;
-    let mut g = geometry.clone();
-    g.flatten_to_2d();
-    let g = g.to_geo().map_err(|e| {
+    // Z or M values are dropped (a copy only then).
+    let ty = geometry.geometry_type();
+    let g = if gdal::vector::geometry_type_flatten(ty) == ty {
+        geometry.to_geo()
+    } else {
+        let mut flat = geometry.clone();
+        flat.flatten_to_2d();
+        flat.to_geo()
+    };
+    let g = g.map_err(|e| {
         fail(format!(
             "geometry type {} cannot be read ({e}); curved geometries need `ogr2ogr -nlt CONVERT_TO_LINEAR`",
             geometry.geometry_name()
@@ -211,12 +271,6 @@ fn read_feature(
     let mp = crate::zones::polygons_of(g)
         .map_err(|kind| fail(format!("is a {kind} where a land-use layer holds polygons")))?;
     check_rings(&mp).map_err(fail)?;
-    if let Some(c) = crossing(&mp) {
-        return Err(fail(format!(
-            "is not a valid polygon: two of its edges cross near ({:.3}, {:.3}), so its area is undefined; repair the layer (e.g. `ogr2ogr -makevalid`) and run again",
-            c.x, c.y
-        )));
-    }
     out.codes.push(code);
     out.ids.push(id);
     out.polygons.push(mp);
