@@ -401,6 +401,41 @@ fn the_first_invalid_polygon_of_a_large_layer_is_the_one_named() {
     }
 }
 
+/// A feature that cannot be read after an invalid polygon does not hide
+/// it: the first error in the layer's order is the one named.
+#[test]
+fn an_invalid_polygon_before_an_unreadable_feature_is_named_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let bow = serde_json::json!({"type": "Polygon", "coordinates": [[
+        [X0, Y0], [X0 + 5.0, Y0 + 5.0], [X0 + 5.0, Y0], [X0, Y0 + 6.0], [X0, Y0]
+    ]]});
+    let feats = |bow_at: usize, null_at: usize| -> Vec<serde_json::Value> {
+        (0..20)
+            .map(|i| {
+                let g = if i == bow_at {
+                    bow.clone()
+                } else if i == null_at {
+                    serde_json::Value::Null
+                } else {
+                    square(10.0 * i as f64 + 100.0, 0.0, 5.0, 5.0)
+                };
+                serde_json::json!({"type": "Feature", "properties": {"DLBM": "0301"}, "geometry": g})
+            })
+            .collect()
+    };
+    for (bow_at, null_at, want) in [(3, 15, "FID 3:"), (15, 3, "FID 3:")] {
+        let path = dir.path().join(format!("l{bow_at}.geojson"));
+        write_layer(&path, feats(bow_at, null_at));
+        let e = LandUse::read(&path, &LandUseOptions::new("DLBM"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(want),
+            "bow-tie at {bow_at}, no geometry at {null_at}: {e}"
+        );
+    }
+}
+
 #[test]
 fn three_copies_of_a_square_overlap_by_twice_its_area() {
     let dir = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::AuditConfig;
-use crate::engine::RunOptions;
+use crate::engine::{RunOptions, Runner};
 use crate::landuse::{LandUse, LandUseOptions, landuse_stats};
 use crate::legend::Legend;
 use crate::zonal::StatsReport;
@@ -68,16 +68,16 @@ pub(super) fn measure_landuse(
             c.legend
         )));
     }
-    let lu = LandUse::read(
-        &config.resolve(&c.path),
-        &LandUseOptions {
-            class_field: c.class_field.clone(),
-            layer: c.layer.clone(),
-            area_field: c.area_field.clone(),
-            forest_flag_field: c.forest_flag_field.clone(),
-            ..Default::default()
-        },
-    )?;
+    // Read on the run's pool: the layer's validity sweep runs on it.
+    let options = LandUseOptions {
+        class_field: c.class_field.clone(),
+        layer: c.layer.clone(),
+        area_field: c.area_field.clone(),
+        forest_flag_field: c.forest_flag_field.clone(),
+        ..Default::default()
+    };
+    let path = config.resolve(&c.path);
+    let lu = Runner::new(opts)?.install(|| LandUse::read(&path, &options))?;
     let mut report = landuse_stats(&lu, zones, &legend, config.area, opts)?;
     report.warnings = report
         .warnings

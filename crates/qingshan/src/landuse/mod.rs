@@ -120,7 +120,9 @@ impl LandUse {
     /// Reads a land-use layer (GeoPackage, Shapefile, GeoJSON, any OGR
     /// vector format). Errors name the file and the feature: a polygon
     /// without a class, geometry or recorded area, a non-polygon, a field
-    /// that does not exist (listing the fields that do).
+    /// that does not exist (listing the fields that do), a polygon whose
+    /// edges cross (the first in the layer's order). The crossing sweep
+    /// runs on the caller's rayon pool (the global one outside any).
     pub fn read(path: &Path, opts: &LandUseOptions) -> Result<LandUse> {
         if opts.class_field.trim().is_empty() {
             return Err(Error::Invalid(

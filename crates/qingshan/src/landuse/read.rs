@@ -113,7 +113,7 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
     const CHUNK: usize = 4096;
     let first_bad: Mutex<Option<(usize, Coord<f64>)>> = Mutex::new(None);
     let mut chunks: Vec<Arc<Vec<MultiPolygon<f64>>>> = Vec::new();
-    rayon::in_place_scope(|s| {
+    let failed = rayon::in_place_scope(|s| {
         let mut check = |polygons: Vec<MultiPolygon<f64>>, start: usize| {
             let chunk = Arc::new(polygons);
             chunks.push(Arc::clone(&chunk));
@@ -131,8 +131,15 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
                 }
             });
         };
+        // A feature that cannot be read stops the reading, but the
+        // polygons before it are still checked: a crossing among them is
+        // the first error in the layer's order.
+        let mut failed = None;
         for (k, feature) in layer.features().enumerate() {
-            read_feature(path, &feature, k, &columns, &fields, &mut out)?;
+            if let Err(e) = read_feature(path, &feature, k, &columns, &fields, &mut out) {
+                failed = Some((k, e));
+                break;
+            }
             fids.push(feature.fid());
             if out.polygons.len() == CHUNK {
                 check(std::mem::take(&mut out.polygons), k + 1 - CHUNK);
@@ -142,16 +149,18 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         if rest > 0 {
             check(std::mem::take(&mut out.polygons), fids.len() - rest);
         }
-        Ok::<_, Error>(())
-    })?;
+        failed
+    });
+    let bad = first_bad.into_inner().unwrap_or_else(|e| e.into_inner());
+    let bad = match (bad, failed) {
+        (Some((k, c)), Some((j, _))) if k < j => Some((k, c)),
+        (_, Some((_, e))) => return Err(e),
+        (bad, None) => bad,
+    };
     out.polygons = chunks
         .into_iter()
         .flat_map(|c| Arc::try_unwrap(c).unwrap_or_else(|c| c.as_ref().clone()))
         .collect();
-    if out.polygons.is_empty() {
-        return Err(Error::zones(path, "has no polygons"));
-    }
-    let bad = first_bad.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some((k, c)) = bad {
         let fid = fids[k].map(|f| f.to_string()).unwrap_or(format!("#{k}"));
         return Err(Error::feature(
@@ -162,6 +171,9 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
                 c.x, c.y
             ),
         ));
+    }
+    if out.polygons.is_empty() {
+        return Err(Error::zones(path, "has no polygons"));
     }
     check_domain(&out)?;
     Ok(out)
