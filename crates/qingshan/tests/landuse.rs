@@ -128,21 +128,27 @@ fn squares_inside_an_offset_zone_have_their_hand_computed_areas() {
     assert_eq!(z.recorded_minus_computed_m2, None);
 }
 
+/// The test layer against the test zone, with the survey's legend and
+/// planar areas.
+fn planar_stats(dir: &Path, opts: &LandUseOptions) -> qingshan::zonal::StatsReport {
+    let lu = LandUse::read(&layer(dir), opts).unwrap();
+    let survey = Legend::builtin("sandiao").unwrap();
+    landuse_stats(
+        &lu,
+        &zone(dir),
+        &survey,
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn recorded_areas_are_split_in_proportion_and_their_difference_reported() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = LandUseOptions::new("DLBM");
     opts.area_field = Some("TBDLMJ".into());
-    let lu = LandUse::read(&layer(dir.path()), &opts).unwrap();
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = planar_stats(dir.path(), &opts);
     let z = &rep.zones[0];
     // 0103 squares record twice their area: 2 × 28,000 inside the zone.
     assert!((z.classes[&code("0103")] - 56_000.0).abs() < 1e-6);
@@ -155,16 +161,7 @@ fn flagged_shrub_forest_land_counts_as_forest() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = LandUseOptions::new("DLBM");
     opts.forest_flag_field = Some("TG".into());
-    let lu = LandUse::read(&layer(dir.path()), &opts).unwrap();
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = planar_stats(dir.path(), &opts);
     let z = &rep.zones[0];
     // 0301 and 0301K (49,000 m²) plus the flagged 0305 square's 75 × 90.
     assert!(

@@ -105,11 +105,28 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         flag,
         deduction,
     };
+    read_features(path, &mut layer, &columns, &fields, &mut out)?;
+    if out.polygons.is_empty() {
+        return Err(Error::zones(path, "has no polygons"));
+    }
+    check_domain(&out)?;
+    Ok(out)
+}
+
+/// Reads every feature into `out`, checking polygons for crossing edges
+/// on the caller's pool while the layer is still being read (most of the
+/// reading's time on a large layer otherwise), a chunk at a time. The
+/// first error in the layer's order is the one returned: a feature that
+/// cannot be read stops the reading, but the polygons before it are
+/// still checked.
+fn read_features(
+    path: &Path,
+    layer: &mut gdal::vector::Layer<'_>,
+    columns: &Columns,
+    fields: &[(String, OGRFieldType::Type)],
+    out: &mut LandUse,
+) -> Result<()> {
     let mut fids = Vec::new();
-    // Crossing edges are looked for on the caller's pool while the layer
-    // is still being read (most of the reading's time on a large layer
-    // otherwise), a chunk of polygons at a time; the first invalid polygon
-    // in the layer's order is the one named.
     const CHUNK: usize = 4096;
     let first_bad: Mutex<Option<(usize, Coord<f64>)>> = Mutex::new(None);
     let mut chunks: Vec<Arc<Vec<MultiPolygon<f64>>>> = Vec::new();
@@ -136,7 +153,7 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
         // the first error in the layer's order.
         let mut failed = None;
         for (k, feature) in layer.features().enumerate() {
-            if let Err(e) = read_feature(path, &feature, k, &columns, &fields, &mut out) {
+            if let Err(e) = read_feature(path, &feature, k, columns, fields, out) {
                 failed = Some((k, e));
                 break;
             }
@@ -172,11 +189,7 @@ fn read_pass(path: &Path, opts: &LandUseOptions, encoding: Option<&str>) -> Resu
             ),
         ));
     }
-    if out.polygons.is_empty() {
-        return Err(Error::zones(path, "has no polygons"));
-    }
-    check_domain(&out)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The fields a pass reads: (index, type) of each.
