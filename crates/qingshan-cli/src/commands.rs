@@ -10,7 +10,7 @@ use anyhow::Result;
 use qingshan::RunOptions;
 use qingshan::area::AreaMode;
 use qingshan::commands::{self as lib, ZoneSource};
-use qingshan::export::{self, Export, Format};
+use qingshan::export::{self, Format};
 use qingshan::redline::{CheckLimits, DiffOptions};
 use qingshan::report::ReportOptions;
 
@@ -19,20 +19,23 @@ use crate::cli::{
     OutputArgs, RedlineCommand, ReportArgs, RunArgs, SeriesArgs, SlopeArgs, StatsArgs, ValuesArgs,
 };
 use crate::progress::Bar;
+use crate::session::Session;
 
 /// Exit code when a check failed (red line shrank, target missed).
 pub const EXIT_CHECK_FAILED: u8 = 3;
 
+/// Runs a parsed command line on the terminal: its exit code.
 pub fn run(cli: Cli) -> ExitCode {
     qingshan::raster::setup_gdal();
     // Ctrl-C (or a kill) removes the temporary files of outputs in progress.
     qingshan::fsio::clean_up_on_signals();
+    let s = Session::terminal();
     let result = match check_output(cli.command.output()) {
         Err(e) => Err(e),
-        Ok(()) => dispatch(cli.command),
+        Ok(()) => dispatch(&s, cli.command),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(code),
         // Every error, a closed standard output included (the result did
         // not arrive), is one line and exit 1.
         Err(e) => {
@@ -42,20 +45,21 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn dispatch(command: Command) -> Result<ExitCode> {
+/// Runs one command in `s`: its exit code (0, or 3 when a check failed).
+pub fn dispatch(s: &Session, command: Command) -> Result<u8> {
     match command {
-        Command::Stats(a) => stats(a),
-        Command::Change(a) => change(a),
-        Command::Redline(RedlineCommand::Diff(a)) => redline_diff(a),
-        Command::Redline(RedlineCommand::Check(a)) => redline_check(a),
-        Command::Slope(a) => slope(a),
-        Command::Values(a) => values(a),
-        Command::Series(a) => series(a),
-        Command::Batch(a) => batch(a),
-        Command::Merge(a) => merge(a),
-        Command::Demo(a) => demo(a),
-        Command::Audit(a) => audit(a),
-        Command::Report(a) => report(a),
+        Command::Stats(a) => stats(s, a),
+        Command::Change(a) => change(s, a),
+        Command::Redline(RedlineCommand::Diff(a)) => redline_diff(s, a),
+        Command::Redline(RedlineCommand::Check(a)) => redline_check(s, a),
+        Command::Slope(a) => slope(s, a),
+        Command::Values(a) => values(s, a),
+        Command::Series(a) => series(s, a),
+        Command::Batch(a) => batch(s, a),
+        Command::Merge(a) => merge(s, a),
+        Command::Demo(a) => demo(s, a),
+        Command::Audit(a) => audit(s, a),
+        Command::Report(a) => report(s, a),
     }
 }
 
@@ -72,18 +76,6 @@ fn check_output(out: Option<&OutputArgs>) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn warn(lines: &[String]) {
-    for l in lines {
-        eprintln!("warning: {l}");
-    }
-}
-
-/// Writes a result in `format` to `path` (`-`: standard output). The
-/// library's errors name the file already.
-fn write(path: &Path, format: Format, out: &dyn Export) -> Result<()> {
-    Ok(export::write(path, format, out)?)
 }
 
 /// ` → PATH` for a summary line, nothing for standard output.
@@ -104,8 +96,8 @@ impl RunArgs {
     }
 }
 
-fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "stats");
+fn stats(s: &Session, a: StatsArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "stats");
     let (report, export, what) = match a.landuse.source(a.zones.layer.encoding.clone()) {
         Some(source) => {
             let run = lib::landuse_stats(
@@ -141,7 +133,7 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
             (run.report, (run.legend, run.zones), what)
         }
     };
-    warn(&report.warnings);
+    s.warn(&report.warnings);
     let path = a.out.path();
     let (legend, zones) = export;
     let out = qingshan::export::Stats {
@@ -149,18 +141,21 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
         legend: &legend,
         zones: Some(&zones),
     };
-    write(&path, a.out.format(), &out)?;
-    bar.summary(&format!(
-        "stats: {} zones, {what} in {:.2} s{}",
-        report.zones.len(),
-        bar.elapsed(),
-        arrow(&path)
-    ));
-    Ok(ExitCode::SUCCESS)
+    s.result(&path, a.out.format(), &out)?;
+    s.summary(
+        &bar,
+        &format!(
+            "stats: {} zones, {what} in {:.2} s{}",
+            report.zones.len(),
+            bar.elapsed(),
+            arrow(&path)
+        ),
+    );
+    Ok(0)
 }
 
-fn slope(a: SlopeArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "slope");
+fn slope(s: &Session, a: SlopeArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "slope");
     let cropland = a.cropland.as_ref().map(|path| lib::CroplandSource {
         zones: ZoneSource {
             path: path.clone(),
@@ -192,39 +187,42 @@ fn slope(a: SlopeArgs) -> Result<ExitCode> {
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.report.warnings);
+    s.warn(&run.report.warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
+    s.result(&path, a.out.format(), &run.export())?;
     let steep = run.report.steep_polygons();
-    bar.summary(&format!(
-        "slope: {} zones, {:.1} Mpixel of DEM in {:.2} s{}{}{}",
-        run.report.zones.len(),
-        (run.dem.grid.width * run.dem.grid.height) as f64 / 1e6,
-        bar.elapsed(),
-        arrow(&path),
-        a.slope_raster
-            .as_ref()
-            .map(|p| format!(", slope → {}", p.display()))
-            .unwrap_or_default(),
-        match (&a.steep_cropland, &run.report.polygons) {
-            (Some(p), _) => format!(
-                ", {} steep cropland polygon(s) → {}{}",
-                steep.len(),
-                p.display(),
-                run.steep_csv
-                    .as_ref()
-                    .map(|c| format!(" and {}", c.display()))
-                    .unwrap_or_default()
-            ),
-            (None, Some(_)) => format!(", {} steep cropland polygon(s)", steep.len()),
-            _ => String::new(),
-        }
-    ));
-    Ok(ExitCode::SUCCESS)
+    s.summary(
+        &bar,
+        &format!(
+            "slope: {} zones, {:.1} Mpixel of DEM in {:.2} s{}{}{}",
+            run.report.zones.len(),
+            (run.dem.grid.width * run.dem.grid.height) as f64 / 1e6,
+            bar.elapsed(),
+            arrow(&path),
+            a.slope_raster
+                .as_ref()
+                .map(|p| format!(", slope → {}", p.display()))
+                .unwrap_or_default(),
+            match (&a.steep_cropland, &run.report.polygons) {
+                (Some(p), _) => format!(
+                    ", {} steep cropland polygon(s) → {}{}",
+                    steep.len(),
+                    p.display(),
+                    run.steep_csv
+                        .as_ref()
+                        .map(|c| format!(" and {}", c.display()))
+                        .unwrap_or_default()
+                ),
+                (None, Some(_)) => format!(", {} steep cropland polygon(s)", steep.len()),
+                _ => String::new(),
+            }
+        ),
+    );
+    Ok(0)
 }
 
-fn values(a: ValuesArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "values");
+fn values(s: &Session, a: ValuesArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "values");
     let run = lib::values(
         &lib::ValuesArgs {
             raster: a.raster,
@@ -238,21 +236,24 @@ fn values(a: ValuesArgs) -> Result<ExitCode> {
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.report.warnings);
+    s.warn(&run.report.warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
-    bar.summary(&format!(
-        "values: {} zones, {:.1} Mpixel in {:.2} s{}",
-        run.report.zones.len(),
-        (run.raster.grid.width * run.raster.grid.height) as f64 / 1e6,
-        bar.elapsed(),
-        arrow(&path)
-    ));
-    Ok(ExitCode::SUCCESS)
+    s.result(&path, a.out.format(), &run.export())?;
+    s.summary(
+        &bar,
+        &format!(
+            "values: {} zones, {:.1} Mpixel in {:.2} s{}",
+            run.report.zones.len(),
+            (run.raster.grid.width * run.raster.grid.height) as f64 / 1e6,
+            bar.elapsed(),
+            arrow(&path)
+        ),
+    );
+    Ok(0)
 }
 
-fn series(a: SeriesArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "series");
+fn series(s: &Session, a: SeriesArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "series");
     let dated = |specs: &[String]| -> Result<Vec<(String, Vec<String>)>> {
         specs
             .iter()
@@ -281,31 +282,35 @@ fn series(a: SeriesArgs) -> Result<ExitCode> {
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.report.warnings);
-    warn(&run.chart_warnings);
+    s.warn(&run.report.warnings);
+    s.warn(&run.chart_warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
-    bar.summary(&format!(
-        "series: {} zones, {} date(s) in {:.2} s{}{}",
-        run.report.zones.len(),
-        run.report.dates.len(),
-        bar.elapsed(),
-        arrow(&path),
-        match &a.charts {
-            Some(d) if !run.charts.is_empty() => {
-                format!(", {} chart file(s) → {}", run.charts.len(), d.display())
+    s.result(&path, a.out.format(), &run.export())?;
+    s.summary(
+        &bar,
+        &format!(
+            "series: {} zones, {} date(s) in {:.2} s{}{}",
+            run.report.zones.len(),
+            run.report.dates.len(),
+            bar.elapsed(),
+            arrow(&path),
+            match &a.charts {
+                Some(d) if !run.charts.is_empty() => {
+                    format!(", {} chart file(s) → {}", run.charts.len(), d.display())
+                }
+                _ => String::new(),
             }
-            _ => String::new(),
-        }
-    ));
-    Ok(ExitCode::SUCCESS)
+        ),
+    );
+    Ok(0)
 }
 
 fn landuse_change(
+    s: &Session,
     a: ChangeArgs,
     (before, after): (lib::LandUseSource, lib::LandUseSource),
-) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "change");
+) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "change");
     let run = lib::landuse_change(
         &lib::LandUseChangeArgs {
             before,
@@ -318,30 +323,33 @@ fn landuse_change(
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.change.report.warnings);
+    s.warn(&run.change.report.warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
-    bar.summary(&format!(
-        "change: {} zones, {} → {} land-use polygons, {} changed pieces in {:.2} s{}{}",
-        run.change.report.zones.len(),
-        run.before_polygons,
-        run.after_polygons,
-        run.change.changed.len(),
-        bar.elapsed(),
-        arrow(&path),
-        a.change_list
-            .as_ref()
-            .map(|p| format!(", change list → {}", p.display()))
-            .unwrap_or_default()
-    ));
-    Ok(ExitCode::SUCCESS)
+    s.result(&path, a.out.format(), &run.export())?;
+    s.summary(
+        &bar,
+        &format!(
+            "change: {} zones, {} → {} land-use polygons, {} changed pieces in {:.2} s{}{}",
+            run.change.report.zones.len(),
+            run.before_polygons,
+            run.after_polygons,
+            run.change.changed.len(),
+            bar.elapsed(),
+            arrow(&path),
+            a.change_list
+                .as_ref()
+                .map(|p| format!(", change list → {}", p.display()))
+                .unwrap_or_default()
+        ),
+    );
+    Ok(0)
 }
 
-fn change(a: ChangeArgs) -> Result<ExitCode> {
+fn change(s: &Session, a: ChangeArgs) -> Result<u8> {
     if let Some(sources) = a.landuse.sources(a.zones.layer.encoding.clone()) {
-        return landuse_change(a, sources);
+        return landuse_change(s, a, sources);
     }
-    let bar = Bar::new(a.run.quiet, "change");
+    let bar = s.bar(a.run.quiet, "change");
     let run = lib::change(
         &lib::ChangeArgs {
             before: a.before,
@@ -355,26 +363,29 @@ fn change(a: ChangeArgs) -> Result<ExitCode> {
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.report.warnings);
+    s.warn(&run.report.warnings);
     let path = a.out.path();
-    write(&path, a.out.format(), &run.export())?;
-    bar.summary(&format!(
-        "change: {} zones, {:.1} Mpixel per date in {:.2} s{}{}",
-        run.report.zones.len(),
-        run.before.cells() as f64 / 1e6,
-        bar.elapsed(),
-        arrow(&path),
-        a.change_raster
-            .as_ref()
-            .map(|p| format!(", transitions → {}", p.display()))
-            .unwrap_or_default()
-    ));
-    Ok(ExitCode::SUCCESS)
+    s.result(&path, a.out.format(), &run.export())?;
+    s.summary(
+        &bar,
+        &format!(
+            "change: {} zones, {:.1} Mpixel per date in {:.2} s{}{}",
+            run.report.zones.len(),
+            run.before.cells() as f64 / 1e6,
+            bar.elapsed(),
+            arrow(&path),
+            a.change_raster
+                .as_ref()
+                .map(|p| format!(", transitions → {}", p.display()))
+                .unwrap_or_default()
+        ),
+    );
+    Ok(0)
 }
 
-fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
+fn redline_diff(s: &Session, a: DiffArgs) -> Result<u8> {
     if a.id_field.is_none() {
-        warn(&["red-line polygons are matched by feature id (GeoJSON id or index, FID in other formats); pass --id-field to match them by an attribute such as hx_id".to_string()]);
+        s.warn(&["red-line polygons are matched by feature id (GeoJSON id or index, FID in other formats); pass --id-field to match them by an attribute such as hx_id".to_string()]);
     }
     let run = lib::diff(&lib::DiffArgs {
         old: a.old,
@@ -392,20 +403,20 @@ fn redline_diff(a: DiffArgs) -> Result<ExitCode> {
         output: a.out.output.clone(),
         lost_geometry: a.lost_geometry.clone(),
     })?;
-    warn(&run.diff.warnings);
-    write(&a.out.path(), a.out.format(), &run.export())?;
+    s.warn(&run.diff.warnings);
+    s.result(&a.out.path(), a.out.format(), &run.export())?;
     if let Some(lost) = &a.lost_geometry {
-        write(lost, Format::GeoJson, &run.lost_geometry())?;
+        s.write(lost, Format::GeoJson, &run.lost_geometry())?;
     }
     if let Some(why) = run.failure() {
-        eprintln!("redline: {why}");
-        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+        s.note(&format!("redline: {why}"));
+        return Ok(EXIT_CHECK_FAILED);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn redline_check(a: CheckArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "check");
+fn redline_check(s: &Session, a: CheckArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "check");
     let landuse = a.landuse.sources(a.layer.encoding.clone());
     let from_landuse = landuse.is_some();
     let default_legend = if from_landuse { "sandiao" } else { "clcd" };
@@ -430,41 +441,50 @@ fn redline_check(a: CheckArgs) -> Result<ExitCode> {
         },
         &a.run.options(&bar),
     )?;
-    warn(&run.check.warnings);
+    s.warn(&run.check.warnings);
     if let (Some(path), true) = (&a.patches, from_landuse) {
-        bar.summary(&format!("check: converted pieces → {}", path.display()));
+        s.summary(
+            &bar,
+            &format!("check: converted pieces → {}", path.display()),
+        );
     }
-    write(&a.out.path(), a.out.format(), &run.export())?;
+    s.result(&a.out.path(), a.out.format(), &run.export())?;
     if let (Some(path), Some(patches)) = (&a.patches, run.patches()) {
-        write(path, Format::GeoJson, &patches)?;
-        bar.summary(&format!(
-            "check: {} conversion patch(es) → {}",
-            patches.patches.len(),
-            path.display()
-        ));
+        s.write(path, Format::GeoJson, &patches)?;
+        s.summary(
+            &bar,
+            &format!(
+                "check: {} conversion patch(es) → {}",
+                patches.patches.len(),
+                path.display()
+            ),
+        );
     }
     if !run.check.ok {
         for line in run.violations() {
-            eprintln!("redline {line}");
+            s.note(&format!("redline {line}"));
         }
-        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+        return Ok(EXIT_CHECK_FAILED);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn batch(a: BatchArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "batch");
+fn batch(s: &Session, a: BatchArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "batch");
     let options = a.run.options(&bar);
     if a.read_only {
         let (tiles, cells) = lib::read_only(&a.tiles, a.classes.band, &options)?;
-        bar.summary(&format!(
-            "batch --read-only: {} tiles, {:.1} Mpixel read in {:.2} s ({:.1} Mpixel/s)",
-            tiles,
-            cells as f64 / 1e6,
-            bar.elapsed(),
-            cells as f64 / 1e6 / bar.elapsed().max(1e-9)
-        ));
-        return Ok(ExitCode::SUCCESS);
+        s.summary(
+            &bar,
+            &format!(
+                "batch --read-only: {} tiles, {:.1} Mpixel read in {:.2} s ({:.1} Mpixel/s)",
+                tiles,
+                cells as f64 / 1e6,
+                bar.elapsed(),
+                cells as f64 / 1e6 / bar.elapsed().max(1e-9)
+            ),
+        );
+        return Ok(0);
     }
     let prepared = lib::prepare_batch(
         &lib::BatchArgs {
@@ -484,25 +504,26 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
         },
         &options,
     )?;
-    warn(prepared.repairs());
+    s.warn(prepared.repairs());
     let run = prepared.run(&options)?;
-    let (s, secs) = (&run.summary, bar.elapsed());
+    let (sum, secs) = (&run.summary, bar.elapsed());
     let mut line = format!(
         "batch: {} tiles{}, {:.1} of {:.1} Mpixel read, {:.2} s ({:.1} Mpixel/s)",
-        s.tiles,
-        if s.skipped > 0 {
-            format!(" ({} already done)", s.skipped)
+        sum.tiles,
+        if sum.skipped > 0 {
+            format!(" ({} already done)", sum.skipped)
         } else {
             String::new()
         },
-        s.cells_read as f64 / 1e6,
-        s.cells as f64 / 1e6,
+        sum.cells_read as f64 / 1e6,
+        sum.cells as f64 / 1e6,
         secs,
-        s.cells as f64 / 1e6 / secs.max(1e-9)
+        sum.cells as f64 / 1e6 / secs.max(1e-9)
     );
     match (&run.finished, run.shard) {
         (Some((merged, out, qa)), _) => {
-            warn(merged.warnings());
+            s.warn(merged.warnings());
+            s.result_file(out)?;
             line.push_str(&format!(" → {} and {}", out.display(), qa.display()));
         }
         (None, Some(sh)) => line.push_str(&format!(
@@ -513,22 +534,22 @@ fn batch(a: BatchArgs) -> Result<ExitCode> {
         )),
         (None, None) => {}
     }
-    bar.summary(&line);
-    Ok(ExitCode::SUCCESS)
+    s.summary(&bar, &line);
+    Ok(0)
 }
 
-fn merge(a: MergeArgs) -> Result<ExitCode> {
+fn merge(s: &Session, a: MergeArgs) -> Result<u8> {
     let (manifest, merged, qa) = lib::merge(&a.partials, a.out.output.as_ref(), a.qa.as_ref())?;
-    warn(merged.warnings());
+    s.warn(merged.warnings());
     let out = qingshan::batch::MergedOutput {
         result: &merged,
         legend: &manifest.legend,
     };
-    write(&a.out.path(), a.out.format(), &out)?;
+    s.result(&a.out.path(), a.out.format(), &out)?;
     if let Some(q) = &a.qa {
-        write(q, Format::Csv, &qingshan::batch::QaTable(&qa))?;
+        s.write(q, Format::Csv, &qingshan::batch::QaTable(&qa))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// The fixtures directory: `--fixtures`, else `./fixtures`, else the
@@ -557,15 +578,16 @@ fn fixtures_dir(given: Option<PathBuf>) -> Result<PathBuf> {
         })
 }
 
-fn demo(a: DemoArgs) -> Result<ExitCode> {
+fn demo(s: &Session, a: DemoArgs) -> Result<u8> {
     let fx = fixtures_dir(a.fixtures)?;
     let shown = fx.canonicalize().unwrap_or_else(|_| fx.clone());
-    say(&format!(
+    s.say(&format!(
         "qingshan demo: the plan's targets on synthetic Jinsuoguan (金锁关镇) and Azhuang (阿庄镇) towns\n\
          (fixtures in {}; all data is synthetic)\n\n",
         shown.display()
     ))?;
     let audit = run_audit(
+        s,
         &fx.join("audit.toml"),
         &a.out,
         &ReportOptions {
@@ -578,18 +600,19 @@ fn demo(a: DemoArgs) -> Result<ExitCode> {
         },
         None,
     )?;
-    say(&format!(
+    s.say(&format!(
         "\nThe demo data are built to miss some targets ({} of {} here), as a real audit may; \
          `qingshan audit` exits 3 in that case, the demo exits 0. Open the report in a browser.\n",
         audit.missed,
         audit.targets.len()
     ))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// Runs an audit and writes its bundle into `dir`, printing the target
 /// table; returns the audit.
 fn run_audit(
+    s: &Session,
     config: &Path,
     dir: &Path,
     report: &ReportOptions,
@@ -597,7 +620,7 @@ fn run_audit(
     area: Option<AreaMode>,
 ) -> Result<qingshan::audit::AuditReport> {
     let (audit, paths) = lib::audit(config, dir, report, run, area)?;
-    warn(&audit.warnings);
+    s.warn(&audit.warnings);
     let mut out = Vec::new();
     writeln!(
         out,
@@ -620,21 +643,15 @@ fn run_audit(
         paths.audit_json.display(),
         paths.report_html.display()
     )?;
-    say(&String::from_utf8_lossy(&out))?;
+    s.say(&String::from_utf8_lossy(&out))?;
+    s.result_file(&paths.audit_json)?;
     Ok(audit)
 }
 
-/// Prints `text` on the standard output (an error naming it when it is
-/// closed, like every other output).
-fn say(text: &str) -> Result<()> {
-    Ok(qingshan::fsio::write_atomic(Path::new("-"), |w| {
-        w.write_all(text.as_bytes())
-    })?)
-}
-
-fn audit(a: AuditArgs) -> Result<ExitCode> {
-    let bar = Bar::new(a.run.quiet, "audit");
+fn audit(s: &Session, a: AuditArgs) -> Result<u8> {
+    let bar = s.bar(a.run.quiet, "audit");
     let audit = run_audit(
+        s,
         &a.config,
         &a.out,
         &ReportOptions {
@@ -646,28 +663,28 @@ fn audit(a: AuditArgs) -> Result<ExitCode> {
     )?;
     if !audit.passed {
         for t in audit.targets.iter().filter(|t| !t.passed) {
-            eprintln!(
+            s.note(&format!(
                 "audit: missed {} ({}): {}",
                 t.target,
                 t.id.as_deref().unwrap_or("total"),
                 t.verdict
-            );
+            ));
         }
-        return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+        return Ok(EXIT_CHECK_FAILED);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn report(a: ReportArgs) -> Result<ExitCode> {
+fn report(s: &Session, a: ReportArgs) -> Result<u8> {
     if a.map_size.is_some() {
-        eprintln!(
-            "error: report draws no maps any more: they are in the audit's bundle; pass --map-size to qingshan audit"
+        s.note(
+            "error: report draws no maps any more: they are in the audit's bundle; pass --map-size to qingshan audit",
         );
-        return Ok(ExitCode::from(2));
+        return Ok(2);
     }
     let run = lib::report(&a.audit, &a.output, a.lang)?;
-    warn(&run.warnings);
+    s.warn(&run.warnings);
     qingshan::fsio::write_atomic(&a.output, |w| w.write_all(run.html.as_bytes()))?;
-    eprintln!("report → {}", a.output.display());
-    Ok(ExitCode::SUCCESS)
+    s.note(&format!("report → {}", a.output.display()));
+    Ok(0)
 }

@@ -1,5 +1,6 @@
 //! Progress bar on stderr (hidden with --quiet or when stderr is not a terminal).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -9,6 +10,8 @@ pub struct Bar {
     bar: ProgressBar,
     started: Instant,
     quiet: bool,
+    /// Another front end's reporter, told everything the bar is told.
+    forward: Option<Arc<dyn qingshan::Progress + Send + Sync>>,
 }
 
 impl Bar {
@@ -31,6 +34,18 @@ impl Bar {
             bar,
             started: Instant::now(),
             quiet,
+            forward: None,
+        }
+    }
+
+    /// A hidden bar that reports to `forward` (a captured run's reporter).
+    pub fn forwarding(
+        label: &str,
+        forward: Option<Arc<dyn qingshan::Progress + Send + Sync>>,
+    ) -> Bar {
+        Bar {
+            forward,
+            ..Bar::new(true, label)
         }
     }
 
@@ -49,11 +64,17 @@ impl Bar {
 
 impl qingshan::Progress for Bar {
     fn start(&self, total_cells: u64) {
+        if let Some(f) = &self.forward {
+            f.start(total_cells);
+        }
         self.bar.set_length(total_cells);
         self.bar.set_position(0);
     }
 
     fn advance(&self, cells: u64) {
+        if let Some(f) = &self.forward {
+            f.advance(cells);
+        }
         self.bar.inc(cells);
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         self.bar.set_message(format!(
@@ -65,6 +86,9 @@ impl qingshan::Progress for Bar {
     }
 
     fn finish(&self) {
+        if let Some(f) = &self.forward {
+            f.finish();
+        }
         self.bar.finish_and_clear();
     }
 }
