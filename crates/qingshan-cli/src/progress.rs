@@ -91,4 +91,8 @@ impl qingshan::Progress for Bar {
         }
         self.bar.finish_and_clear();
     }
+
+    fn cancelled(&self) -> bool {
+        self.forward.as_ref().is_some_and(|f| f.cancelled())
+    }
 }

@@ -9,7 +9,7 @@
 //! an optional Python callable, at most ten times a second.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,12 @@ create_exception!(
     "An output could not be written; the message names the file. Nothing partial is left."
 );
 
-/// Progress for a Python callable `progress(done_cells, total_cells)`.
+/// Progress for a Python callable `progress(done_cells, total_cells)`,
+/// and the run's cancellation: an exception in the callback, or an
+/// interrupt (Ctrl-C) seen by the calling thread, stops the run.
 struct PyProgress {
-    callback: Py<PyAny>,
+    callback: Option<Py<PyAny>>,
+    cancel: AtomicBool,
     total: AtomicU64,
     done: AtomicU64,
     last: Mutex<Option<Instant>>,
@@ -57,6 +60,9 @@ struct PyProgress {
 
 impl PyProgress {
     fn call(&self, force: bool) {
+        let Some(callback) = &self.callback else {
+            return;
+        };
         // The counts are read under the lock, so reports never go back.
         let (done, total) = {
             let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
@@ -70,15 +76,27 @@ impl PyProgress {
             )
         };
         Python::attach(|py| {
-            if let Err(e) = self.callback.call1(py, (done.min(total), total)) {
-                let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
-                slot.get_or_insert(e);
+            if let Err(e) = callback.call1(py, (done.min(total), total)) {
+                self.fail(e);
             }
         });
     }
 }
 
+impl PyProgress {
+    /// Stops the run with `e` (the first reason is kept).
+    fn fail(&self, e: PyErr) {
+        let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(e);
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
 impl qingshan::Progress for PyProgress {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     fn start(&self, total_cells: u64) {
         self.total.store(total_cells, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
@@ -115,20 +133,32 @@ type RunResult = (u8, Option<Py<PyBytes>>, Vec<String>, Vec<String>);
 #[pyfunction]
 #[pyo3(signature = (args, progress=None))]
 fn run(py: Python<'_>, args: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<RunResult> {
-    let reporter = progress.map(|callback| {
-        Arc::new(PyProgress {
-            callback,
-            total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            last: Mutex::new(None),
-            error: Mutex::new(None),
+    let reporter = Arc::new(PyProgress {
+        callback: progress,
+        cancel: AtomicBool::new(false),
+        total: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        last: Mutex::new(None),
+        error: Mutex::new(None),
+    });
+    let forward: Arc<dyn qingshan::Progress + Send + Sync> = reporter.clone();
+    // The command runs on its own thread; this one waits, and every 50 ms
+    // lets Python look at its signals, so Ctrl-C stops the run (the next
+    // task does not start, nothing is written) and raises here.
+    let outcome = py.detach(|| {
+        std::thread::scope(|s| {
+            let worker = s.spawn(|| qingshan_cli::run_captured(&args, Some(forward)));
+            while !worker.is_finished() {
+                std::thread::sleep(Duration::from_millis(50));
+                if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    reporter.fail(e);
+                }
+            }
+            worker.join()
         })
     });
-    let forward = reporter
-        .clone()
-        .map(|r| r as Arc<dyn qingshan::Progress + Send + Sync>);
-    let outcome = py.detach(|| qingshan_cli::run_captured(&args, forward));
-    if let Some(e) = reporter.and_then(|r| r.error.lock().ok().and_then(|mut e| e.take())) {
+    let outcome = outcome.map_err(|_| Error::new_err("the command panicked"))?;
+    if let Some(e) = reporter.error.lock().ok().and_then(|mut e| e.take()) {
         return Err(e);
     }
     let (code, captured) = outcome.map_err(raise)?;

@@ -107,7 +107,7 @@ def test_progress_reaches_a_callable_and_a_tqdm_bar():
         qingshan.stats(landcover=LANDCOVER, zones=TOWNS, progress=boom)
 
 
-def test_the_interpreter_lock_is_released_while_a_command_runs():
+def test_the_interpreter_lock_is_released_while_a_command_runs(tmp_path):
     """A Python thread counts while the command runs between its first and
     last progress report; a command holding the lock would starve it."""
     count = [0]
@@ -122,7 +122,7 @@ def test_the_interpreter_lock_is_released_while_a_command_runs():
     t.start()
     try:
         qingshan.stats(
-            landcover=fx("landcover/series/clcd_2020.tif"),
+            landcover=_fine_landcover(tmp_path, 10.0),
             zones=fx("redlines_2019.geojson"),
             threads=1,
             progress=lambda done, total: marks.append(count[0]),
@@ -274,3 +274,80 @@ def test_a_secondary_output_to_standard_output_is_refused_in_process():
     with pytest.raises(qingshan.Error, match="give a file"):
         qingshan.redline_diff(old=fx("redlines_2019.geojson"), new=fx("redlines_2024.gpkg"), id_field="hx_id",
                               lost_geometry="-")
+
+
+def _fine_landcover(tmp_path, cell: float = 0.5) -> str:
+    """The 2019 land cover resampled to `cell` m cells (a VRT): at 0.5 m, a
+    run long enough to stop in the middle."""
+    vrt = tmp_path / f"fine_{cell}.vrt"
+    subprocess.run(["gdal_translate", "-q", "-of", "VRT", "-tr", str(cell), str(cell), LANDCOVER, str(vrt)], check=True)
+    return str(vrt)
+
+
+def test_an_exception_in_the_progress_callback_stops_the_run_and_writes_nothing(tmp_path):
+    fine = _fine_landcover(tmp_path)
+    calls = []
+
+    def stop(done, total):
+        calls.append(done)
+        if done > 0:
+            raise ValueError("enough")
+
+    out = tmp_path / "out.csv"
+    with pytest.raises(ValueError, match="enough"):
+        qingshan.stats(landcover=fine, zones=TOWNS, output=out, progress=stop, threads=1)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary file was left"
+
+
+def test_ctrl_c_stops_a_run_and_writes_nothing(tmp_path):
+    import signal
+
+    fine = _fine_landcover(tmp_path)
+    out, started = tmp_path / "out.csv", tmp_path / "started"
+    script = f"""
+import pathlib, qingshan
+def progress(done, total):
+    pathlib.Path({str(started)!r}).touch()
+qingshan.stats(landcover={fine!r}, zones={TOWNS!r}, output={str(out)!r}, progress=progress, threads=1)
+"""
+    p = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if started.exists() or p.poll() is not None:
+            break
+        threading.Event().wait(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate()
+    assert p.returncode != 0 and "KeyboardInterrupt" in err, err
+    assert not out.exists()
+
+
+def test_zones_of_the_wrong_kind_are_refused_clearly():
+    gpd = pytest.importorskip("geopandas")
+    for bad in (5, {"a": 1}, b"towns"):
+        with pytest.raises(qingshan.UsageError, match="zones= takes a path"):
+            qingshan.stats(landcover=LANDCOVER, zones=bad)
+    frame = gpd.read_file(TOWNS)
+    with pytest.raises(qingshan.UsageError, match="feature ids"):
+        qingshan.stats(landcover=LANDCOVER, zones=frame.assign(FID=["a", "b"]))
+    with pytest.raises(qingshan.UsageError, match="cannot tell apart"):
+        qingshan.stats(landcover=LANDCOVER, zones=frame.assign(NAME=["a", "b"]))
+    with pytest.raises(qingshan.UsageError, match="to_crs"):
+        qingshan.stats(landcover=LANDCOVER, zones=frame, crs="EPSG:4326")
+    with pytest.raises(qingshan.UsageError, match="takes one value"):
+        qingshan.redline_diff(new=[TOWNS, TOWNS])
+    # One shapely geometry is a layer of one zone.
+    one = qingshan.stats(landcover=LANDCOVER, zones=frame.geometry[0], crs=frame.crs)
+    assert len(one["zones"]) == 1
+
+
+def test_frames_with_unusual_ids_draw_their_own_geometries():
+    gpd = pytest.importorskip("geopandas")
+    pd = pytest.importorskip("pandas")
+    frame = gpd.read_file(TOWNS)
+    frame["flag"] = [True, False]
+    frame["n"] = pd.array([1, None], dtype="Int64")
+    r = qingshan.stats(landcover=LANDCOVER, zones=frame, id_field="flag")
+    g = r.to_geopandas()
+    assert g.geometry.notna().all()
+    assert g.geometry.area.tolist() == pytest.approx(frame.geometry.area.tolist())

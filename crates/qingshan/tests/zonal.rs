@@ -727,3 +727,46 @@ fn coordinates_outside_the_crs_are_refused_with_a_hint() {
         );
     }
 }
+
+/// A progress reporter that asks to stop once the first task is done.
+struct StopAfterFirst(std::sync::atomic::AtomicU64);
+
+impl qingshan::Progress for StopAfterFirst {
+    fn start(&self, _: u64) {}
+    fn advance(&self, cells: u64) {
+        self.0
+            .fetch_add(cells, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {}
+    fn cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// A run its progress reporter cancels stops with an error before the
+/// next task, and does not come back with partial areas.
+#[test]
+fn a_cancelled_run_stops_with_an_error() {
+    let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let land_cover = LandCover::open(
+        &[fx.join("landcover/clcd_2019.vrt").display().to_string()],
+        1,
+    )
+    .unwrap();
+    let towns = ZoneLayer::read(&fx.join("towns.geojson"), &ZoneOptions::default()).unwrap();
+    let stop = StopAfterFirst(Default::default());
+    let err = zonal_stats(
+        &land_cover,
+        &towns,
+        &Legend::builtin("clcd").unwrap(),
+        &RunOptions {
+            threads: Some(1),
+            progress: Some(&stop),
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    let total = land_cover.cells();
+    let done = stop.0.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(done > 0 && done < total, "{done} of {total} cells");
+}

@@ -104,7 +104,7 @@ def _column(series) -> tuple[str, list]:
     if pd.api.types.is_bool_dtype(series):
         return "str", [None if pd.isna(v) else str(bool(v)).lower() for v in series]
     if pd.api.types.is_integer_dtype(series):
-        return "int", [str(int(v)) for v in series]
+        return "int", [None if pd.isna(v) else str(int(v)) for v in series]
     if pd.api.types.is_float_dtype(series):
         return "float", [None if pd.isna(v) else repr(float(v)) for v in series]
     return "str", [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in series]
@@ -122,6 +122,15 @@ def _write_layer(value: Any, crs: Any, id_field: str | None, path: str) -> str |
     if isinstance(value, gpd.GeoSeries):
         value = gpd.GeoDataFrame(geometry=value)
     frame = value
+    if getattr(frame.index, "nlevels", 1) > 1:
+        raise UsageError("zones given as a frame with a MultiIndex: reset_index() first, or pass id_field=")
+    if crs is not None and frame.crs is not None:
+        import pyproj
+
+        if pyproj.CRS.from_user_input(crs) != frame.crs:
+            raise UsageError(
+                f"crs={crs!r} but the frame's CRS is {frame.crs.to_string()}: reproject with to_crs(), or drop crs="
+            )
     if frame.crs is None and crs is not None:
         frame = frame.set_crs(crs)
     if frame.crs is None:
@@ -143,6 +152,18 @@ def _write_layer(value: Any, crs: Any, id_field: str | None, path: str) -> str |
             field = "_index"
         kind, vals = _column(pd.Series(frame.index))
         columns.insert(0, (field, kind, vals))
+    seen: dict = {}
+    for name, _, _ in columns:
+        low = name.lower()
+        if low == "fid":
+            raise UsageError(
+                f"the zones frame has a column {name!r}, which a GeoPackage keeps for its feature ids: rename it"
+            )
+        if low in seen:
+            raise UsageError(
+                f"the zones frame has columns {seen[low]!r} and {name!r}, which a GeoPackage cannot tell apart: rename one"
+            )
+        seen[low] = name
     wkbs = [g.wkb if g is not None else b"" for g in frame.geometry]
     _qingshan.write_layer(path, wkbs, columns, frame.crs.to_wkt())
     return field
@@ -161,7 +182,9 @@ def _values(key: str, value: Any) -> list[str]:
     return out
 
 
-def _argv(name: str, kwargs: dict, tmp: str) -> list[str]:
+def _argv(name: str, kwargs: dict, tmp) -> list[str]:
+    """The command line of `name` for `kwargs`; `tmp()` gives a scratch
+    directory for zones given as frames."""
     spec = _SPEC[name]
     by_id = {a["id"]: a for a in spec["args"] if a["id"] not in _HIDDEN}
     argv = list(spec["path"])
@@ -169,9 +192,13 @@ def _argv(name: str, kwargs: dict, tmp: str) -> list[str]:
     crs = kwargs.pop("crs", None)
     chosen: set = set()  # id fields this wrapper set for frames it wrote
     for key, value in list(kwargs.items()):
-        if key in _LAYERS and (_is_frame(value) or _is_geometries(value)):
+        if key not in _LAYERS or value is None:
+            continue
+        if hasattr(value, "geom_type") and hasattr(value, "wkb"):
+            value = [value]  # one shapely geometry
+        if _is_frame(value) or _is_geometries(value):
             id_key = {"towns": "towns_id_field", "cropland": "cropland_id_field"}.get(key, "id_field")
-            path = os.path.join(tmp, f"{key}.gpkg")
+            path = os.path.join(tmp(), f"{key}.gpkg")
             given = None if id_key in chosen else kwargs.get(id_key)
             field = _write_layer(value, crs, given, path)
             kwargs[key] = path
@@ -180,11 +207,23 @@ def _argv(name: str, kwargs: dict, tmp: str) -> list[str]:
                     raise UsageError(f"the frames given as {key!r} and another layer need one id_field=")
                 kwargs[id_key] = field
                 chosen.add(id_key)
+        elif not isinstance(value, (str, os.PathLike)) and not (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (str, os.PathLike)) for v in value)
+        ):
+            raise UsageError(
+                f"{key}= takes a path, a GeoDataFrame or GeoSeries, or shapely geometries (with crs=), "
+                f"not {type(value).__name__}"
+            )
+    if crs is not None and not chosen:
+        raise UsageError("crs= is for zones given as shapely geometries; files carry their own CRS")
     # Positional arguments in the command's order, whatever the keywords'.
     positional = {a["id"] for a in spec["args"] if a["positional"]}
     for a in spec["args"]:
         if a["id"] in positional and kwargs.get(a["id"]) is not None:
-            positionals.extend(_values(a["id"], kwargs[a["id"]]))
+            vals = _values(a["id"], kwargs[a["id"]])
+            if len(vals) > 1 and not a["multiple"]:
+                raise UsageError(f"{a['id']}= takes one value, not {len(vals)}")
+            positionals.extend(vals)
     for key, value in kwargs.items():
         if value is None or key in positional:
             continue
@@ -214,7 +253,7 @@ def _progress(progress: Any):
     """A callable (done, total) from a callable or a tqdm-like bar."""
     if progress is None or callable(progress) and not hasattr(progress, "update"):
         return progress
-    if hasattr(progress, "update"):
+    if hasattr(progress, "update") and hasattr(progress, "total") and hasattr(progress, "n"):
         bar = progress
 
         def report(done: int, total: int) -> None:
@@ -229,10 +268,20 @@ def _progress(progress: Any):
 
 def _run(name: str, kwargs: dict, progress: Any = None, check: bool = False) -> Result:
     given = dict(kwargs)
-    with tempfile.TemporaryDirectory(prefix="qingshan-") as tmp:
+    scratch: list = []
+
+    def tmp() -> str:
+        if not scratch:
+            scratch.append(tempfile.TemporaryDirectory(prefix="qingshan-"))
+        return scratch[0].name
+
+    try:
         argv = _argv(name, dict(kwargs), tmp)
         code, data, warns, messages = _qingshan.run(argv, _progress(progress))
         result = Result.from_run(name, code, data, warns, messages, given)
+    finally:
+        for d in scratch:
+            d.cleanup()
     for w in warns:
         _warnings.warn(w, QingshanWarning, stacklevel=3)
     if check and code != 0:

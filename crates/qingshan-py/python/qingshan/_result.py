@@ -156,18 +156,24 @@ class Result(dict):
         from . import _qingshan
 
         args = self.arguments
-        src = zones if zones is not None else args.get("zones", args.get("redlines"))
+        src = zones
+        for key in ("zones", "redlines", "old"):
+            if src is None:
+                src = args.get(key)
         if src is None:
             raise ValueError(f"{self.command}: no zones to draw; pass zones=")
         frame = self.to_pandas("zones")
-        if isinstance(src, (list, tuple)):
-            geoms = {str(i): g for i, g in enumerate(src)}
-            crs = args.get("crs")
-        elif hasattr(src, "geometry") and hasattr(src, "crs"):
-            field = id_field or args.get("id_field")
-            ids = (src[field] if field else src.index).astype(str).tolist()
-            geoms = dict(zip(ids, src.geometry))
-            crs = src.crs
+        if hasattr(src, "geom_type") and hasattr(src, "wkb"):
+            src = [src]
+        if isinstance(src, (list, tuple)) or (hasattr(src, "geometry") and hasattr(src, "crs")):
+            # Geometries given in memory: the records are in their order.
+            if isinstance(src, (list, tuple)):
+                shapes, crs = list(src), args.get("crs")
+            else:
+                shapes, crs = list(src.geometry), src.crs
+            if len(shapes) != len(frame):
+                raise ValueError(f"{len(shapes)} zone geometries for {len(frame)} records; pass zones=")
+            geometry = shapes
         else:
             ids, wkbs, wkt = _qingshan.read_zones(
                 os.fspath(src),
@@ -177,5 +183,5 @@ class Result(dict):
             )
             geoms = dict(zip(ids, shapely.from_wkb(wkbs)))
             crs = wkt
-        geometry = [geoms.get(str(i)) for i in frame["id"]]
+            geometry = [geoms.get(str(i)) for i in frame["id"]]
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)

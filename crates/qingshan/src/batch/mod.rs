@@ -673,6 +673,9 @@ impl Progress for Forward<'_> {
         }
     }
     fn finish(&self) {}
+    fn cancelled(&self) -> bool {
+        self.0.is_some_and(|p| p.cancelled())
+    }
 }
 
 /// Reads every window of every tile and discards the pixels: a check that

@@ -29,6 +29,12 @@ pub trait Progress: Sync {
     fn advance(&self, cells: u64);
     /// The run is over.
     fn finish(&self);
+    /// Whether the caller wants the run stopped (an interrupt, a failed
+    /// progress callback): no task starts after it says so, and the run
+    /// ends with an error, writing nothing. Never, by default.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// How to run a computation.

@@ -137,6 +137,9 @@ impl<'a> Runner<'a> {
         let n = tasks.len();
         // One task, timed, with progress.
         let execute = |state: &mut W, index: usize| -> (Result<P>, f64) {
+            if progress.is_some_and(|p| p.cancelled()) {
+                return (Err(Error::Invalid("the run was cancelled".into())), 0.0);
+            }
             let task = &tasks[index];
             let started = std::time::Instant::now();
             let r = work(state, task);
