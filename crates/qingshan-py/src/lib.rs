@@ -97,9 +97,11 @@ impl qingshan::Progress for PyProgress {
         self.cancel.load(Ordering::Relaxed)
     }
 
+    /// A command of several passes (a series' dates, an audit's steps)
+    /// starts several times: the total grows and the count goes on, so a
+    /// bar never goes back.
     fn start(&self, total_cells: u64) {
-        self.total.store(total_cells, Ordering::Relaxed);
-        self.done.store(0, Ordering::Relaxed);
+        self.total.fetch_add(total_cells, Ordering::Relaxed);
         self.call(true);
     }
 

@@ -336,6 +336,10 @@ def test_zones_of_the_wrong_kind_are_refused_clearly():
         qingshan.stats(landcover=LANDCOVER, zones=frame, crs="EPSG:4326")
     with pytest.raises(qingshan.UsageError, match="takes one value"):
         qingshan.redline_diff(new=[TOWNS, TOWNS])
+    empty = frame.copy()
+    empty.loc[1, "geometry"] = None
+    with pytest.raises(qingshan.UsageError, match="row 1 has no geometry"):
+        qingshan.stats(landcover=LANDCOVER, zones=empty)
     # One shapely geometry is a layer of one zone.
     one = qingshan.stats(landcover=LANDCOVER, zones=frame.geometry[0], crs=frame.crs)
     assert len(one["zones"]) == 1
@@ -351,3 +355,17 @@ def test_frames_with_unusual_ids_draw_their_own_geometries():
     g = r.to_geopandas()
     assert g.geometry.notna().all()
     assert g.geometry.area.tolist() == pytest.approx(frame.geometry.area.tolist())
+
+
+def test_progress_of_a_many_date_series_never_goes_back():
+    seen = []
+    qingshan.series(
+        landcover=[f"2019={LANDCOVER}", f"2024={fx('landcover/clcd_2024.vrt')}"],
+        zones=TOWNS,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(seen, seen[1:])), seen
+    assert seen[-1][0] == seen[-1][1]
+    # Two dates: the last total counts both rasters' cells.
+    first_total = seen[0][1]
+    assert seen[-1][1] >= 2 * first_total * 0.9

@@ -164,7 +164,10 @@ def _write_layer(value: Any, crs: Any, id_field: str | None, path: str) -> str |
                 f"the zones frame has columns {seen[low]!r} and {name!r}, which a GeoPackage cannot tell apart: rename one"
             )
         seen[low] = name
-    wkbs = [g.wkb if g is not None else b"" for g in frame.geometry]
+    for i, g in zip(frame.index, frame.geometry):
+        if g is None or g.is_empty:
+            raise UsageError(f"the zones frame's row {i!r} has no geometry (None or empty): drop it or give it a shape")
+    wkbs = [g.wkb for g in frame.geometry]
     _qingshan.write_layer(path, wkbs, columns, frame.crs.to_wkt())
     return field
 
