@@ -224,8 +224,9 @@ fn spec() -> String {
 type Column = (String, String, Vec<Option<String>>);
 
 /// Writes geometries given as WKB with their attributes to a GeoPackage
-/// (layer `zones`), for the commands to read as `--zones`, `--redlines`,
-/// …; `crs_wkt` is the layer's CRS.
+/// (layer `zones`) through the library's vector writer
+/// ([`qingshan::zones::write::write_polygons`]), for the commands to read
+/// as `--zones`, `--redlines`, …; `crs_wkt` is the layer's CRS.
 #[pyfunction]
 fn write_layer(
     path: PathBuf,
@@ -233,9 +234,9 @@ fn write_layer(
     columns: Vec<Column>,
     crs_wkt: String,
 ) -> PyResult<()> {
-    use gdal::vector::{Feature, FieldDefn, Geometry, LayerAccess, LayerOptions, OGRFieldType};
+    use qingshan::zones::write::{FieldKind, write_polygons};
+    use serde_json::{Map, Number, Value};
     let fail = |what: String| InputError::new_err(format!("zones given as geometries: {what}"));
-    let gdal_err = |e: gdal::errors::GdalError| fail(e.to_string());
     if let Some((name, _, v)) = columns.iter().find(|c| c.2.len() != wkbs.len()) {
         return Err(fail(format!(
             "{} geometries but {} values of {name}",
@@ -244,54 +245,50 @@ fn write_layer(
         )));
     }
     qingshan::raster::setup_gdal();
-    let driver = gdal::DriverManager::get_driver_by_name("GPKG").map_err(gdal_err)?;
-    let mut ds = driver.create_vector_only(&path).map_err(gdal_err)?;
-    let srs = gdal::spatial_ref::SpatialRef::from_wkt(&crs_wkt).map_err(gdal_err)?;
-    let layer = ds
-        .create_layer(LayerOptions {
-            name: "zones",
-            srs: Some(&srs),
-            ..Default::default()
-        })
-        .map_err(gdal_err)?;
-    for (name, kind, _) in &columns {
-        let ty = match kind.as_str() {
-            "int" => OGRFieldType::OFTInteger64,
-            "float" => OGRFieldType::OFTReal,
-            _ => OGRFieldType::OFTString,
-        };
-        let fd = FieldDefn::new(name, ty).map_err(gdal_err)?;
-        fd.add_to_layer(&layer).map_err(gdal_err)?;
-    }
+    let crs = qingshan::crs_from_user_input(&crs_wkt).map_err(|e| fail(e.to_string()))?;
+    let kind = |k: &str| match k {
+        "int" => FieldKind::Integer,
+        "float" => FieldKind::Real,
+        _ => FieldKind::Text,
+    };
+    let fields: Vec<(&str, FieldKind)> = columns
+        .iter()
+        .map(|(name, k, _)| (name.as_str(), kind(k)))
+        .collect();
+    let mut features = Vec::with_capacity(wkbs.len());
     for (k, wkb) in wkbs.iter().enumerate() {
-        let mut f = Feature::new(layer.defn()).map_err(gdal_err)?;
-        for (i, (name, kind, values)) in columns.iter().enumerate() {
-            match (&values[k], kind.as_str()) {
-                (None, _) => f.set_field_null(i).map_err(gdal_err)?,
-                (Some(v), "int") => {
-                    let n = v.parse().map_err(|_| {
-                        fail(format!("{name} of geometry {k} ({v:?}) is not an integer"))
-                    })?;
-                    f.set_field_integer64(i, n).map_err(gdal_err)?
+        let g = gdal::vector::Geometry::from_wkb(wkb)
+            .and_then(|mut g| {
+                g.flatten_to_2d(); // Z and M values are dropped
+                g.to_geo()
+            })
+            .map_err(|e| fail(format!("geometry {k} is not valid WKB: {e}")))?;
+        let mp = qingshan::zones::polygons_of(g)
+            .map_err(|t| fail(format!("geometry {k} is a {t}; zones are polygons")))?;
+        let mut props = Map::new();
+        for (name, k_, values) in &columns {
+            let value = match (&values[k], kind(k_)) {
+                (None, _) => Value::Null,
+                (Some(v), FieldKind::Integer) => {
+                    Value::Number(v.parse::<i64>().map(Number::from).map_err(|_| {
+                        fail(format!(
+                            "{name} of geometry {k} ({v:?}) is not a 64-bit integer"
+                        ))
+                    })?)
                 }
-                (Some(v), "float") => {
-                    let x = v.parse().map_err(|_| {
-                        fail(format!("{name} of geometry {k} ({v:?}) is not a number"))
-                    })?;
-                    f.set_field_double(i, x).map_err(gdal_err)?
-                }
-                (Some(v), _) => f.set_field_string(i, v).map_err(gdal_err)?,
-            }
+                (Some(v), FieldKind::Real) => v
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null),
+                (Some(v), FieldKind::Text) => Value::String(v.clone()),
+            };
+            props.insert(name.clone(), value);
         }
-        if !wkb.is_empty() {
-            let g = Geometry::from_wkb(wkb)
-                .map_err(|e| fail(format!("geometry {k} is not valid WKB: {e}")))?;
-            f.set_geometry(g).map_err(gdal_err)?;
-        }
-        f.create(&layer).map_err(gdal_err)?;
+        features.push((mp, props));
     }
-    ds.close().map_err(gdal_err)?;
-    Ok(())
+    write_polygons(&path, "zones", &crs, &fields, &features).map_err(|e| fail(e.to_string()))
 }
 
 /// A zone layer as qingshan reads it: (ids, WKB geometries, CRS as WKT),

@@ -66,6 +66,11 @@ def test_a_geodataframe_of_zones_gives_the_files_areas():
     assert [z["classes"] for z in shapes["zones"]] == [z["classes"] for z in from_file["zones"]]
     with pytest.raises(qingshan.UsageError, match="CRS"):
         qingshan.stats(landcover=LANDCOVER, zones=list(frame.geometry))
+    # Z values are dropped: the same zones in 3D give the same areas.
+    import shapely
+
+    in_3d = frame.set_geometry(shapely.force_3d(frame.geometry.values, 100.0))
+    assert strip(qingshan.stats(landcover=LANDCOVER, zones=in_3d, id_field="code")) == strip(from_file)
 
 
 def test_tidy_frames_hold_the_documents_areas_in_three_units():

@@ -389,9 +389,7 @@ fn build_layer(
 
 /// The polygons of a geometry; `Err(type name)` for non-polygonal ones.
 /// Empty geometries give an empty multipolygon.
-pub(crate) fn polygons_of(
-    g: geo::Geometry<f64>,
-) -> std::result::Result<MultiPolygon<f64>, &'static str> {
+pub fn polygons_of(g: geo::Geometry<f64>) -> std::result::Result<MultiPolygon<f64>, &'static str> {
     use geo::Geometry as G;
     match g {
         G::Polygon(p) => Ok(MultiPolygon(vec![p])),
