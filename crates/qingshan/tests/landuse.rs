@@ -77,15 +77,7 @@ fn squares_inside_an_offset_zone_have_their_hand_computed_areas() {
     let lu = LandUse::read(&layer(dir.path()), &LandUseOptions::new("DLBM")).unwrap();
     assert_eq!(lu.polygons.len(), 12);
     assert_eq!(lu.ids[11], "over");
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = survey_stats(&lu, dir.path());
     let z = &rep.zones[0];
     // Columns clip to 75, 100, 100, 75 m; rows to 90, 100, 90 m.
     let want = [
@@ -131,10 +123,14 @@ fn squares_inside_an_offset_zone_have_their_hand_computed_areas() {
 /// The test layer against the test zone, with the survey's legend and
 /// planar areas.
 fn planar_stats(dir: &Path, opts: &LandUseOptions) -> qingshan::zonal::StatsReport {
-    let lu = LandUse::read(&layer(dir), opts).unwrap();
+    survey_stats(&LandUse::read(&layer(dir), opts).unwrap(), dir)
+}
+
+/// `lu` against the test zone, with the survey's legend and planar areas.
+fn survey_stats(lu: &LandUse, dir: &Path) -> qingshan::zonal::StatsReport {
     let survey = Legend::builtin("sandiao").unwrap();
     landuse_stats(
-        &lu,
+        lu,
         &zone(dir),
         &survey,
         AreaMode::Planar,
@@ -441,15 +437,7 @@ fn three_copies_of_a_square_overlap_by_twice_its_area() {
             "geometry": square(25.0, 10.0, 350.0, 280.0)})
     };
     let lu = one_zone_layer(dir.path(), "tri", vec![sq("a"), sq("b"), sq("c")]);
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = survey_stats(&lu, dir.path());
     let z = &rep.zones[0];
     let a = 350.0 * 280.0;
     assert!((z.classes[&code("0301")] - 3.0 * a).abs() < 1e-6);
@@ -477,15 +465,7 @@ fn net_recorded_areas_credit_their_deduction_to_its_class() {
     let mut opts = LandUseOptions::new("DLBM");
     opts.area_field = Some("TBDLMJ".into());
     let lu = LandUse::read(&path, &opts).unwrap();
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = survey_stats(&lu, dir.path());
     let z = &rep.zones[0];
     // The zone takes 75/100, 1, 1, 75/100 of the columns' 100 × 300 m, 280 m of it:
     // shares of each polygon's 30,000 m² = 0.7, 0.9333, 0.9333, 0.7 → 3.2667 polygons.
@@ -531,15 +511,7 @@ fn numeric_survey_codes_are_the_legends_codes_and_a_zone_off_the_layer_is_warned
     ];
     let lu = one_zone_layer(dir.path(), "num", feats);
     assert_eq!(lu.codes[0], ClassCode::int(301));
-    let survey = Legend::builtin("sandiao").unwrap();
-    let rep = landuse_stats(
-        &lu,
-        &zone(dir.path()),
-        &survey,
-        AreaMode::Planar,
-        &Default::default(),
-    )
-    .unwrap();
+    let rep = survey_stats(&lu, dir.path());
     let z = &rep.zones[0];
     assert_eq!(
         z.classes.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
@@ -556,7 +528,14 @@ fn numeric_survey_codes_are_the_legends_codes_and_a_zone_off_the_layer_is_warned
     ];
     std::fs::write(&far, common::geojson(Some(4545), &[("off", vec![ring])])).unwrap();
     let zones = ZoneLayer::read(&far, &ZoneOptions::default()).unwrap();
-    let rep = landuse_stats(&lu, &zones, &survey, AreaMode::Planar, &Default::default()).unwrap();
+    let rep = landuse_stats(
+        &lu,
+        &zones,
+        &Legend::builtin("sandiao").unwrap(),
+        AreaMode::Planar,
+        &Default::default(),
+    )
+    .unwrap();
     assert!(
         rep.warnings
             .iter()
