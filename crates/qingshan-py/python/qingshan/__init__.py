@@ -172,7 +172,8 @@ def _write_layer(value: Any, crs: Any, id_field: str | None, path: str) -> str |
     return field
 
 
-def _values(key: str, value: Any) -> list[str]:
+def _values(value: Any) -> list[str]:
+    """A keyword's value as the flag's values (text)."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     out = []
     for v in items:
@@ -223,7 +224,7 @@ def _argv(name: str, kwargs: dict, tmp) -> list[str]:
     positional = {a["id"] for a in spec["args"] if a["positional"]}
     for a in spec["args"]:
         if a["id"] in positional and kwargs.get(a["id"]) is not None:
-            vals = _values(a["id"], kwargs[a["id"]])
+            vals = _values(kwargs[a["id"]])
             if len(vals) > 1 and not a["multiple"]:
                 raise UsageError(f"{a['id']}= takes one value, not {len(vals)}")
             positionals.extend(vals)
@@ -242,7 +243,7 @@ def _argv(name: str, kwargs: dict, tmp) -> list[str]:
             elif value is not False:
                 raise UsageError(f"{key}= is a switch: pass True or False, not {value!r}")
             continue
-        vals = _values(key, value)
+        vals = _values(value)
         if len(vals) > 1 and not a["multiple"]:
             raise UsageError(f"{key}= takes one value, not {len(vals)}")
         argv.extend(f"{flag}={v}" for v in vals)
